@@ -1,0 +1,1 @@
+"""agentgpt sessions: isolated, encrypted, concurrent support-agent sessions."""

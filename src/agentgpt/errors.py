@@ -1,0 +1,199 @@
+"""The exception hierarchy: one root, split by who is at fault.
+
+Every error carries a stable ``code`` (used as the problem+json ``type`` suffix by the
+server), an HTTP ``status`` and a CLI ``exit_code``, so that each layer maps errors the
+same way without a table of its own.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AgentGPTError(Exception):
+    """Root of every error this package raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
+
+
+# --- the caller's fault: bad input or bad configuration ---------------------------------
+
+
+class UserError(AgentGPTError):
+    """The request or the input is wrong; retrying it unchanged fails again."""
+
+    code = "bad-request"
+    status = 400
+    exit_code = 2
+
+
+class InvalidInput(UserError):
+    """A message, id or argument is malformed (empty, too large, not UTF-8 ...)."""
+
+    code = "invalid-input"
+    status = 422
+
+
+class MessageTooLarge(InvalidInput):
+    """A message exceeds the configured size limit."""
+
+    code = "message-too-large"
+    status = 413
+
+
+class InvalidSessionId(InvalidInput):
+    """A session id is not of the shape this service issues."""
+
+    code = "invalid-session-id"
+
+
+class ConfigError(UserError):
+    """The configuration is invalid or names something that cannot be reached."""
+
+    code = "config-error"
+    status = 500
+    exit_code = 78  # EX_CONFIG
+
+
+class SessionNotFound(UserError):
+    """No such session: never created, expired, closed or erased."""
+
+    code = "session-not-found"
+    status = 404
+    exit_code = 2
+
+
+class SessionClosed(UserError):
+    """The session was closed and takes no more turns."""
+
+    code = "session-closed"
+    status = 409
+
+
+# --- limits and contention: retry later -------------------------------------------------
+
+
+class LimitExceeded(AgentGPTError):
+    """A configured limit was reached; retry later or raise the limit."""
+
+    code = "limit-exceeded"
+    status = 429
+    exit_code = 75  # EX_TEMPFAIL
+
+
+class SessionLimitExceeded(LimitExceeded):
+    """Admission refused: ``max_concurrent_sessions`` sessions are already active."""
+
+    code = "session-limit"
+
+
+class PoolTimeout(LimitExceeded):
+    """No agent became free within the pool's ``ready_timeout``."""
+
+    code = "pool-timeout"
+    status = 503
+
+
+class LockError(AgentGPTError):
+    """Base of the distributed-lock errors."""
+
+    code = "lock-error"
+    status = 409
+    exit_code = 75
+
+
+class LockTimeout(LockError):
+    """The lock could not be acquired within the wait timeout."""
+
+    code = "lock-timeout"
+
+
+class LockNotHeld(LockError):
+    """An operation needed a lock that this holder no longer owns."""
+
+    code = "lock-not-held"
+
+
+class StaleFencingToken(LockError):
+    """A write carried a fencing token older than one already committed."""
+
+    code = "stale-fencing-token"
+
+
+class ConcurrentUpdate(LockError):
+    """The session changed between load and commit; reload and retry the turn."""
+
+    code = "concurrent-update"
+
+
+# --- access ----------------------------------------------------------------------------
+
+
+class AccessDenied(AgentGPTError):
+    """The caller may not do this (wrong owner, scope or token)."""
+
+    code = "access-denied"
+    status = 403
+    exit_code = 77  # EX_NOPERM
+
+
+class InvalidToken(AccessDenied):
+    """The API token is missing, malformed, expired or not signed by a trusted key."""
+
+    code = "invalid-token"
+    status = 401
+
+
+# --- infrastructure --------------------------------------------------------------------
+
+
+class StoreError(AgentGPTError):
+    """The session store failed."""
+
+    code = "store-error"
+    status = 503
+    exit_code = 69  # EX_UNAVAILABLE
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached; check the URL, network, TLS and credentials."""
+
+    code = "store-unavailable"
+
+
+class EmbeddedServerError(StoreUnavailable):
+    """The embedded Valkey server could not be started or reached."""
+
+    code = "embedded-server"
+
+
+class KeyProviderUnavailable(StoreError):
+    """The key provider (local keyset, KMS) cannot be reached or refused the request."""
+
+    code = "key-provider-unavailable"
+
+
+class AgentError(AgentGPTError):
+    """An agent failed while processing a turn; the turn was not committed."""
+
+    code = "agent-error"
+    status = 500
+
+
+# --- data integrity ---------------------------------------------------------------------
+
+
+class IntegrityError(AgentGPTError):
+    """Stored data failed authentication or structural checks; it was not used."""
+
+    code = "integrity"
+    status = 500
+    exit_code = 1
+
+
+class CodecError(IntegrityError):
+    """A stored record could not be decoded (unknown version, truncated, corrupt)."""
+
+    code = "codec"
