@@ -1,1 +1,24 @@
 """agentgpt sessions: isolated, encrypted, concurrent support-agent sessions."""
+
+from agentgpt.agents import Action, Agent, Context, Response, Sentiment
+from agentgpt.agents.faq_agent import FAQAgent
+from agentgpt.agents.pool import AgentPool
+from agentgpt.sessions import Event, HookEvent, Session, SessionManager, generate_session_id
+from agentgpt.store import DistributedLock, RedisContextStore
+
+__all__ = [
+    "Action",
+    "Agent",
+    "AgentPool",
+    "Context",
+    "DistributedLock",
+    "Event",
+    "FAQAgent",
+    "HookEvent",
+    "RedisContextStore",
+    "Response",
+    "Sentiment",
+    "Session",
+    "SessionManager",
+    "generate_session_id",
+]

@@ -20,7 +20,7 @@ class Agent(Protocol):
 
     capabilities: frozenset[str]
 
-    async def process(self, input: str, context: Context) -> Response:  # noqa: A002
+    async def process(self, input: str, context: Context) -> Response:
         """Return the agent's response to ``input`` in ``context``."""
         ...
 

@@ -1,0 +1,24 @@
+"""Configuration: one typed settings tree loaded from YAML and the environment."""
+
+from agentgpt.config.durations import Duration, parse_duration
+from agentgpt.config.loader import load_settings
+from agentgpt.config.paths import data_home
+from agentgpt.config.settings import (
+    DataRetention,
+    SessionSettings,
+    SessionStorage,
+    Settings,
+    StoreSettings,
+)
+
+__all__ = [
+    "DataRetention",
+    "Duration",
+    "SessionSettings",
+    "SessionStorage",
+    "Settings",
+    "StoreSettings",
+    "data_home",
+    "load_settings",
+    "parse_duration",
+]

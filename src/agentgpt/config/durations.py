@@ -1,0 +1,44 @@
+"""Human durations (``30d``, ``15m``, ``1h30m``) as the configuration writes them."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import BeforeValidator
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse ``30d``, ``15m``, ``1h30m``, a number of seconds, or a timedelta."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string such as 30d, 15m, 1h30m")
+    elif isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        seconds = _parse_text(value.strip().lower())
+    else:
+        raise ValueError(f"not a duration: {value!r}")
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def _parse_text(text: str) -> float:
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    parts = _PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(
+            f"bad duration {text!r}: write a number with a unit (ms, s, m, h, d, w), e.g. 30d or 1h30m"
+        )
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+#: A pydantic field type accepting the forms ``parse_duration`` does.
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]

@@ -1,0 +1,164 @@
+"""One typed settings tree, loaded from YAML and overridden by the environment.
+
+The YAML shape is the guide's ``conf/session-store.yaml``; every setting can be overridden
+by an environment variable ``AGENTGPT_<PATH>`` with ``__`` between levels, e.g.
+``AGENTGPT_SESSION_STORAGE__CONFIG__TLS=true``. ``AGENTGPT_STORE_URL`` is a shortcut for
+``session_storage.config.url``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from agentgpt.config.durations import Duration
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class DataRetention(BaseModel):
+    """How long each retention class lives in the store (enforced by key TTLs)."""
+
+    model_config = _STRICT
+
+    default: Duration = timedelta(days=30)
+    sensitive: Duration = timedelta(days=7)
+    sliding: bool = Field(default=True, description="extend `default` on every turn")
+
+    @model_validator(mode="after")
+    def _sensitive_not_longer(self) -> DataRetention:
+        if self.sensitive > self.default:
+            raise ValueError("sensitive retention must not exceed the default retention")
+        return self
+
+
+class StoreSettings(BaseModel):
+    """Connection and retention settings of the Redis-protocol session store."""
+
+    model_config = _STRICT
+
+    url: str | None = None
+    cluster_mode: bool = False
+    nodes: list[str] = Field(default_factory=list)
+    tls: bool = False
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_check_hostname: bool = True
+    username: str | None = None
+    password: SecretStr | None = None
+    db: int = 0
+    compression: Literal["zstd", "none"] = "zstd"
+    data_retention: DataRetention = Field(default_factory=DataRetention)
+    max_connections: int = Field(default=64, ge=1, le=10_000)
+    socket_timeout: float = Field(default=5.0, gt=0)
+    connect_timeout: float = Field(default=2.0, gt=0)
+    appendfsync: Literal["always", "everysec"] = "everysec"
+
+    @model_validator(mode="after")
+    def _nodes_need_cluster(self) -> StoreSettings:
+        for node in self.nodes:
+            host, _, port = node.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"node {node!r} must be host:port")
+        return self
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: object) -> StoreSettings:
+        """Build settings from ``redis://``, ``rediss://``, ``unix://`` or ``*+cluster://``."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        base, _, flavour = scheme.partition("+")
+        if base not in {"redis", "rediss", "valkey", "valkeys", "unix"} or flavour not in {
+            "",
+            "cluster",
+        }:
+            raise ValueError(
+                f"unsupported store URL scheme {parts.scheme!r}: use redis://, rediss://, "
+                "unix://, or redis+cluster://"
+            )
+        values: dict[str, object] = {"url": url, "tls": base.endswith("s") and base != "unix"}
+        if flavour == "cluster":
+            values["cluster_mode"] = True
+            values["nodes"] = [n for n in parts.netloc.rpartition("@")[2].split(",") if n]
+        if parts.username:
+            values["username"] = unquote(parts.username)
+        if parts.password:
+            values["password"] = unquote(parts.password)
+        values.update(overrides)
+        return cls.model_validate(values)
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when no server is named: the embedded Valkey is used."""
+        return self.url is None and not self.nodes
+
+
+class SessionStorage(BaseModel):
+    """The guide's ``session_storage`` block."""
+
+    model_config = _STRICT
+
+    engine: Literal["redis", "valkey", "embedded"] = "embedded"
+    config: StoreSettings = Field(default_factory=StoreSettings)
+
+
+class SessionSettings(BaseModel):
+    """Limits and timeouts of the session engine."""
+
+    model_config = _STRICT
+
+    max_concurrent_sessions: int = Field(default=10_000, ge=1)
+    idle_timeout: Duration = timedelta(minutes=15)
+    max_message_bytes: int = Field(default=8 * 1024, ge=16, le=1024 * 1024)
+    context_window: int = Field(default=8, ge=1, le=200)
+    lock_lease: Duration = timedelta(seconds=10)
+    lock_wait: Duration = timedelta(seconds=30)
+    encryption: Literal["local", "kms", "none"] = "local"
+    key_arn: str | None = None
+
+
+class Settings(BaseSettings):
+    """The whole configuration of agentgpt sessions."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGENTGPT_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    session_storage: SessionStorage = Field(default_factory=SessionStorage)
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
+    store_url: str | None = Field(
+        default=None, description="shortcut for session_storage.config.url"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment overrides the YAML file (passed as init values)."""
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _apply_store_url(self) -> Settings:
+        if self.store_url:
+            current = self.session_storage.config.model_dump(exclude_unset=True)
+            current.pop("url", None)
+            self.session_storage.config = StoreSettings.from_url(self.store_url, **current)
+            if self.session_storage.engine == "embedded":
+                self.session_storage.engine = "redis"
+        return self
+
+    @property
+    def store(self) -> StoreSettings:
+        """The store connection settings."""
+        return self.session_storage.config

@@ -1,0 +1,310 @@
+"""SessionManager: creates, loads, runs, closes and erases sessions.
+
+``handle(session_id, text)`` is the turn path of DESIGN.md as a short sequence of named
+steps: validate, lock-and-load (one round trip), process with a pooled agent, commit-and-
+release (one round trip), fire hooks.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from datetime import timedelta
+from typing import Any
+
+from agentgpt.agents.context import Context
+from agentgpt.agents.faq_agent import FAQAgent
+from agentgpt.agents.pool import AgentPool
+from agentgpt.agents.response import Response
+from agentgpt.config.loader import load_settings
+from agentgpt.config.settings import SessionSettings
+from agentgpt.errors import (
+    AgentError,
+    AgentGPTError,
+    IntegrityError,
+    InvalidInput,
+    SessionClosed,
+    SessionLimitExceeded,
+    SessionNotFound,
+)
+from agentgpt.security.protocols import SessionKeyManager
+from agentgpt.sessions import records as R
+from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
+from agentgpt.sessions.ids import generate_session_id
+from agentgpt.sessions.key_managers import default_key_manager
+from agentgpt.sessions.session import BoundAgent, Session
+from agentgpt.sessions.sweeper import Sweeper
+from agentgpt.sessions.validation import validate_message
+from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.lock import DistributedLock
+
+DEFAULT_CAPABILITIES = ("intent_detection", "sentiment_analysis")
+
+
+class SessionManager:
+    """Runs many isolated sessions on one store with a shared pool of agents.
+
+    Subclasses may set any ``AgentPool`` attribute (the guide uses ``self.agents`` or
+    ``self.nlp_agents``); the manager uses the first one it finds, else a pool of
+    ``FAQAgent``. A subclass may override ``create_session``: the session it returns is
+    registered (admission, owner, data key, ``created`` hook) when it comes back.
+    """
+
+    def __init__(
+        self,
+        max_concurrent_sessions: int | None = None,
+        session_ttl: float | timedelta | None = None,
+        *,
+        store: RedisContextStore | None = None,
+        encryption: SessionKeyManager | None = None,
+        idle_timeout: float | timedelta | None = None,
+        sensitive_ttl: float | timedelta | None = None,
+        settings: SessionSettings | None = None,
+        sweep_interval: float = 1.0,
+    ) -> None:
+        """Configure the manager; arguments override the loaded configuration."""
+        self.settings = settings if settings is not None else load_settings().sessions
+        self.max_concurrent_sessions = (
+            max_concurrent_sessions or self.settings.max_concurrent_sessions
+        )
+        self.idle_timeout = _seconds(idle_timeout) or self.settings.idle_timeout.total_seconds()
+        base = store if store is not None else RedisContextStore()
+        self.store = base.with_retention(_delta(session_ttl), _delta(sensitive_ttl))
+        self.encryption = encryption
+        self.hooks = HookRegistry()
+        self.sweeper = Sweeper(
+            self.store, self.hooks.fire, idle_timeout=self.idle_timeout, interval=sweep_interval
+        )
+        self._default_pool: AgentPool[Any] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Register sessions returned by an overridden ``create_session``."""
+        super().__init_subclass__(**kwargs)
+        override = cls.__dict__.get("create_session")
+        if override is None or getattr(override, "_registers", False):
+            return
+
+        @functools.wraps(override)
+        async def create_session(self: SessionManager, user_id: str, *a: Any, **kw: Any) -> Session:
+            session: Session = await override(self, user_id, *a, **kw)
+            if not session.persisted:
+                await self._register(session, user_id)
+            return session
+
+        create_session._registers = True  # type: ignore[attr-defined]
+        cls.create_session = create_session  # type: ignore[method-assign]
+
+    # --- configuration ------------------------------------------------------------------
+
+    @property
+    def agent_pool(self) -> AgentPool[Any]:
+        """The pool serving this manager's sessions."""
+        for value in vars(self).values():
+            if isinstance(value, AgentPool):
+                return value
+        if self._default_pool is None:
+            self._default_pool = AgentPool(FAQAgent, min_ready=4, max_connections=64)
+        return self._default_pool
+
+    @property
+    def key_manager(self) -> SessionKeyManager:
+        """The key manager encrypting session records."""
+        if self.encryption is None:
+            self.encryption = default_key_manager(self.settings)
+        return self.encryption
+
+    def register_hook(self, event: str, callback: Hook) -> None:
+        """Call ``callback(Event)`` on ``event`` (created, turn, timeout, expired, ...)."""
+        self.hooks.register(event, callback)
+        if event in {HookEvent.TIMEOUT, HookEvent.EXPIRED}:
+            self._start_sweeper()
+
+    def _start_sweeper(self) -> None:
+        try:
+            self.sweeper.start()
+        except RuntimeError:
+            pass  # no running loop yet: start() is called again from any async entry point
+
+    async def aclose(self) -> None:
+        """Stop the sweeper (the store's connections are shared and stay open)."""
+        await self.sweeper.stop()
+
+    async def __aenter__(self) -> SessionManager:
+        """Start background work (the sweeper when hooks need it)."""
+        if self.hooks.wants(HookEvent.TIMEOUT) or self.hooks.wants(HookEvent.EXPIRED):
+            self.sweeper.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Stop background work."""
+        await self.aclose()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def create_session(self, user_id: str) -> Session:
+        """Create and persist a session owned by ``user_id`` (``SessionLimitExceeded``)."""
+        session = Session(id=generate_session_id(user_id), context_store=self.store)
+        session.attach_agent(self.agent_pool, DEFAULT_CAPABILITIES)
+        await self._register(session, user_id)
+        return session
+
+    create_session._registers = True  # type: ignore[attr-defined]
+
+    async def _register(self, session: Session, user_id: str) -> None:
+        if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 256:
+            raise InvalidInput("user_id must be a non-empty string of at most 256 characters")
+        await self._admit()
+        wrapped, cipher = await self.key_manager.new_session_key(session.id)
+        session.store = self.store
+        session.owner = user_id
+        session.use_cipher(cipher)
+        if not session.agents:
+            session.attach_agent(self.agent_pool, DEFAULT_CAPABILITIES)
+        fields: dict[str, bytes | str | int] = {
+            "owner": user_id,
+            "created": int(session.created * 1000),
+            "caps": ",".join(session.capabilities),
+            "dk": wrapped,
+            "version": 0,
+        }
+        if not await self.store.create(session.id, fields):
+            raise InvalidInput(f"session id {session.id} is already in use")
+        session.persisted = True
+        self._start_sweeper()
+        await self._fire(HookEvent.CREATED, session.id)
+
+    async def _admit(self) -> None:
+        active = await self.count_active()
+        if active >= self.max_concurrent_sessions:
+            raise SessionLimitExceeded(
+                f"{active} sessions are active (limit {self.max_concurrent_sessions}); "
+                "retry when sessions time out, or raise max_concurrent_sessions"
+            )
+
+    async def count_active(self) -> int:
+        """Sessions with activity within the idle timeout, across all processes."""
+        since = int((time.time() - self.idle_timeout) * 1000)
+        return await self.store.count_active(since)
+
+    async def load_session(self, session_id: str) -> Session:
+        """Load a session's metadata and context (decrypted); ``SessionNotFound``."""
+        raw, ctx = await self.store.load(session_id)
+        return await self._materialise(session_id, raw, ctx)
+
+    async def _materialise(
+        self, session_id: str, raw: dict[bytes, bytes], ctx: bytes | None
+    ) -> Session:
+        meta = R.SessionMeta.from_hash(raw)
+        session = Session(id=session_id, context_store=self.store, owner=meta.owner)
+        session.use_cipher(await self.key_manager.open_session_key(session_id, meta.wrapped_key))
+        session.version, session.head, session.closed = meta.version, meta.head, meta.closed
+        session.created, session.persisted = meta.created, True
+        session.capabilities = list(meta.capabilities)
+        session.agents = [BoundAgent(self.agent_pool, meta.capabilities)]
+        if meta.version:
+            if ctx is None:
+                raise IntegrityError(f"session {session_id}: context missing at v{meta.version}")
+            session.context = session.open(ctx, R.KIND_CONTEXT, meta.version, Context)
+        return session
+
+    async def close(self, session_id: str) -> None:
+        """Close a session: no more turns; its data stays for its retention period."""
+        await self.store.close_session(session_id)
+        await self._fire(HookEvent.CLOSED, session_id)
+
+    async def erase(self, session_id: str) -> int:
+        """Erase a session now: its data key first, then every key; return keys deleted."""
+        meta = await self.store.meta(session_id)
+        if not meta:
+            raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
+        self.key_manager.forget(session_id)
+        deleted = await self.store.erase(session_id)
+        await self._fire(HookEvent.ERASED, session_id)
+        return deleted
+
+    async def erase_user(self, user_id: str) -> list[str]:
+        """Erase every session of ``user_id`` (GDPR Art. 17); return the erased ids."""
+        erased = []
+        for session_id in await self.store.user_sessions(user_id):
+            try:
+                await self.erase(session_id)
+            except SessionNotFound:
+                continue
+            erased.append(session_id)
+        return erased
+
+    # --- the turn path ------------------------------------------------------------------
+
+    async def handle(self, session_id: str, text: object) -> Response:
+        """Process one customer message in order under the session's lock and commit it."""
+        started = time.perf_counter()
+        message = validate_message(text, self.settings.max_message_bytes)
+        lock = DistributedLock(
+            resource=f"session_{session_id}",
+            store=self.store,
+            lease=self.settings.lock_lease.total_seconds(),
+            timeout=self.settings.lock_wait.total_seconds(),
+            load=True,
+        )
+        await lock.acquire()
+        committed = False
+        try:
+            session = await self._loaded(session_id, lock)
+            response = await self._process(session, message)
+            latency_ms = (time.perf_counter() - started) * 1000
+            write, context = session.prepare_turn(
+                message, response, fence=lock.fence, window=self.settings.context_window,
+                latency_ms=latency_ms, release_value=lock.value,
+            )  # fmt: skip
+            await self.store.commit(write)
+            committed = True
+            session.applied(write, context)
+        finally:
+            if committed:
+                lock.forget()
+            else:
+                await lock.release()
+        await self._fire_turn(session, response, latency_ms)
+        return response
+
+    async def _loaded(self, session_id: str, lock: DistributedLock) -> Session:
+        assert lock.acquired is not None and lock.acquired.meta is not None
+        session = await self._materialise(session_id, lock.acquired.meta, lock.acquired.ctx)
+        if session.closed:
+            raise SessionClosed(f"session {session_id} is closed; create a new session")
+        return session
+
+    async def _process(self, session: Session, message: str) -> Response:
+        try:
+            return await session.agents[0].process(input=message, context=session.context)
+        except AgentGPTError:
+            raise
+        except Exception as exc:
+            await self._fire(HookEvent.ERROR, session.id, error=type(exc).__name__)
+            raise AgentError(
+                f"the agent failed on session {session.id} ({type(exc).__name__}); "
+                "the turn was not recorded"
+            ) from exc
+
+    async def _fire_turn(self, session: Session, response: Response, latency_ms: float) -> None:
+        if self.hooks.wants(HookEvent.TURN):
+            await self._fire(
+                HookEvent.TURN, session.id, seq=session.version, intent=response.intent,
+                topic=response.topic, latency_ms=latency_ms,
+                actions=[a.value for a in response.actions],
+            )  # fmt: skip
+
+    async def _fire(self, event: HookEvent, session_id: str, **data: Any) -> None:
+        if self.hooks.wants(event):
+            await self.hooks.fire(Event(event, session_id, data=data))
+
+
+def _delta(value: float | timedelta | None) -> timedelta | None:
+    if value is None:
+        return None
+    return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
+
+
+def _seconds(value: float | timedelta | None) -> float | None:
+    delta = _delta(value)
+    return delta.total_seconds() if delta is not None else None

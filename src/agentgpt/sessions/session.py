@@ -1,0 +1,174 @@
+"""Session: one customer conversation, its context and its bound agents."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from agentgpt.agents.context import DEFAULT_WINDOW, Context, Exchange
+from agentgpt.agents.pool import AgentPool, pool_of
+from agentgpt.agents.response import Response
+from agentgpt.errors import InvalidInput
+from agentgpt.security.protocols import RecordCipher, SessionKeyManager
+from agentgpt.sessions import records as R
+from agentgpt.store.codec import RecordCodec
+from agentgpt.store.context_store import RedisContextStore, TurnWrite
+from agentgpt.store.keys import SESSION_RESOURCE_PREFIX, validate_session_id
+from agentgpt.store.lock import held_fence
+
+_codec = RecordCodec()
+
+
+class BoundAgent:
+    """A session's binding to an agent pool: each call checks an agent out and back in."""
+
+    def __init__(self, pool: AgentPool[Any], capabilities: Sequence[str]) -> None:
+        """Bind ``pool`` with the capabilities this session asked for."""
+        self.pool = pool
+        self.capabilities = tuple(capabilities)
+
+    async def process(self, input: str, context: Context) -> Response:
+        """Run one agent call with an agent checked out for its duration only."""
+        async with self.pool.checkout(self.capabilities) as agent:
+            return await agent.process(input=input, context=context)
+
+
+class Session:
+    """A customer conversation: id, owner, context window and bound agents.
+
+    ``Session(id=..., context_store=RedisContextStore())`` describes a session; the
+    ``SessionManager`` persists it (``create_session``) and loads it (``load_session``).
+    """
+
+    def __init__(
+        self,
+        id: str,
+        context_store: RedisContextStore | None = None,
+        encryption: SessionKeyManager | None = None,
+        *,
+        owner: str | None = None,
+    ) -> None:
+        """Describe a session; nothing is written until a manager registers it."""
+        self.id = validate_session_id(id)
+        self.store = context_store if context_store is not None else RedisContextStore()
+        self.encryption = encryption
+        self.owner = owner
+        self.context = Context()
+        self.version = 0
+        self.head = b""
+        self.capabilities: list[str] = []
+        self.agents: list[BoundAgent] = []
+        self.persisted = False
+        self.closed = False
+        self.created = time.time()
+        self._cipher: RecordCipher | None = None
+
+    def __repr__(self) -> str:
+        """Show the id and version, never the content."""
+        return f"Session(id={self.id!r}, version={self.version})"
+
+    @property
+    def lock_resource(self) -> str:
+        """The ``DistributedLock`` resource name of this session's turns."""
+        return SESSION_RESOURCE_PREFIX + self.id
+
+    def attach_agent(self, agent: object, capabilities: Sequence[str] = ()) -> BoundAgent:
+        """Bind the pool ``agent`` was checked out of; the agent itself goes back at once.
+
+        A session never holds an agent: 10,000 sessions share the pool's agents, each
+        call checking one out (DESIGN: the turn path, step 4).
+        """
+        pool = agent if isinstance(agent, AgentPool) else pool_of(agent)
+        if pool is None:
+            raise InvalidInput("attach_agent takes an agent checked out of an AgentPool")
+        if not isinstance(agent, AgentPool):
+            pool.release(agent)
+        bound = BoundAgent(pool, capabilities)
+        self.agents.append(bound)
+        for capability in capabilities:
+            if capability not in self.capabilities:
+                self.capabilities.append(capability)
+        return bound
+
+    # --- records -----------------------------------------------------------------------
+
+    def use_cipher(self, cipher: RecordCipher) -> None:
+        """Set the cipher of the session's data key (done by the manager)."""
+        self._cipher = cipher
+
+    def seal(self, obj: object, kind: str, version: int) -> bytes:
+        """Encode, compress and encrypt a record bound to this session, kind and version."""
+        assert self._cipher is not None, "session has no data key; load it through a manager"
+        return self._cipher.encrypt(_codec.encode(obj), R.associated_data(self.id, kind, version))
+
+    def open(self, blob: bytes, kind: str, version: int, type_: type[Any]) -> Any:
+        """Decrypt and decode a record sealed by ``seal`` (``IntegrityError`` if tampered)."""
+        assert self._cipher is not None, "session has no data key; load it through a manager"
+        plain = self._cipher.decrypt(blob, R.associated_data(self.id, kind, version))
+        return _codec.decode(plain, type_)
+
+    # --- the commit of one turn --------------------------------------------------------
+
+    def prepare_turn(
+        self,
+        user_input: str,
+        response: Response,
+        *,
+        fence: int | None,
+        window: int = DEFAULT_WINDOW,
+        latency_ms: float = 0.0,
+        release_value: str | None = None,
+    ) -> tuple[TurnWrite, Context]:
+        """Build the sealed records of one turn; return the write and the new context."""
+        seq = self.version + 1
+        now = time.time()
+        text = response.redacted_input if response.redacted_input is not None else user_input
+        exchange = Exchange(
+            seq=seq, ts=now, user=text, reply=response.reply, intent=response.intent,
+            topic=response.topic, sentiment=response.sentiment.score,
+        )  # fmt: skip
+        context = self.context.appended(exchange, window=window)
+        context.slots.update(response.slots)
+        entry = R.TurnRecord(
+            seq=seq, ts=now, user=text, reply=response.reply, intent=response.intent,
+            topic=response.topic, confidence=response.confidence, sentiment=response.sentiment,
+            entities=response.entities, actions=response.actions, fence=fence,
+            latency_ms=latency_ms, prev=self.head,
+        )  # fmt: skip
+        sealed_entry = self.seal(entry, R.KIND_LOG, seq)
+        vault = None
+        if response.sensitive:
+            record = R.VaultRecord(seq=seq, ts=now, values=response.sensitive)
+            vault = self.seal(record, R.KIND_VAULT, seq)
+        write = TurnWrite(
+            session_id=self.id,
+            fence=fence,
+            expected_version=self.version,
+            ctx=self.seal(context, R.KIND_CONTEXT, seq),
+            log_entry=sealed_entry,
+            head=hashlib.sha256(sealed_entry).digest(),
+            vault=vault,
+            release_value=release_value,
+        )
+        return write, context
+
+    def applied(self, write: TurnWrite, context: Context) -> None:
+        """Adopt a committed turn as the session's state."""
+        self.version = write.expected_version + 1
+        self.head = write.head
+        self.context = context
+
+    async def commit(self, user_input: str, response: Response) -> int:
+        """Commit a turn processed outside ``SessionManager.handle`` (the guide's form).
+
+        Uses the fencing token of the ``DistributedLock`` the caller holds on this session;
+        without one, the commit is a compare-and-set on the version.
+        """
+        write, context = self.prepare_turn(
+            user_input, response, fence=held_fence(self.lock_resource)
+        )
+        await self.store.commit(write)
+        self.applied(write, context)
+        return self.version

@@ -1,0 +1,453 @@
+"""RedisContextStore: the session store on the Redis protocol.
+
+The store moves opaque bytes; encoding, compression and encryption happen above it. Each
+method documents its round trips: a turn costs two (acquire-and-load, commit-and-release)
+whatever the number of sessions (DESIGN invariant 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from agentgpt.config.loader import load_settings
+from agentgpt.config.paths import data_home
+from agentgpt.config.settings import StoreSettings
+from agentgpt.errors import (
+    ConcurrentUpdate,
+    SessionClosed,
+    SessionNotFound,
+    StaleFencingToken,
+    StoreUnavailable,
+)
+from agentgpt.store import keys as K
+from agentgpt.store.connection import Client, create_client
+from agentgpt.store.embedded import EmbeddedServer
+from agentgpt.store.scripts import Scripts
+
+_SCRIPTS = Scripts()
+
+
+@dataclass(frozen=True, slots=True)
+class Acquired:
+    """Reply of an acquire attempt: granted (with fence) or the queue position."""
+
+    granted: bool
+    fence: int = 0
+    position: int = 0
+    meta: dict[bytes, bytes] | None = None
+    ctx: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnWrite:
+    """Everything one turn commits, in one script call."""
+
+    session_id: str
+    fence: int | None
+    expected_version: int
+    ctx: bytes
+    log_entry: bytes
+    head: bytes
+    vault: bytes | None = None
+    release_value: str | None = None
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class RedisContextStore:
+    """Session storage on Redis/Valkey: standalone, cluster, TLS, or the embedded server.
+
+    ``RedisContextStore()`` with no argument uses the configuration (``AGENTGPT_CONFIG``,
+    ``AGENTGPT_STORE_URL``, ...) and, when none names a server, the embedded Valkey of the
+    data directory. Connections are opened on first use and shared by every store object
+    of the same settings in the process, so constructing one per session (as the guide's
+    example does) costs nothing.
+    """
+
+    def __init__(
+        self, settings: StoreSettings | str | None = None, *, home: str | None = None
+    ) -> None:
+        """Describe a store; ``settings`` may be a StoreSettings, a URL or None (default)."""
+        if isinstance(settings, str):
+            settings = StoreSettings.from_url(settings)
+        self.settings = settings if settings is not None else load_settings().store
+        self._home = home
+        self._backend = _Backend.shared(self.settings, home)
+
+    def with_retention(
+        self, default: timedelta | None = None, sensitive: timedelta | None = None
+    ) -> RedisContextStore:
+        """Return a store on the same connection with other retention periods."""
+        retention = self.settings.data_retention.model_copy(
+            update={k: v for k, v in (("default", default), ("sensitive", sensitive)) if v}
+        )
+        if retention.sensitive > retention.default:
+            retention = retention.model_copy(update={"sensitive": retention.default})
+        settings = self.settings.model_copy(update={"data_retention": retention})
+        return RedisContextStore(settings, home=self._home)
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def client(self) -> Client:
+        """Return the connected client (connecting, and starting the embedded server)."""
+        return await self._backend.connect()
+
+    async def aclose(self) -> None:
+        """Close the connections; the embedded server stops when its last user leaves."""
+        await self._backend.aclose()
+
+    async def ping(self) -> bool:
+        """Return True when the store answers."""
+        client = await self.client()
+        return bool(await self._guard(client.ping()))
+
+    @property
+    def retention_ms(self) -> int:
+        """Default retention in milliseconds."""
+        return int(self.settings.data_retention.default.total_seconds() * 1000)
+
+    @property
+    def sensitive_ms(self) -> int:
+        """Sensitive-class retention in milliseconds."""
+        return int(self.settings.data_retention.sensitive.total_seconds() * 1000)
+
+    # --- sessions ----------------------------------------------------------------------
+
+    async def create(self, session_id: str, fields: dict[str, bytes | str | int]) -> bool:
+        """Create a session's metadata and schedule entries; False if the id exists."""
+        keys = K.session_keys(session_id)
+        args: list[bytes | str | int] = [self.retention_ms]
+        for name, value in fields.items():
+            args += [name, value]
+        client = await self.client()
+        created = await self._script(client, "create", [keys.meta], args)
+        if created:
+            await self._schedule(session_id, _now_ms())
+            owner = fields.get("owner")
+            if isinstance(owner, str):
+                await self._guard(self._index_user(client, owner, session_id))
+        return bool(created)
+
+    async def _index_user(self, client: Client, owner: str, session_id: str) -> None:
+        pipe = client.pipeline(transaction=False)
+        pipe.sadd(K.user_key(owner), session_id)
+        pipe.pexpire(K.user_key(owner), self.retention_ms)
+        await pipe.execute()
+
+    async def load(self, session_id: str) -> tuple[dict[bytes, bytes], bytes | None]:
+        """Return (metadata, context blob) in one round trip; raise SessionNotFound."""
+        keys = K.session_keys(session_id)
+        client = await self.client()
+        pipe = client.pipeline(transaction=False)
+        pipe.hgetall(keys.meta)
+        pipe.get(keys.ctx)
+        meta, ctx = await self._guard(pipe.execute())
+        if not meta:
+            raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
+        return meta, ctx
+
+    async def meta(self, session_id: str) -> dict[bytes, bytes]:
+        """Return a session's metadata (empty when it does not exist)."""
+        client = await self.client()
+        result: dict[bytes, bytes] = await self._guard(
+            client.hgetall(K.session_keys(session_id).meta)
+        )
+        return result
+
+    async def set_meta(self, session_id: str, fields: dict[str, bytes | str | int]) -> None:
+        """Update metadata fields of an existing session."""
+        client = await self.client()
+        await self._guard(client.hset(K.session_keys(session_id).meta, mapping=fields))
+
+    async def commit(self, write: TurnWrite) -> int:
+        """Commit a turn (one script; plus the activity schedule in the same pipeline)."""
+        keys = K.session_keys(write.session_id)
+        seq = write.expected_version + 1
+        args: list[bytes | str | int] = [
+            "" if write.fence is None else write.fence,
+            write.expected_version,
+            write.ctx,
+            write.log_entry,
+            write.head,
+            _now_ms(),
+            self.retention_ms,
+            1 if self.settings.data_retention.sliding else 0,
+            write.vault or b"",
+            self.sensitive_ms,
+            1 if write.release_value else 0,
+            write.release_value or "",
+        ]
+        script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq)]
+        client = await self.client()
+        pipe = client.pipeline(transaction=False)
+        _SCRIPTS.queue(pipe, "commit", script_keys, args)
+        self._queue_schedule(pipe, write.session_id, _now_ms())
+        try:
+            results = await self._guard(pipe.execute())
+        except NoScriptError:
+            await _SCRIPTS.load(client)
+            return await self.commit(write)
+        return _check_commit(write.session_id, int(results[0]))
+
+    async def read_log(self, session_id: str, start: int = 0, end: int = -1) -> list[bytes]:
+        """Return log entries ``start..end`` (inclusive, 0-based) - never on the hot path."""
+        client = await self.client()
+        entries: list[bytes] = await self._guard(
+            client.lrange(K.session_keys(session_id).log, start, end)
+        )
+        return entries
+
+    async def read_vault(self, session_id: str, seq: int) -> bytes | None:
+        """Return the sensitive record of turn ``seq`` if it has not expired."""
+        client = await self.client()
+        value: bytes | None = await self._guard(client.get(K.session_keys(session_id).vault(seq)))
+        return value
+
+    async def close_session(self, session_id: str) -> None:
+        """Mark a session closed (no more turns) and drop it from the active set."""
+        keys = K.session_keys(session_id)
+        client = await self.client()
+        if not await self._guard(client.exists(keys.meta)):
+            raise SessionNotFound(f"session {session_id} does not exist")
+        pipe = client.pipeline(transaction=False)
+        pipe.hset(keys.meta, "closed", "1")
+        pipe.zrem(K.active_key(K.shard_of(session_id)), session_id)
+        await self._guard(pipe.execute())
+
+    async def erase(self, session_id: str) -> int:
+        """Delete every key of the session (wrapped data key first); return keys deleted."""
+        keys = K.session_keys(session_id)
+        client = await self.client()
+        owner = await self._guard(client.hget(keys.meta, "owner"))
+        deleted = await self._script(client, "erase", [*keys], [keys.vault_pattern_prefix])
+        shard = K.shard_of(session_id)
+        pipe = client.pipeline(transaction=False)
+        pipe.zrem(K.active_key(shard), session_id)
+        pipe.zrem(K.expiry_key(shard), session_id)
+        if owner:
+            pipe.srem(K.user_key(owner.decode()), session_id)
+        await self._guard(pipe.execute())
+        return int(deleted)
+
+    async def user_sessions(self, user_id: str) -> list[str]:
+        """Return the ids of the user's sessions that still exist."""
+        client = await self.client()
+        members = await self._guard(client.smembers(K.user_key(user_id)))
+        return sorted(m.decode() for m in members)
+
+    # --- locks -------------------------------------------------------------------------
+
+    async def acquire(
+        self, lk: K.LockKeys, ticket: str, lease_ms: int, wait_ttl_ms: int, *, load: bool
+    ) -> Acquired:
+        """Try to take a lock once; when granted with ``load``, return meta and context."""
+        ctx_key = K.session_keys(lk.session_id).ctx if lk.session_id else lk.lock
+        args = [ticket, lease_ms, wait_ttl_ms, 1 if lk.session_id else 0, 1 if load else 0,
+                self.retention_ms]  # fmt: skip
+        client = await self.client()
+        reply = await self._script(
+            client, "acquire", [lk.lock, lk.queue, lk.heartbeats, lk.fence, ctx_key], args
+        )
+        status = int(reply[0])
+        if status == -1:
+            raise SessionNotFound(f"session {lk.session_id} does not exist (expired or erased?)")
+        if status == 0:
+            return Acquired(granted=False, position=int(reply[1]))
+        if len(reply) > 2:
+            flat = reply[2]
+            meta = {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+            return Acquired(granted=True, fence=int(reply[1]), meta=meta, ctx=reply[3])
+        return Acquired(granted=True, fence=int(reply[1]))
+
+    async def release(self, lock_key: str, value: str) -> bool:
+        """Release a lock this holder owns; False if it was lost."""
+        client = await self.client()
+        return bool(await self._script(client, "release", [lock_key], [value]))
+
+    async def extend(self, lock_key: str, value: str, lease_ms: int) -> bool:
+        """Renew a lock's lease; False if it was lost."""
+        client = await self.client()
+        return bool(await self._script(client, "extend", [lock_key], [value, lease_ms]))
+
+    # --- activity and expiry schedules -------------------------------------------------
+
+    def _queue_schedule(self, pipe: Any, session_id: str, now_ms: int) -> None:
+        shard = K.shard_of(session_id)
+        pipe.zadd(K.active_key(shard), {session_id: now_ms})
+        if self.settings.data_retention.sliding:
+            pipe.zadd(K.expiry_key(shard), {session_id: now_ms + self.retention_ms})
+        else:
+            pipe.zadd(K.expiry_key(shard), {session_id: now_ms + self.retention_ms}, nx=True)
+
+    async def _schedule(self, session_id: str, now_ms: int) -> None:
+        client = await self.client()
+        pipe = client.pipeline(transaction=False)
+        self._queue_schedule(pipe, session_id, now_ms)
+        await self._guard(pipe.execute())
+
+    async def count_active(self, since_ms: int) -> int:
+        """Count sessions active since ``since_ms`` (epoch ms), across all shards."""
+        client = await self.client()
+        pipe = client.pipeline(transaction=False)
+        for shard in range(K.SCHEDULE_SHARDS):
+            pipe.zcount(K.active_key(shard), since_ms, "+inf")
+        counts = await self._guard(pipe.execute())
+        return sum(int(c) for c in counts)
+
+    async def due(self, kind: str, shard: int, before_ms: int, limit: int) -> list[str]:
+        """Return up to ``limit`` ids whose ``kind`` (active|expiry) score is before a time."""
+        key = K.active_key(shard) if kind == "active" else K.expiry_key(shard)
+        client = await self.client()
+        members = await self._guard(
+            client.zrangebyscore(key, "-inf", before_ms, start=0, num=limit)
+        )
+        return [m.decode() for m in members]
+
+    async def unschedule(self, kind: str, session_id: str) -> None:
+        """Remove a session from the ``kind`` (active|expiry) schedule."""
+        shard = K.shard_of(session_id)
+        key = K.active_key(shard) if kind == "active" else K.expiry_key(shard)
+        client = await self.client()
+        await self._guard(client.zrem(key, session_id))
+
+    async def reschedule_expiry(self, session_id: str, at_ms: int) -> None:
+        """Move a session's expiry check to ``at_ms``."""
+        client = await self.client()
+        await self._guard(client.zadd(K.expiry_key(K.shard_of(session_id)), {session_id: at_ms}))
+
+    async def pttl(self, session_id: str) -> int:
+        """Milliseconds until the session's metadata expires (-2 gone, -1 no TTL)."""
+        client = await self.client()
+        return int(await self._guard(client.pttl(K.session_keys(session_id).meta)))
+
+    async def try_lead(self, key: str, holder: str, lease_ms: int) -> bool:
+        """Take or keep a leadership lease (the one sweeper among all processes)."""
+        client = await self.client()
+        if await self._guard(client.set(key, holder, nx=True, px=lease_ms)):
+            return True
+        return bool(await self._script(client, "extend", [key], [holder, lease_ms]))
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    async def _script(
+        self, client: Client, name: str, keys: Sequence[str], args: Sequence[Any]
+    ) -> Any:
+        return await self._guard(_SCRIPTS.call(client, name, keys, args))
+
+    async def _guard(self, awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise StoreUnavailable(
+                f"session store unreachable ({self._backend.describe()}): {exc}"
+            ) from exc
+        except NoScriptError:
+            raise
+        except RedisError as exc:
+            raise StoreUnavailable(f"session store error: {exc}") from exc
+
+
+def _check_commit(session_id: str, code: int) -> int:
+    if code >= 0:
+        return code
+    if code == -1:
+        raise StaleFencingToken(
+            f"session {session_id}: this turn's lock was taken over (lease expired); "
+            "the newer turn was kept and this one was not written"
+        )
+    if code == -2:
+        raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
+    if code == -3:
+        raise SessionClosed(f"session {session_id} is closed; create a new session")
+    raise ConcurrentUpdate(
+        f"session {session_id} changed since it was loaded; reload it and retry the turn"
+    )
+
+
+class _Backend:
+    """One connection (and embedded server) per settings, event loop and process."""
+
+    _shared: dict[tuple[str, str | None, int], _Backend] = {}  # noqa: RUF012
+
+    def __init__(self, settings: StoreSettings, home: str | None) -> None:
+        self.settings = settings
+        self.home = home
+        self._client: Client | None = None
+        self._embedded: EmbeddedServer | None = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def shared(cls, settings: StoreSettings, home: str | None) -> _Backend:
+        """Return the backend shared by stores of the same settings on this loop."""
+        try:
+            loop_id = id(asyncio.get_running_loop())
+        except RuntimeError:
+            loop_id = 0
+        # Retention and compression do not change the connection: stores that differ only
+        # there (a manager's session_ttl) share one client.
+        key = (settings.model_dump_json(exclude={"data_retention", "compression"}), home, loop_id)
+        backend = cls._shared.get(key)
+        if backend is None:
+            backend = cls._shared[key] = cls(settings, home)
+        return backend
+
+    def describe(self) -> str:
+        """A short description of the target for error messages."""
+        if self._embedded is not None:
+            return f"embedded {self._embedded.socket_path}"
+        return self.settings.url or ",".join(self.settings.nodes) or "unconfigured"
+
+    async def connect(self) -> Client:
+        """Connect once; later calls return the same client."""
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                self._client = await self._open()
+        return self._client
+
+    async def _open(self) -> Client:
+        url = None
+        if self.settings.is_embedded:
+            from pathlib import Path
+
+            home = Path(self.home) if self.home else data_home()
+            self._embedded = EmbeddedServer(home, appendfsync=self.settings.appendfsync)
+            url = await asyncio.to_thread(self._embedded.acquire)
+        client = create_client(self.settings, url)
+        try:
+            if hasattr(client, "initialize"):
+                await client.initialize()
+            await _SCRIPTS.load(client)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            with contextlib.suppress(RedisError, OSError):
+                await client.aclose()
+            raise StoreUnavailable(
+                f"session store unreachable ({self.describe()}): {exc}; check the URL or "
+                "nodes, the network, TLS settings and credentials"
+            ) from exc
+        return client
+
+    async def aclose(self) -> None:
+        """Close the client and leave the embedded server."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+        if self._embedded is not None:
+            embedded, self._embedded = self._embedded, None
+            await asyncio.to_thread(embedded.release)
+        for key, backend in list(self._shared.items()):
+            if backend is self:
+                del self._shared[key]

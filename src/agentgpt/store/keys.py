@@ -1,0 +1,131 @@
+"""Every key the project writes, built in one place (no f-string keys elsewhere).
+
+All keys of one session share the hash tag ``{<session_id>}``, so a session lives in one
+cluster slot and every per-session script is single-slot (DESIGN invariant 1). Keys that
+all sessions write (the activity and expiry schedules) are sharded over
+``SCHEDULE_SHARDS`` tags so that no single key or slot takes every write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from typing import NamedTuple
+
+from agentgpt.errors import InvalidInput, InvalidSessionId
+
+PREFIX = "ag"
+#: Schema version written by ``session store init`` and checked at start-up.
+SCHEMA_VERSION = 1
+SCHEMA_KEY = f"{PREFIX}:schema"
+SWEEPER_KEY = f"{PREFIX}:sweeper"
+SCHEDULE_SHARDS = 16
+
+# Ids we issue are URL-safe base64 (see sessions.ids); accept the same alphabet for ids
+# callers bring, so a hash tag can never contain braces, glob characters or path parts.
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,128}")
+_RESOURCE = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+SESSION_RESOURCE_PREFIX = "session_"
+
+
+def validate_session_id(session_id: object) -> str:
+    """Return ``session_id`` if it has the shape of a session id, else raise."""
+    if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
+        shown = repr(session_id)[:40]
+        raise InvalidSessionId(
+            f"invalid session id {shown}: expected 8-128 characters of A-Z, a-z, 0-9, '_' or '-'"
+        )
+    return session_id
+
+
+class SessionKeys(NamedTuple):
+    """The keys of one session (all in the slot of its hash tag)."""
+
+    meta: str
+    ctx: str
+    log: str
+    lock: str
+    queue: str
+    heartbeats: str
+
+    def vault(self, seq: int) -> str:
+        """Key of the sensitive record captured at turn ``seq`` (7-day retention class)."""
+        return f"{self.meta[:-5]}:v:{seq}"
+
+    @property
+    def vault_pattern_prefix(self) -> str:
+        """Prefix shared by every vault key of the session."""
+        return f"{self.meta[:-5]}:v:"
+
+
+def session_keys(session_id: str) -> SessionKeys:
+    """Return the keys of ``session_id`` (validated)."""
+    tag = f"{PREFIX}:{{{validate_session_id(session_id)}}}"
+    return SessionKeys(
+        meta=f"{tag}:meta",
+        ctx=f"{tag}:ctx",
+        log=f"{tag}:log",
+        lock=f"{tag}:lock",
+        queue=f"{tag}:lockq",
+        heartbeats=f"{tag}:lockhb",
+    )
+
+
+class LockKeys(NamedTuple):
+    """Keys of one lock resource; ``fence`` is the hash holding the issued-token counter."""
+
+    lock: str
+    queue: str
+    heartbeats: str
+    fence: str
+    session_id: str | None
+
+
+def lock_keys(resource: str) -> LockKeys:
+    """Return the keys of a lock resource.
+
+    ``session_<id>`` (the guide's form) maps onto the session's own lock, so a lock taken
+    by user code and the turn lock of ``SessionManager.handle`` are the same lock, and the
+    fencing counter lives in the session's metadata.
+    """
+    if not isinstance(resource, str) or not _RESOURCE.fullmatch(resource):
+        raise InvalidInput(
+            f"invalid lock resource {repr(resource)[:40]}: use 1-200 characters of "
+            "A-Z, a-z, 0-9, '_', '.', ':' or '-'"
+        )
+    if resource.startswith(SESSION_RESOURCE_PREFIX):
+        candidate = resource[len(SESSION_RESOURCE_PREFIX) :]
+        if _SESSION_ID.fullmatch(candidate):
+            keys = session_keys(candidate)
+            return LockKeys(keys.lock, keys.queue, keys.heartbeats, keys.meta, candidate)
+    tag = f"{PREFIX}:lock:{{{resource}}}"
+    return LockKeys(f"{tag}:lock", f"{tag}:q", f"{tag}:hb", f"{tag}:fence", None)
+
+
+def _shard(session_id: str) -> int:
+    return zlib.crc32(session_id.encode()) % SCHEDULE_SHARDS
+
+
+def active_key(shard: int) -> str:
+    """Sorted set of live sessions by last activity (ms), one of ``SCHEDULE_SHARDS``."""
+    return f"{PREFIX}:active:{{s{shard:02d}}}"
+
+
+def expiry_key(shard: int) -> str:
+    """Sorted set of sessions by retention deadline (ms), swept for ``expired`` hooks."""
+    return f"{PREFIX}:expiry:{{s{shard:02d}}}"
+
+
+def shard_of(session_id: str) -> int:
+    """Return the schedule shard of ``session_id``."""
+    return _shard(session_id)
+
+
+def user_key(user_id: str) -> str:
+    """Set of the session ids of one user (for listing and ``erase_user``).
+
+    The user id is hashed so the key name carries no customer identifier.
+    """
+    digest = hashlib.sha256(user_id.encode()).hexdigest()[:32]
+    return f"{PREFIX}:user:{{{digest}}}"
