@@ -35,7 +35,8 @@ def _parse_text(text: str) -> float:
     parts = _PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(
-            f"bad duration {text!r}: write a number with a unit (ms, s, m, h, d, w), e.g. 30d or 1h30m"
+            f"bad duration {text!r}: write a number with a unit (ms, s, m, h, d, w), "
+            "e.g. 30d or 1h30m"
         )
     return sum(float(n) * _UNITS[u] for n, u in parts)
 

@@ -7,6 +7,7 @@ release (one round trip), fire hooks.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from datetime import timedelta
@@ -120,10 +121,10 @@ class SessionManager:
             self._start_sweeper()
 
     def _start_sweeper(self) -> None:
-        try:
+        # Without a running loop there is nothing to start yet: any async entry point
+        # (create_session, __aenter__) calls this again.
+        with contextlib.suppress(RuntimeError):
             self.sweeper.start()
-        except RuntimeError:
-            pass  # no running loop yet: start() is called again from any async entry point
 
     async def aclose(self) -> None:
         """Stop the sweeper (the store's connections are shared and stay open)."""
@@ -268,7 +269,8 @@ class SessionManager:
         return response
 
     async def _loaded(self, session_id: str, lock: DistributedLock) -> Session:
-        assert lock.acquired is not None and lock.acquired.meta is not None
+        assert lock.acquired is not None
+        assert lock.acquired.meta is not None
         session = await self._materialise(session_id, lock.acquired.meta, lock.acquired.ctx)
         if session.closed:
             raise SessionClosed(f"session {session_id} is closed; create a new session")

@@ -32,7 +32,8 @@ class BoundAgent:
     async def process(self, input: str, context: Context) -> Response:
         """Run one agent call with an agent checked out for its duration only."""
         async with self.pool.checkout(self.capabilities) as agent:
-            return await agent.process(input=input, context=context)
+            response: Response = await agent.process(input=input, context=context)
+            return response
 
 
 class Session:

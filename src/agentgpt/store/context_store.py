@@ -166,11 +166,6 @@ class RedisContextStore:
         )
         return result
 
-    async def set_meta(self, session_id: str, fields: dict[str, bytes | str | int]) -> None:
-        """Update metadata fields of an existing session."""
-        client = await self.client()
-        await self._guard(client.hset(K.session_keys(session_id).meta, mapping=fields))
-
     async def commit(self, write: TurnWrite) -> int:
         """Commit a turn (one script; plus the activity schedule in the same pipeline)."""
         keys = K.session_keys(write.session_id)
