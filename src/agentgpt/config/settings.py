@@ -58,6 +58,7 @@ class StoreSettings(BaseModel):
     max_connections: int = Field(default=64, ge=1, le=10_000)
     socket_timeout: float = Field(default=5.0, gt=0)
     connect_timeout: float = Field(default=2.0, gt=0)
+    pool_timeout: float = Field(default=30.0, gt=0, description="wait for a free connection")
     appendfsync: Literal["always", "everysec"] = "everysec"
 
     @model_validator(mode="after")
@@ -82,7 +83,7 @@ class StoreSettings(BaseModel):
                 f"unsupported store URL scheme {parts.scheme!r}: use redis://, rediss://, "
                 "unix://, or redis+cluster://"
             )
-        values: dict[str, object] = {"url": url, "tls": base.endswith("s") and base != "unix"}
+        values: dict[str, object] = {"url": url, "tls": base in {"rediss", "valkeys"}}
         if flavour == "cluster":
             values["cluster_mode"] = True
             values["nodes"] = [n for n in parts.netloc.rpartition("@")[2].split(",") if n]

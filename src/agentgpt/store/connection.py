@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis, UnixDomainSocketConnection
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -57,15 +57,21 @@ def create_client(settings: StoreSettings, url: str | None = None) -> Client:
     if target is None:
         raise ConfigError("no store URL: set session_storage.config.url or AGENTGPT_STORE_URL")
     kwargs = _common_kwargs(settings)
+    # A blocking pool: past max_connections, callers queue for a connection instead of
+    # failing (10,000 sessions share a few dozen connections).
+    pool_kwargs = {"max_connections": settings.max_connections, "timeout": settings.pool_timeout}
     if target.startswith("unix://"):
-        return Redis(
-            unix_socket_path=target.removeprefix("unix://"),
-            max_connections=settings.max_connections,
+        pool = BlockingConnectionPool(
+            connection_class=UnixDomainSocketConnection,
+            path=target.removeprefix("unix://"),
+            **pool_kwargs,
             **kwargs,
         )
+        return Redis(connection_pool=pool)
     kwargs.update(_tls_kwargs(settings))
     kwargs.pop("ssl", None)  # implied by the rediss:// scheme
-    return Redis.from_url(_plain_scheme(target), max_connections=settings.max_connections, **kwargs)
+    pool = BlockingConnectionPool.from_url(_plain_scheme(target), **pool_kwargs, **kwargs)
+    return Redis(connection_pool=pool)
 
 
 def _plain_scheme(url: str) -> str:
@@ -83,9 +89,11 @@ def _cluster_client(settings: StoreSettings) -> RedisCluster:
         nodes.append(ClusterNode(host, int(port)))
     kwargs = _common_kwargs(settings)
     kwargs.update(_tls_kwargs(settings))
+    # The cluster client has no blocking pool: give each node room for every concurrent
+    # caller rather than failing with "Too many connections".
     return RedisCluster(
         startup_nodes=nodes,
-        max_connections=settings.max_connections,
+        max_connections=max(settings.max_connections, 4096),
         require_full_coverage=True,
         **kwargs,
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -186,6 +187,14 @@ class RedisContextStore:
         ]
         script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq)]
         client = await self.client()
+        if isinstance(client, RedisCluster):
+            # redis-py refuses scripts in cluster pipelines: run the commit and the
+            # schedule update side by side (one round trip each, concurrently).
+            code, _ = await asyncio.gather(
+                self._script(client, "commit", script_keys, args),
+                self._schedule(write.session_id, _now_ms()),
+            )
+            return _check_commit(write.session_id, int(code))
         pipe = client.pipeline(transaction=False)
         _SCRIPTS.queue(pipe, "commit", script_keys, args)
         self._queue_schedule(pipe, write.session_id, _now_ms())

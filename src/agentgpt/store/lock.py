@@ -50,6 +50,7 @@ _POLL_MAX = 0.025
 class _Gate:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     users: int = 0
+    holder_lease: float = DEFAULT_LEASE
 
 
 # In-process FIFO gates, one per (loop, resource); removed when nobody uses them.
@@ -185,12 +186,19 @@ class DistributedLock:
                     del _gates[key]
 
     async def _wait_gate(self, gate: _Gate, deadline: float | None) -> None:
+        # The gate only spares the store from polling by local waiters; it must not outlast
+        # a lease. After one lease of waiting, go to the store directly: if the local holder
+        # stalled, its lease has expired there and the store grants the lock in order.
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        lease = gate.holder_lease
+        wait = lease if remaining is None else min(remaining, lease)
         try:
-            await asyncio.wait_for(gate.lock.acquire(), remaining)
+            await asyncio.wait_for(gate.lock.acquire(), wait)
             self._gate_held = True
+            gate.holder_lease = self.lease_ms / 1000
         except TimeoutError:
-            raise self._timeout_error() from None
+            if deadline is not None and time.monotonic() >= deadline:
+                raise self._timeout_error() from None
 
     async def _poll(self, deadline: float | None) -> Acquired:
         delay = _POLL_FIRST

@@ -26,10 +26,8 @@ class Scripts:
     async def load(self, client: Any) -> None:
         """Load every script on every primary (``SCRIPT LOAD`` is broadcast on a cluster)."""
         for body in self.bodies.values():
-            if hasattr(client, "get_primaries"):
-                await client.script_load(body, target_nodes=client.get_primaries())
-            else:
-                await client.script_load(body)
+            # On a cluster, redis-py sends SCRIPT LOAD to every primary.
+            await client.script_load(body)
 
     async def call(
         self, client: Any, name: str, keys: Sequence[str], args: Sequence[EncodableT]

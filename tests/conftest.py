@@ -1,0 +1,64 @@
+"""Fixtures: real Valkey servers (standalone and 3-master cluster) and stores on them."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+# Tests never touch the user's data directory.
+_HOME = tempfile.mkdtemp(prefix="agentgpt-test-home-")
+os.environ["AGENTGPT_HOME"] = _HOME
+os.environ.pop("AGENTGPT_STORE_URL", None)
+os.environ.pop("AGENTGPT_CONFIG", None)
+
+from agentgpt.config.settings import StoreSettings  # noqa: E402
+from agentgpt.store.context_store import RedisContextStore  # noqa: E402
+from tests import servers  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def home() -> str:
+    """The data directory the tests run with."""
+    return _HOME
+
+
+@pytest.fixture(scope="session")
+def standalone_url() -> Iterator[str]:
+    """A standalone Valkey on a free loopback port."""
+    with servers.standalone() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def cluster_nodes() -> Iterator[list[str]]:
+    """A 3-master Valkey cluster on free loopback ports."""
+    with servers.cluster() as nodes:
+        yield nodes
+
+
+def _settings(kind: str, request: pytest.FixtureRequest) -> StoreSettings:
+    if kind == "cluster":
+        nodes = request.getfixturevalue("cluster_nodes")
+        return StoreSettings(cluster_mode=True, nodes=nodes)
+    return StoreSettings.from_url(request.getfixturevalue("standalone_url"))
+
+
+@pytest.fixture(params=["standalone", pytest.param("cluster", marks=pytest.mark.cluster)])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[RedisContextStore]:
+    """A store on a flushed server: every test runs against standalone and cluster."""
+    store = RedisContextStore(_settings(request.param, request))
+    client = await store.client()
+    await client.flushall()
+    yield store
+
+
+@pytest.fixture
+async def standalone_store(standalone_url: str) -> AsyncIterator[RedisContextStore]:
+    """A store on the flushed standalone server only."""
+    store = RedisContextStore(standalone_url)
+    client = await store.client()
+    await client.flushall()
+    yield store

@@ -1,0 +1,104 @@
+"""Real Valkey servers for the tests: standalone and a 3-master cluster on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from agentgpt.store.embedded import find_server_binary
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """Return a free port on 127.0.0.1 whose cluster-bus port (+10000) is free too."""
+    for _ in range(200):
+        port = random.randint(20000, 50000)
+        if _bindable(port) and _bindable(port + 10000):
+            return port
+    raise RuntimeError("no free port pair found on 127.0.0.1")
+
+
+def _wait_ping(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2) as s:
+            s.sendall(b"PING\r\n")
+            if s.recv(16).startswith(b"+PONG"):
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"valkey on port {port} did not start")
+
+
+def _start(port: int, workdir: Path, *extra: str) -> subprocess.Popen[bytes]:
+    args = [find_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+            "--dir", str(workdir), "--save", "", "--appendonly", "no", *extra]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_ping(port)
+    return proc
+
+
+@contextlib.contextmanager
+def standalone() -> Iterator[str]:
+    """Run one server; yield its redis:// URL."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        proc = _start(port, Path(tmp))
+        try:
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+@contextlib.contextmanager
+def cluster(masters: int = 3) -> Iterator[list[str]]:
+    """Run a cluster of ``masters`` primaries; yield their host:port list."""
+    cli = str(Path(find_server_binary()).with_name("valkey-cli"))
+    with tempfile.TemporaryDirectory() as tmp:
+        procs, nodes = [], []
+        try:
+            for i in range(masters):
+                port = free_port()
+                workdir = Path(tmp) / str(i)
+                workdir.mkdir()
+                procs.append(_start(port, workdir, "--cluster-enabled", "yes",
+                                    "--cluster-config-file", "nodes.conf"))  # fmt: skip
+                nodes.append(f"127.0.0.1:{port}")
+            subprocess.run([cli, "--cluster", "create", *nodes, "--cluster-replicas", "0",
+                            "--cluster-yes"], check=True, capture_output=True, timeout=60)  # fmt: skip
+            _wait_cluster_ok(cli, nodes)
+            yield nodes
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(10)
+
+
+def _wait_cluster_ok(cli: str, nodes: list[str], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ok = True
+        for node in nodes:
+            host, port = node.split(":")
+            out = subprocess.run([cli, "-h", host, "-p", port, "cluster", "info"],
+                                 capture_output=True, text=True, timeout=5).stdout  # fmt: skip
+            ok = ok and "cluster_state:ok" in out
+        if ok:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("cluster did not reach cluster_state:ok")
