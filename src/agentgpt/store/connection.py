@@ -59,7 +59,7 @@ def create_client(settings: StoreSettings, url: str | None = None) -> Client:
     kwargs = _common_kwargs(settings)
     # A blocking pool: past max_connections, callers queue for a connection instead of
     # failing (10,000 sessions share a few dozen connections).
-    pool_kwargs = {"max_connections": settings.max_connections, "timeout": settings.pool_timeout}
+    pool_kwargs: dict[str, Any] = {"max_connections": settings.max_connections, "timeout": settings.pool_timeout}
     if target.startswith("unix://"):
         pool = BlockingConnectionPool(
             connection_class=UnixDomainSocketConnection,
