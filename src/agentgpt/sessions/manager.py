@@ -37,6 +37,7 @@ from agentgpt.sessions.session import BoundAgent, Session
 from agentgpt.sessions.sweeper import Sweeper
 from agentgpt.sessions.validation import validate_message
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.keys import validate_session_id
 from agentgpt.store.lock import DistributedLock
 
 DEFAULT_CAPABILITIES = ("intent_detection", "sentiment_analysis")
@@ -171,7 +172,8 @@ class SessionManager:
         if not await self.store.create(session.id, fields):
             raise InvalidInput(f"session id {session.id} is already in use")
         session.persisted = True
-        self._start_sweeper()
+        if self.hooks.wants(HookEvent.TIMEOUT) or self.hooks.wants(HookEvent.EXPIRED):
+            self._start_sweeper()
         await self._fire(HookEvent.CREATED, session.id)
 
     async def _admit(self) -> None:
@@ -239,6 +241,7 @@ class SessionManager:
     async def handle(self, session_id: str, text: object) -> Response:
         """Process one customer message in order under the session's lock and commit it."""
         started = time.perf_counter()
+        validate_session_id(session_id)
         message = validate_message(text, self.settings.max_message_bytes)
         lock = DistributedLock(
             resource=f"session_{session_id}",
