@@ -47,18 +47,28 @@ def _settings(kind: str, request: pytest.FixtureRequest) -> StoreSettings:
 
 
 @pytest.fixture(params=["standalone", pytest.param("cluster", marks=pytest.mark.cluster)])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[RedisContextStore]:
+async def store(request: pytest.FixtureRequest) -> RedisContextStore:
     """A store on a flushed server: every test runs against standalone and cluster."""
     store = RedisContextStore(_settings(request.param, request))
     client = await store.client()
     await client.flushall()
-    yield store
+    return store
 
 
 @pytest.fixture
-async def standalone_store(standalone_url: str) -> AsyncIterator[RedisContextStore]:
+async def standalone_store(standalone_url: str) -> RedisContextStore:
     """A store on the flushed standalone server only."""
     store = RedisContextStore(standalone_url)
     client = await store.client()
     await client.flushall()
-    yield store
+    return store
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _close_stores() -> AsyncIterator[None]:
+    """Close every store connection the tests opened, on the loop that opened them."""
+    yield
+    from agentgpt.store.context_store import _Backend
+
+    for backend in list(_Backend._shared.values()):
+        await backend.aclose()

@@ -78,8 +78,9 @@ def cluster(masters: int = 3) -> Iterator[list[str]]:
                 procs.append(_start(port, workdir, "--cluster-enabled", "yes",
                                     "--cluster-config-file", "nodes.conf"))  # fmt: skip
                 nodes.append(f"127.0.0.1:{port}")
-            subprocess.run([cli, "--cluster", "create", *nodes, "--cluster-replicas", "0",
-                            "--cluster-yes"], check=True, capture_output=True, timeout=60)  # fmt: skip
+            create = [cli, "--cluster", "create", *nodes]
+            create += ["--cluster-replicas", "0", "--cluster-yes"]
+            subprocess.run(create, check=True, capture_output=True, timeout=60)
             _wait_cluster_ok(cli, nodes)
             yield nodes
         finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import textwrap
 
@@ -147,9 +146,12 @@ async def test_timeout_and_expired_hooks_fire_once_after_creator_is_gone(
         asyncio.run(main())
     """)
     env = {**os.environ, "AGENTGPT_HOME": home}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         env=env, timeout=60, check=True)  # fmt: skip
-    session_id = out.stdout.strip()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, env=env, stdout=asyncio.subprocess.PIPE
+    )
+    stdout, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0
+    session_id = stdout.decode().strip()
     store = RedisContextStore(standalone_url).with_retention()
     m = SessionManager(store=store, session_ttl=2, idle_timeout=1, sweep_interval=0.1)
     seen: list[Event] = []
@@ -161,7 +163,8 @@ async def test_timeout_and_expired_hooks_fire_once_after_creator_is_gone(
     m.register_hook(event="expired", callback=on_expired)
     async with m:
         for _ in range(60):
-            if {e.event.value for e in seen if e.session_id == session_id} >= {"timeout", "expired"}:
+            kinds = {e.event.value for e in seen if e.session_id == session_id}
+            if kinds >= {"timeout", "expired"}:
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # further sweeps must not fire again

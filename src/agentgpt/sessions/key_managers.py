@@ -16,9 +16,7 @@ def default_key_manager(settings: SessionSettings) -> SessionKeyManager:
     if settings.encryption == "none":
         return PlaintextKeyManager()
     if settings.encryption == "kms":
-        raise ConfigError(
-            "sessions.encryption=kms is not available in this version; use 'local'"
-        )
+        raise ConfigError("sessions.encryption=kms is not available in this version; use 'local'")
     # One per process: its cache of unwrapped data keys serves every manager.
     if "local" not in _shared:
         _shared["local"] = LocalEnvelopeEncryptor()

@@ -59,7 +59,10 @@ def create_client(settings: StoreSettings, url: str | None = None) -> Client:
     kwargs = _common_kwargs(settings)
     # A blocking pool: past max_connections, callers queue for a connection instead of
     # failing (10,000 sessions share a few dozen connections).
-    pool_kwargs: dict[str, Any] = {"max_connections": settings.max_connections, "timeout": settings.pool_timeout}
+    pool_kwargs: dict[str, Any] = {
+        "max_connections": settings.max_connections,
+        "timeout": settings.pool_timeout,
+    }
     if target.startswith("unix://"):
         pool = BlockingConnectionPool(
             connection_class=UnixDomainSocketConnection,
@@ -67,11 +70,11 @@ def create_client(settings: StoreSettings, url: str | None = None) -> Client:
             **pool_kwargs,
             **kwargs,
         )
-        return Redis(connection_pool=pool)
+        return Redis.from_pool(pool)
     kwargs.update(_tls_kwargs(settings))
     kwargs.pop("ssl", None)  # implied by the rediss:// scheme
     pool = BlockingConnectionPool.from_url(_plain_scheme(target), **pool_kwargs, **kwargs)
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)
 
 
 def _plain_scheme(url: str) -> str:

@@ -1,0 +1,57 @@
+"""``agentgpt``: the root Typer app, error handling and exit codes.
+
+Exit codes: 0 success; 1 integrity problem or failure; 2 bad input or unknown session;
+69 store unavailable; 75 temporary (limits, locks); 77 access denied; 78 configuration.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+from rich.console import Console
+
+from agentgpt.cli.demo import demo
+from agentgpt.cli.store_cmd import store_app
+from agentgpt.errors import AgentGPTError
+
+app = typer.Typer(
+    name="agentgpt",
+    help="Isolated, encrypted, concurrent support-agent sessions on the Redis protocol.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+session_app = typer.Typer(help="Sessions and their store.", no_args_is_help=True)
+session_app.add_typer(store_app, name="store")
+app.add_typer(session_app, name="session")
+app.command()(demo)
+
+_err = Console(stderr=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI in-process; return the exit code (errors on one line, no traceback)."""
+    try:
+        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except AgentGPTError as exc:
+        _err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        return 130
+    except (typer.Abort, typer.Exit) as exc:
+        return int(getattr(exc, "exit_code", 1))
+    except Exception as exc:
+        from click import ClickException
+
+        if isinstance(exc, ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
