@@ -49,14 +49,18 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = _services(settings, metrics, manager, verifier, issuer)
         app.state.services = svc
-        sampler = asyncio.create_task(_sample(svc), name="agentgpt-metrics-sampler")
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(_sample(svc, stop), name="agentgpt-metrics-sampler")
         try:
             yield
         finally:
-            sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sampler
+            # Stopped by an event, not by cancel(): a cancel that lands while the task
+            # waits on the store's pool condition could be swallowed there.
+            stop.set()
+            await sampler
             await svc.manager.aclose()
+            if manager is None:  # we built it: its connections belong to this loop
+                await svc.manager.store.aclose()
 
     app = FastAPI(
         title="agentgpt sessions", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
@@ -104,14 +108,15 @@ def _services(
     )
 
 
-async def _sample(svc: Services) -> None:
+async def _sample(svc: Services, stop: asyncio.Event) -> None:
     # The active-session count is a store query: refresh it on a timer, not per scrape.
     interval = svc.settings.server.monitor_interval.total_seconds()
-    while True:
+    while not stop.is_set():
         active: Any = None
         try:
             active = await svc.manager.count_active()
         except AgentGPTError as exc:
             log.warning("metrics sampler: %s", exc)
         svc.metrics.sample(svc.manager.agent_pool, active, svc.manager.store.round_trips)
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)

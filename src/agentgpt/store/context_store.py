@@ -280,6 +280,14 @@ class RedisContextStore:
         client = await self.client()
         return bool(await self._script(client, "release", [lock_key], [value]))
 
+    async def leave_queue(self, keys: K.LockKeys, ticket: str) -> None:
+        """Withdraw a waiter's ticket at once (it gave up: timeout or cancellation)."""
+        client: Any = await self.client()
+        pipe = client.pipeline(transaction=False)
+        pipe.zrem(keys.queue, ticket)
+        pipe.hdel(keys.heartbeats, ticket)
+        await self._guard(pipe.execute())
+
     async def extend(self, lock_key: str, value: str, lease_ms: int) -> bool:
         """Renew a lock's lease; False if it was lost."""
         client = await self.client()

@@ -28,13 +28,14 @@ exclusion: leases are measured by the server's own expiry, not by the clients' c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from agentgpt.errors import LockNotHeld, LockTimeout, StoreUnavailable
+from agentgpt.errors import AgentGPTError, LockNotHeld, LockTimeout, StoreUnavailable
 from agentgpt.store.context_store import Acquired, RedisContextStore
 from agentgpt.store.keys import LockKeys, lock_keys
 
@@ -96,6 +97,7 @@ class DistributedLock:
         self._gate: _Gate | None = None
         self._gate_held = False
         self.lost = False
+        self._queued = False
 
     @property
     def value(self) -> str:
@@ -118,6 +120,11 @@ class DistributedLock:
             self.acquired = await self._poll(deadline)
         except BaseException:
             self._leave_gate()
+            if self._queued:
+                # A waiter that gives up must not block the queue until its ticket's
+                # heartbeat lapses: withdraw it now (best effort; the TTL is the backstop).
+                with contextlib.suppress(AgentGPTError):
+                    await asyncio.shield(self.store.leave_queue(self.keys, self.ticket))
             raise
         self.fence = self.acquired.fence
         self._schedule_renewal()
@@ -218,6 +225,7 @@ class DistributedLock:
             )
             if reply.granted:
                 return reply
+            self._queued = True
             if deadline is not None and time.monotonic() + delay > deadline:
                 raise self._timeout_error(reply.position)
             await asyncio.sleep(delay)
