@@ -1,0 +1,63 @@
+"""Walk the keyspace of a store on every primary (standalone or cluster), in bounded steps.
+
+SCAN on a cluster client only sees the node it is sent to, so each primary is walked in
+turn; nothing here loads the keyspace into memory at once.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import AsyncIterator
+
+from redis.asyncio.cluster import RedisCluster
+
+from agentgpt.store import keys as K
+from agentgpt.store.context_store import RedisContextStore
+
+#: How many keys one SCAN step asks for (a hint to the server, not a limit).
+SCAN_COUNT = 1000
+META_MATCH = f"{K.PREFIX}:{{*}}:meta"
+_META = re.compile(rb"ag:\{([A-Za-z0-9_-]{8,128})\}:meta")
+
+
+async def scan_keys(store: RedisContextStore, match: str | None = None) -> AsyncIterator[bytes]:
+    """Yield every key (matching the glob ``match``) on every primary of the store."""
+    client = await store.client()
+    if isinstance(client, RedisCluster):
+        for node in client.get_primaries():
+            async for key in client.scan_iter(match=match, count=SCAN_COUNT, target_nodes=node):
+                yield key
+        return
+    async for key in client.scan_iter(match=match, count=SCAN_COUNT):
+        yield key
+
+
+def session_of_meta(key: bytes) -> str | None:
+    """Return the session id of a metadata key, or None if ``key`` is not one."""
+    found = _META.fullmatch(key)
+    return found.group(1).decode() if found else None
+
+
+async def session_ids(store: RedisContextStore) -> AsyncIterator[str]:
+    """Yield the id of every session in the store (one SCAN over the metadata keys)."""
+    async for key in scan_keys(store, META_MATCH):
+        session_id = session_of_meta(key)
+        if session_id is not None:
+            yield session_id
+
+
+async def sample_session_ids(store: RedisContextStore, n: int) -> list[str]:
+    """Return ``n`` session ids picked uniformly at random (reservoir: O(n) memory)."""
+    sample: list[str] = []
+    seen = 0
+    async for session_id in session_ids(store):
+        seen += 1
+        if len(sample) < n:
+            sample.append(session_id)
+        else:
+            # Algorithm R: each id stays with probability n/seen.
+            slot = random.randrange(seen)
+            if slot < n:
+                sample[slot] = session_id
+    return sample
