@@ -14,6 +14,7 @@ from rich.console import Console
 
 from agentgpt.cli.demo import demo
 from agentgpt.cli.store_cmd import store_app
+from agentgpt.cli.verify_cmd import verify
 from agentgpt.errors import AgentGPTError
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 session_app = typer.Typer(help="Sessions and their store.", no_args_is_help=True)
 session_app.add_typer(store_app, name="store")
+session_app.command("verify")(verify)
 app.add_typer(session_app, name="session")
 app.command()(demo)
 
@@ -33,7 +35,9 @@ _err = Console(stderr=True)
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI in-process; return the exit code (errors on one line, no traceback)."""
     try:
-        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        # With standalone_mode=False click returns a command's typer.Exit code instead of
+        # raising it: pass it on (verify and scan exit 1 on findings).
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except AgentGPTError as exc:
         _err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return exc.exit_code
@@ -50,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
