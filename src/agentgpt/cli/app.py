@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from agentgpt.cli.demo import demo
+from agentgpt.cli.scan_cmd import scan_command
 from agentgpt.cli.store_cmd import store_app
 from agentgpt.cli.verify_cmd import verify
 from agentgpt.errors import AgentGPTError
@@ -27,6 +28,10 @@ session_app = typer.Typer(help="Sessions and their store.", no_args_is_help=True
 session_app.add_typer(store_app, name="store")
 session_app.command("verify")(verify)
 app.add_typer(session_app, name="session")
+# `security` sub-app: the leakage audit here; key rotation registers its command alongside.
+security_app = typer.Typer(help="Encryption keys and security audits.", no_args_is_help=True)
+security_app.command("scan")(scan_command)
+app.add_typer(security_app, name="security")
 app.command()(demo)
 
 _err = Console(stderr=True)

@@ -61,3 +61,30 @@ async def sample_session_ids(store: RedisContextStore, n: int) -> list[str]:
             if slot < n:
                 sample[slot] = session_id
     return sample
+
+
+#: Keys of the namespace that are deliberately not hash-tagged (one each per store).
+UNTAGGED_KEYS = frozenset({K.SCHEMA_KEY.encode(), K.SWEEPER_KEY.encode()})
+
+
+def hash_tag(key: bytes) -> bytes | None:
+    """Return the key's hash tag as the cluster computes it, or None if it has none."""
+    start = key.find(b"{")
+    if start < 0:
+        return None
+    end = key.find(b"}", start + 1)
+    if end < 0 or end == start + 1:
+        return None  # no closing brace or an empty tag: the whole key is hashed
+    return key[start + 1 : end]
+
+
+def misplaced(key: bytes) -> tuple[str, str] | None:
+    """Return (problem, why) when ``key`` is outside the namespace or has no hash tag."""
+    if not key.startswith(K.PREFIX.encode() + b":"):
+        return "outside-namespace", f"key does not start with '{K.PREFIX}:'"
+    if key in UNTAGGED_KEYS or hash_tag(key) is not None:
+        return None
+    return "no-hash-tag", (
+        "key has no hash tag: it is not in its session's slot, so per-session scripts "
+        "and erasure cannot reach it"
+    )
