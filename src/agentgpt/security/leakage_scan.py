@@ -121,7 +121,8 @@ class _Audit:
         self.prints = prints
         self.report = ScanReport()
         self.ciphers: dict[str, tuple[RecordCipher, int]] = {}
-        self.pii: dict[bytes, tuple[str, str]] = {}  # fingerprint -> (session, placeholder)
+        # fingerprint -> {session: placeholder} of every vault holding that value
+        self.pii: dict[bytes, dict[str, str]] = {}
         self.suspects: list[_Suspect] = []
         self.explicit = False
 
@@ -191,7 +192,7 @@ class _Audit:
         for placeholder, value in record.values.items():
             fingerprint = self.prints.value(value)
             if fingerprint is not None:
-                self.pii.setdefault(fingerprint, (session_id, placeholder))
+                self.pii.setdefault(fingerprint, {}).setdefault(session_id, placeholder)
 
     async def check_records(self, ids: list[str]) -> None:
         """Read each session's context and log; look for other sessions' PII in them."""
@@ -241,10 +242,13 @@ class _Audit:
         seen: set[bytes] = set()
         for text in strings_in(msgspec.to_builtins(record)):
             for fingerprint in self.prints.candidates(text):
-                owner = self.pii.get(fingerprint)
-                if owner is None or owner[0] == session_id or fingerprint in seen:
+                owners = self.pii.get(fingerprint)
+                # A value this session captured itself is its own (the same customer can
+                # give the same IBAN in two sessions): only a value it never had is a leak.
+                if owners is None or session_id in owners or fingerprint in seen:
                     continue
                 seen.add(fingerprint)
+                owner = next(iter(owners.items()))
                 self.add(
                     key,
                     field,
