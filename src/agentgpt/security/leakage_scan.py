@@ -240,7 +240,8 @@ class _Audit:
             self._suspect(_Suspect(session_id, key, field, blob))
             return
         seen: set[bytes] = set()
-        for text in strings_in(msgspec.to_builtins(record)):
+        # bytes (the log's prev hash) stay bytes: only text can carry a PII value.
+        for text in strings_in(msgspec.to_builtins(record, builtin_types=(bytes,))):
             for fingerprint in self.prints.candidates(text):
                 owners = self.pii.get(fingerprint)
                 # A value this session captured itself is its own (the same customer can
