@@ -26,7 +26,7 @@ from agentgpt.agents.pool import AgentPool
 from agentgpt.errors import IntegrityError, SessionNotFound
 from agentgpt.security.findings import Finding, shown_key
 from agentgpt.security.fingerprints import Fingerprinter, shown, strings_in
-from agentgpt.security.keyspace import misplaced, scan_keys, session_of_meta
+from agentgpt.security.keyspace import guarded, list_page, misplaced, scan_keys, session_of_meta
 from agentgpt.security.protocols import RecordCipher, SessionKeyManager
 from agentgpt.security.verify import PAGE, open_record
 from agentgpt.sessions import records as R
@@ -36,10 +36,10 @@ from agentgpt.store.context_store import RedisContextStore
 #: Sessions read per pipelined round trip.
 BATCH = 128
 #: Bindings tried per unreadable record when looking for the session it came from.
-MAX_ORIGIN_TRIES = 200_000
+MAX_ORIGIN_TRIES = 100_000
 #: Unreadable records whose origin is searched; past this the store is broadly unreadable
 #: (wrong key, say) and searching would only cost time.
-MAX_SUSPECTS = 1_000
+MAX_SUSPECTS = 100
 #: Text a probe sends through a pooled agent to see whether it keeps it after check-in.
 CANARY = "leakage-audit canary: please reset me"
 ALL: Literal["all"] = "all"
@@ -150,7 +150,7 @@ class _Audit:
         pipe = client.pipeline(transaction=False)
         for session_id in ids:
             pipe.hgetall(K.session_keys(session_id).meta)
-        metas = await self.store._guard(pipe.execute())
+        metas = await guarded(pipe.execute())
         pipe = client.pipeline(transaction=False)
         wanted: list[tuple[str, int]] = []
         for session_id, raw in zip(ids, metas, strict=True):
@@ -174,7 +174,7 @@ class _Audit:
             for seq in range(1, meta.version + 1):
                 pipe.get(K.session_keys(session_id).vault(seq))
                 wanted.append((session_id, seq))
-        blobs = await self.store._guard(pipe.execute()) if wanted else []
+        blobs = await guarded(pipe.execute()) if wanted else []
         for (session_id, seq), blob in zip(wanted, blobs, strict=True):
             if blob is not None:
                 self._index_vault(session_id, seq, blob)
@@ -203,7 +203,7 @@ class _Audit:
             keys = K.session_keys(session_id)
             pipe.get(keys.ctx)
             pipe.lrange(keys.log, 0, PAGE - 1)
-        replies = await self.store._guard(pipe.execute())
+        replies = await guarded(pipe.execute())
         for session_id, ctx, page in zip(ids, replies[::2], replies[1::2], strict=True):
             cipher, version = self.ciphers[session_id]
             if ctx is not None:
@@ -211,7 +211,7 @@ class _Audit:
             await self._check_log(session_id, cipher, page)
 
     async def _check_log(self, session_id: str, cipher: RecordCipher, page: list[bytes]) -> None:
-        client, start = await self.store.client(), 0
+        start = 0
         while page:
             for index, blob in enumerate(page, start):
                 self._check_record(session_id, cipher, blob, R.KIND_LOG, index + 1, f"log[{index}]")
@@ -219,7 +219,7 @@ class _Audit:
                 return
             start += PAGE  # a long log: page through it rather than load it whole
             log = K.session_keys(session_id).log
-            page = await self.store._guard(client.lrange(log, start, start + PAGE - 1))
+            page = await list_page(self.store, log, start, PAGE)
 
     def _check_record(
         self,

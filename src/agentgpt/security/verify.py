@@ -17,7 +17,7 @@ import msgspec
 from agentgpt.agents.context import Context
 from agentgpt.errors import IntegrityError, SessionNotFound
 from agentgpt.security.findings import Finding
-from agentgpt.security.keyspace import sample_session_ids
+from agentgpt.security.keyspace import guarded, list_page, sample_session_ids
 from agentgpt.security.protocols import RecordCipher, SessionKeyManager
 from agentgpt.sessions import records as R
 from agentgpt.store import keys as K
@@ -126,7 +126,7 @@ class _Verifier:
             self.keys.heartbeats,
         ):
             pipe.pttl(key)
-        raw, ctx, log_len, *ttls = await self.store._guard(pipe.execute())
+        raw, ctx, log_len, *ttls = await guarded(pipe.execute())
         if not raw:
             if ctx is None and not log_len:
                 raise SessionNotFound(f"session {self.sid} does not exist (expired or erased?)")
@@ -252,11 +252,11 @@ class _Verifier:
         return None
 
     async def _check_log(self, cipher: RecordCipher, meta: R.SessionMeta, length: int) -> None:
-        key, client = self.keys.log, await self.store.client()
+        key = self.keys.log
         prev_hash, expected, last_fence = b"", 1, None
         last: R.TurnRecord | None = None
         for start in range(0, length, PAGE):
-            page: list[bytes] = await self.store._guard(client.lrange(key, start, start + PAGE - 1))
+            page = await list_page(self.store, key, start, PAGE)
             for index, blob in enumerate(page, start):
                 self.report.records_checked += 1
                 record = self._open_entry(cipher, blob, expected)
@@ -351,7 +351,7 @@ class _Verifier:
             for seq in seqs:
                 pipe.get(self.keys.vault(seq))
                 pipe.pttl(self.keys.vault(seq))
-            replies = await self.store._guard(pipe.execute())
+            replies = await guarded(pipe.execute())
             for seq, blob, pttl in zip(seqs, replies[::2], replies[1::2], strict=True):
                 if blob is not None:
                     self._check_vault_record(cipher, seq, blob, int(pttl))
