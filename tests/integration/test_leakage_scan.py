@@ -155,3 +155,22 @@ async def test_cli_exit_codes_and_json(
     assert [f["problem"] for f in report["findings"]] == ["foreign-record"]
     with pytest.raises(SessionNotFound):
         await scan(store, m.key_manager, ["sess_doesnotexist0000000000"])
+
+
+async def test_pii_in_a_later_page_of_another_log(
+    standalone_store: RedisContextStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentgpt.security import leakage_scan as L
+
+    monkeypatch.setattr(L, "PAGE", 2)
+    m = manager(standalone_store)
+    a, b = await two_sessions(m)
+    echo = manager(standalone_store, EchoAgent)  # keeps text in clear: no vault, no redaction
+    for text in ("one", "two", f"my friend's IBAN is {IBAN}"):
+        await echo.handle(b, text)
+
+    report = await scan(standalone_store, m.key_manager, [a, b])
+    assert {(f.key, f.field, f.problem) for f in report.findings} == {
+        (K.session_keys(b).log, "log[4]", "pii-of-another-session"),
+        (K.session_keys(b).ctx, "v5", "pii-of-another-session"),
+    }

@@ -155,3 +155,25 @@ async def test_cli_exit_codes(store: RedisContextStore, capsys: pytest.CaptureFi
     report = json.loads(capsys.readouterr().out)
     assert report["sound"] is False
     assert report["sessions"][0]["findings"][0]["problem"] == "no-ttl"
+
+
+async def test_long_log_is_paged_and_metadata_tampering_named(
+    standalone_store: RedisContextStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentgpt.security import verify as V
+
+    monkeypatch.setattr(V, "PAGE", 3)  # 10 entries over 4 pages: gaps across page borders
+    m = manager(standalone_store)
+    sid = await session_with_turns(m, "user-long", 10)
+    assert (await verify_session(standalone_store, m.key_manager, sid)).sound
+    keys = K.session_keys(sid)
+    client = await standalone_store.client()
+    assert await client.lrem(keys.log, 1, await client.lindex(keys.log, 6)) == 1  # seq 7
+    await client.hset(keys.meta, mapping={"fence_issued": 1, "head": b"\x00" * 32})
+
+    report = await verify_session(standalone_store, m.key_manager, sid)
+    found = {(f.field, f.problem) for f in report.findings}
+    assert ("seq 8", "seq-gap") in found
+    assert ("seq 8", "chain-broken") in found
+    assert ("seq 2", "fence-unissued") in found
+    assert ("head", "head-mismatch") in found
