@@ -93,9 +93,7 @@ async def test_deleted_log_entry_is_named(store: RedisContextStore) -> None:
     assert (keys.log, "seq 4", "seq-gap") in found
     assert (keys.log, "seq 4", "chain-broken") in found
     assert (keys.log, "length", "length-mismatch") in found
-    assert "entries 3 are missing" in next(
-        f.detail for f in report.findings if f.problem == "seq-gap"
-    )
+    assert "entry 3 is missing" in next(f.detail for f in report.findings if f.problem == "seq-gap")
 
 
 async def test_stripped_ttl_is_named(store: RedisContextStore) -> None:

@@ -51,7 +51,7 @@ class VerifyReport(msgspec.Struct, kw_only=True):
 
     def lines(self) -> list[str]:
         """Return the report as readable lines (one summary, then one per finding)."""
-        state = "sound" if self.sound else f"CORRUPT ({len(self.findings)} findings)"
+        state = "sound" if self.sound else f"CORRUPT ({_count(self.findings)})"
         head = (
             f"session {self.session_id}: {state}; version {self.version}, "
             f"{self.records_checked} records and {self.keys_checked} keys checked"
@@ -66,6 +66,29 @@ def open_record(
     plain = cipher.decrypt(blob, R.associated_data(session_id, kind, version))
     result: object = _codec.decode(plain, type_)
     return result
+
+
+def open_log_entry(
+    cipher: RecordCipher, blob: bytes, session_id: str, expected: int
+) -> tuple[int, R.TurnRecord] | None:
+    """Open a log entry bound to ``expected`` or a nearby seq: (bound seq, entry) or None.
+
+    Searching near the expected seq tells a deleted or reordered entry (a gap, reported as
+    such) from one that is altered or foreign (it authenticates under no seq of ours).
+    """
+    candidates = [
+        expected,
+        *range(expected + 1, expected + SEQ_SEARCH),
+        *range(max(1, expected - SEQ_SEARCH), expected),
+    ]
+    for seq in candidates:
+        try:
+            record = open_record(cipher, blob, session_id, R.KIND_LOG, seq, R.TurnRecord)
+        except IntegrityError:
+            continue
+        assert isinstance(record, R.TurnRecord)
+        return seq, record
+    return None
 
 
 async def verify_session(
@@ -230,26 +253,18 @@ class _Verifier:
             )
 
     def _open_entry(self, cipher: RecordCipher, blob: bytes, expected: int) -> R.TurnRecord | None:
-        candidates = [
-            expected,
-            *range(expected + 1, expected + SEQ_SEARCH),
-            *range(max(1, expected - SEQ_SEARCH), expected),
-        ]
-        for seq in candidates:
-            try:
-                record = open_record(cipher, blob, self.sid, R.KIND_LOG, seq, R.TurnRecord)
-            except IntegrityError:
-                continue
-            assert isinstance(record, R.TurnRecord)
-            if record.seq != seq:
-                self.add(
-                    self.keys.log,
-                    f"seq {seq}",
-                    "binding-mismatch",
-                    f"entry says seq {record.seq} but is bound to seq {seq}",
-                )
-            return record
-        return None
+        found = open_log_entry(cipher, blob, self.sid, expected)
+        if found is None:
+            return None
+        bound, record = found
+        if record.seq != bound:
+            self.add(
+                self.keys.log,
+                f"seq {bound}",
+                "binding-mismatch",
+                f"entry says seq {record.seq} but is bound to seq {bound}",
+            )
+        return record
 
     async def _check_log(self, cipher: RecordCipher, meta: R.SessionMeta, length: int) -> None:
         key = self.keys.log
@@ -273,11 +288,11 @@ class _Verifier:
                 where = f"seq {record.seq}"
                 if record.seq > expected:
                     missing = (
-                        f"{expected}"
+                        f"entry {expected} is"
                         if record.seq == expected + 1
-                        else f"{expected}..{record.seq - 1}"
+                        else f"entries {expected}..{record.seq - 1} are"
                     )
-                    self.add(key, where, "seq-gap", f"entries {missing} are missing")
+                    self.add(key, where, "seq-gap", f"{missing} missing")
                 elif record.seq < expected:
                     self.add(
                         key,
@@ -378,3 +393,7 @@ class _Verifier:
 def _days(ms: int) -> str:
     days = ms / 86_400_000
     return f"{days:.2f} days" if days >= 1 else f"{ms / 1000:.0f} s"
+
+
+def _count(findings: list[Finding]) -> str:
+    return "1 finding" if len(findings) == 1 else f"{len(findings)} findings"
