@@ -53,8 +53,13 @@ class VaultingFAQAgent(FAQAgent):
         return response
 
 
-async def run(turns: int, sessions: int, session_turns: int, repeat: int) -> dict[str, object]:
-    store = RedisContextStore(StoreSettings(max_connections=32))
+async def run(
+    turns: int, sessions: int, session_turns: int, repeat: int, url: str | None
+) -> dict[str, object]:
+    settings = StoreSettings.from_url(url) if url else StoreSettings()
+    store = RedisContextStore(settings.model_copy(update={"max_connections": 32}))
+    if url:
+        await (await store.client()).flushall()  # a throwaway server: start from empty
     manager = SessionManager(store=store, max_concurrent_sessions=10**7)
     manager.agents = AgentPool(VaultingFAQAgent, min_ready=4, max_connections=64)  # type: ignore[attr-defined]
     keys = manager.key_manager
@@ -104,9 +109,13 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=100, help="turns of the verified session")
     parser.add_argument("--sessions", type=int, default=1000, help="sessions scanned")
     parser.add_argument("--session-turns", type=int, default=3, help="turns per scanned session")
-    parser.add_argument("--repeat", type=int, default=5, help="verify runs (median reported)")
+    parser.add_argument("--repeat", type=int, default=20, help="verify runs (median reported)")
+    parser.add_argument("--url", help="a THROWAWAY server (it is flushed); default: embedded")
     args = parser.parse_args()
-    figures = asyncio.run(run(args.turns, args.sessions, args.session_turns, args.repeat))
+    figures = asyncio.run(run(args.turns, args.sessions, args.session_turns, args.repeat, args.url))
+    figures["store"] = (
+        "cluster" if args.url and "+cluster" in args.url else ("url" if args.url else "embedded")
+    )
     print(json.dumps(figures))
 
 
