@@ -175,3 +175,21 @@ async def test_long_log_is_paged_and_metadata_tampering_named(
     assert ("seq 8", "chain-broken") in found
     assert ("seq 2", "fence-unissued") in found
     assert ("head", "head-mismatch") in found
+
+
+async def test_verify_while_turns_are_committed(store: RedisContextStore) -> None:
+    m = manager(store)
+    sid = await session_with_turns(m, "user-busy", 1)
+
+    async def talk() -> None:
+        for i in range(40):
+            await m.handle(sid, f"busy {i}")
+
+    talking = asyncio.create_task(talk())
+    reports = []
+    while not talking.done():
+        reports.append(await verify_session(store, m.key_manager, sid))
+    await talking
+    assert len(reports) >= 2
+    assert [r.findings for r in reports if not r.sound] == []
+    assert len({r.version for r in reports}) >= 2  # it did read a moving session

@@ -28,7 +28,7 @@ from agentgpt.security.findings import Finding, shown_key
 from agentgpt.security.fingerprints import Fingerprinter, shown, strings_in
 from agentgpt.security.keyspace import guarded, list_page, misplaced, scan_keys, session_of_meta
 from agentgpt.security.protocols import RecordCipher, SessionKeyManager
-from agentgpt.security.verify import PAGE, open_log_entry, open_record
+from agentgpt.security.verify import PAGE, SEQ_SEARCH, open_log_entry, open_record
 from agentgpt.sessions import records as R
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
@@ -243,11 +243,11 @@ class _Audit:
                 return
             record = found[1]
         else:
-            try:
-                record = open_record(cipher, blob, session_id, kind, version, Context)
-            except IntegrityError:
+            opened = _open_context(cipher, blob, session_id, version)
+            if opened is None:
                 self._suspect(_Suspect(session_id, key, field, blob))
                 return
+            record = opened
         seen: set[bytes] = set()
         # bytes (the log's prev hash) stay bytes: only text can carry a PII value.
         for text in strings_in(msgspec.to_builtins(record, builtin_types=(bytes,))):
@@ -342,3 +342,13 @@ class _Audit:
                 "it, so one session's data can reach the next",
                 "",
             )
+
+
+def _open_context(cipher: RecordCipher, blob: bytes, session_id: str, version: int) -> object:
+    """Open a context at ``version`` or a few later ones (a turn committed during the scan)."""
+    for seq in range(version, version + SEQ_SEARCH):
+        try:
+            return open_record(cipher, blob, session_id, R.KIND_CONTEXT, seq, Context)
+        except IntegrityError:
+            continue
+    return None

@@ -128,6 +128,9 @@ class _Verifier:
         self.sid = session_id
         self.keys = K.session_keys(session_id)
         self.report = VerifyReport(session_id=session_id)
+        k = self.keys
+        # Keys of the default retention class (the lock keys carry a shorter lease).
+        self.ttl_keys = (k.meta, k.ctx, k.log, k.lock, k.queue, k.heartbeats)
 
     def add(self, key: str, field: str, problem: str, detail: str) -> None:
         self.report.findings.append(
@@ -136,18 +139,15 @@ class _Verifier:
 
     async def run(self) -> VerifyReport:
         client = await self.store.client()
-        pipe = client.pipeline(transaction=False)
+        # One MULTI/EXEC (all keys share the session's slot) gives a consistent snapshot of
+        # metadata, context and log length while turns go on: the log is append-only and
+        # vault records never change, so what is read later up to this length and version
+        # belongs to the same snapshot.
+        pipe = client.pipeline(transaction=True)
         pipe.hgetall(self.keys.meta)
         pipe.get(self.keys.ctx)
         pipe.llen(self.keys.log)
-        for key in (
-            self.keys.meta,
-            self.keys.ctx,
-            self.keys.log,
-            self.keys.lock,
-            self.keys.queue,
-            self.keys.heartbeats,
-        ):
+        for key in self.ttl_keys:
             pipe.pttl(key)
         raw, ctx, log_len, *ttls = await guarded(pipe.execute())
         if not raw:
@@ -182,15 +182,7 @@ class _Verifier:
 
     def _check_ttls(self, ttls: list[int]) -> None:
         default = self.store.retention_ms
-        names = (
-            self.keys.meta,
-            self.keys.ctx,
-            self.keys.log,
-            self.keys.lock,
-            self.keys.queue,
-            self.keys.heartbeats,
-        )
-        for key, pttl in zip(names, ttls, strict=True):
+        for key, pttl in zip(self.ttl_keys, ttls, strict=True):
             self._check_ttl(key, int(pttl), default, "default")
 
     def _check_ttl(self, key: str, pttl: int, limit_ms: int, retention: str) -> None:
@@ -271,7 +263,8 @@ class _Verifier:
         prev_hash, expected, last_fence = b"", 1, None
         last: R.TurnRecord | None = None
         for start in range(0, length, PAGE):
-            page = await list_page(self.store, key, start, PAGE)
+            # Never past the snapshot's length: entries appended since belong to later turns.
+            page = await list_page(self.store, key, start, min(PAGE, length - start))
             for index, blob in enumerate(page, start):
                 self.report.records_checked += 1
                 record = self._open_entry(cipher, blob, expected)
