@@ -16,11 +16,16 @@ from agentgpt.cli.connect import ConfigOption, UrlOption, key_manager_for, open_
 from agentgpt.errors import InvalidInput
 from agentgpt.security.verify import VerifyReport, verify_sample, verify_session
 
+#: Sessions checked by ``--all`` without ``--sample``.
+DEFAULT_SAMPLE = 100
+
 
 def verify(
     session_id: Annotated[str | None, typer.Option("--id", help="the session to check")] = None,
     all_: Annotated[bool, typer.Option("--all", help="check a random sample of the store")] = False,
-    sample: Annotated[int, typer.Option("--sample", min=1, help="sessions to check")] = 100,
+    sample: Annotated[
+        int | None, typer.Option("--sample", min=1, help="sessions to check with --all [100]")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
     file: ConfigOption = None,
     url: UrlOption = None,
@@ -29,9 +34,9 @@ def verify(
 
     Example: agentgpt session verify --id sess_abc... ; agentgpt session verify --all --sample 50
     """
-    if (session_id is None) == (not all_):
+    if (session_id is None) == (not all_) or (sample is not None and not all_):
         raise InvalidInput("give either --id SESSION_ID or --all [--sample N]")
-    reports = asyncio.run(_run(session_id, sample if all_ else 0, file, url))
+    reports = asyncio.run(_run(session_id, sample or DEFAULT_SAMPLE, file, url))
     if as_json:
         typer.echo(json.dumps(msgspec.to_builtins(_summary(reports))))
     else:
