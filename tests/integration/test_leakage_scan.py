@@ -89,11 +89,14 @@ async def test_keys_outside_namespace_or_without_hash_tag(store: RedisContextSto
     await client.set("ag:sess_untagged000000:ctx", b"x")
     await client.set("cache:customer:42", b"y")
     await client.set(K.SCHEMA_KEY, 1)  # untagged by design: not a finding
+    broken = await m.create_session("user-broken-meta")
+    await client.hset(K.session_keys(broken.id).meta, "version", "not-a-number")
 
     report = await scan(store, m.key_manager, "all")
     assert problems(report) == {
         ("ag:sess_untagged000000:ctx", "no-hash-tag", ""),
         ("cache:customer:42", "outside-namespace", ""),
+        (K.session_keys(broken.id).meta, "malformed", broken.id),
     }
     assert report.sessions_scanned == 2
 

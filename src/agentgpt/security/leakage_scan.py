@@ -161,13 +161,15 @@ class _Audit:
                         "erased?); list only existing sessions"
                     )
                 continue  # expired or erased since the keyspace walk listed it
-            meta = R.SessionMeta.from_hash(raw)
+            meta_key = K.session_keys(session_id).meta
             try:
+                meta = R.SessionMeta.from_hash(raw)
                 cipher = await self.key_manager.open_session_key(session_id, meta.wrapped_key)
+            except ValueError as exc:
+                self.add(meta_key, "", "malformed", f"metadata does not parse: {exc}", session_id)
+                continue
             except IntegrityError as exc:
-                self.add(
-                    K.session_keys(session_id).meta, "dk", "key-unwrap-failed", str(exc), session_id
-                )
+                self.add(meta_key, "dk", "key-unwrap-failed", str(exc), session_id)
                 continue
             self.ciphers[session_id] = (cipher, meta.version)
             self.report.sessions_scanned += 1
