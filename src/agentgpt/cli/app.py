@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from agentgpt.cli.demo import demo
+from agentgpt.cli.keys_cmd import rotate_keys
 from agentgpt.cli.store_cmd import store_app
 from agentgpt.errors import AgentGPTError
 
@@ -26,6 +27,10 @@ session_app = typer.Typer(help="Sessions and their store.", no_args_is_help=True
 session_app.add_typer(store_app, name="store")
 app.add_typer(session_app, name="session")
 app.command()(demo)
+# --- issue 4: `security` sub-app (rotate-keys here; scan is added by the leakage audit) ---
+security_app = typer.Typer(help="Keys, integrity and leakage checks.", no_args_is_help=True)
+security_app.command("rotate-keys")(rotate_keys)
+app.add_typer(security_app, name="security")
 
 _err = Console(stderr=True)
 

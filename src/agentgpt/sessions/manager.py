@@ -156,7 +156,9 @@ class SessionManager:
         if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 256:
             raise InvalidInput("user_id must be a non-empty string of at most 256 characters")
         await self._admit()
-        wrapped, cipher = await self.key_manager.new_session_key(session.id)
+        # The guide's form: Session(..., encryption=SessionEncryptor(...)) chooses its own.
+        keys = session.encryption if session.encryption is not None else self.key_manager
+        wrapped, cipher = await keys.new_session_key(session.id)
         session.store = self.store
         session.owner = user_id
         session.use_cipher(cipher)
@@ -216,12 +218,19 @@ class SessionManager:
         await self._fire(HookEvent.CLOSED, session_id)
 
     async def erase(self, session_id: str) -> int:
-        """Erase a session now: its data key first, then every key; return keys deleted."""
+        """Erase a session now (crypto-shredding); return the number of keys deleted.
+
+        The unwrapped data keys leave this process's cache, then one script deletes the
+        metadata holding the wrapped keys before every other key of the session. Copies of
+        the wrapped keys in AOF files and backups are put beyond use when the KEK versions
+        that wrapped them are retired (``agentgpt security rotate-keys --retire-before``).
+        """
         meta = await self.store.meta(session_id)
         if not meta:
             raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         self.key_manager.forget(session_id)
         deleted = await self.store.erase(session_id)
+        self.key_manager.forget(session_id)  # a turn racing the erase may have cached it again
         await self._fire(HookEvent.ERASED, session_id)
         return deleted
 

@@ -72,6 +72,20 @@ def session_keys(session_id: str) -> SessionKeys:
     )
 
 
+#: SCAN pattern of every session's metadata hash (braces are literal in SCAN globs).
+META_MATCH = f"{PREFIX}:{{*}}:meta"
+
+
+def session_id_of_meta(key: str | bytes) -> str | None:
+    """Return the session id of a metadata key found by ``META_MATCH``, else None."""
+    text = key.decode() if isinstance(key, bytes) else key
+    head, tail = f"{PREFIX}:{{", "}:meta"
+    if not (text.startswith(head) and text.endswith(tail)):
+        return None
+    candidate = text[len(head) : -len(tail)]
+    return candidate if _SESSION_ID.fullmatch(candidate) else None
+
+
 class LockKeys(NamedTuple):
     """Keys of one lock resource; ``fence`` is the hash holding the issued-token counter."""
 
