@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import stat
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +49,17 @@ def test_rotate_keys_refuses_when_encryption_is_off(
     monkeypatch.setenv("AGENTGPT_STORE_URL", standalone_url)
     monkeypatch.setenv("AGENTGPT_SESSIONS__ENCRYPTION", "none")
     assert main(["security", "rotate-keys"]) == 78
+
+
+def test_store_init_creates_the_private_keyset(
+    standalone_url: str,
+    home: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AGENTGPT_STORE_URL", standalone_url)
+    assert main(["session", "store", "init", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    keyset = Path(home) / "keys" / "local-keyset.json"
+    assert summary["keys"].startswith(f"local keyset {keyset}")
+    assert stat.S_IMODE(keyset.stat().st_mode) == 0o600
