@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from agentgpt.config.durations import parse_rotation
 from agentgpt.config.settings import KmsSettings, SessionSettings
 from agentgpt.errors import ConfigError, IntegrityError, KeyProviderUnavailable
 from agentgpt.security import SessionEncryptor
-from agentgpt.security.aead import SessionCipher, record_key_id
+from agentgpt.security.aead import SessionCipher, record_key_id, seal
 from agentgpt.security.key_providers.local import KEYSET_ENV, LocalKeyProvider
 from agentgpt.security.key_providers.resolve import provider_for
 from agentgpt.sessions.records import associated_data
@@ -141,3 +142,25 @@ def test_rotation_periods_and_key_references() -> None:
         provider_for("aws:kms:us-9", settings)
     with pytest.raises(ConfigError, match="unknown key reference"):
         provider_for("gcp:kms:x", settings)
+
+
+async def test_data_written_before_keysets_still_opens(tmp_path: Path) -> None:
+    # The previous single-KEK format: keys/local-kek, dk = 0x01|nonce|ct, records 0x01|nonce|ct.
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    kek, dk = AESGCM.generate_key(256), AESGCM.generate_key(256)
+    (keys / "local-kek").write_bytes(kek)
+    wrapped = b"\x01" + seal(AESGCM(kek), dk, b"dk|sess_legacy01")
+    ad = associated_data("sess_legacy01", "ctx", 1)
+    record = b"\x01" + seal(AESGCM(dk), b"old record", ad)
+    enc = SessionEncryptor(f"local:{keys / 'local-keyset.json'}", settings=SessionSettings())
+    cipher = await enc.open_session_key("sess_legacy01", wrapped)
+    assert cipher.decrypt(record, ad) == b"old record"
+    primary = await enc.primary_kek()
+    rewrapped, added = enc.rewrapped("sess_legacy01", wrapped, primary, {1: primary}, time.time())
+    assert rewrapped is not None
+    assert added  # its only data key dates from the epoch: a fresh one is added
+    enc.forget("sess_legacy01")
+    assert (await enc.open_session_key("sess_legacy01", rewrapped)).decrypt(
+        record, ad
+    ) == b"old record"
