@@ -153,3 +153,29 @@ async def test_vault_is_encrypted_under_the_session_key_with_7_day_retention(
     assert record.values == {"<SECRET_1>": "DE89 3704 0044 0532 0130 00"}
     with pytest.raises(IntegrityError):  # the vault record is bound to its kind
         loaded.open(blob, R.KIND_LOG, 1, R.TurnRecord)
+
+
+async def test_background_rewrap_follows_the_rotation_schedule(
+    standalone_store: RedisContextStore, tmp_path: Path
+) -> None:
+    enc = encryptor(tmp_path, key_rotation="1s")
+    m = manager(standalone_store, enc)
+    ids = [(await m.create_session(f"user-{i}")).id for i in range(5)]
+    rewrapper = Rewrapper(standalone_store, enc)
+    task = rewrapper.start(interval=0.3)
+    try:
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            census = await rewrapper.census()
+            if len(census) == 1 and min(census) >= 2:
+                break
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    # The KEK rotated on schedule and every session's keyring followed it.
+    assert len(census) == 1
+    assert min(census) >= 2
+    assert sum(census.values()) == len(ids)
+    for session_id in ids:
+        enc.forget(session_id)
+        await m.load_session(session_id)

@@ -12,6 +12,8 @@ encryptor's ``data_key_rotation`` get a successor in the same write.
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -29,6 +31,7 @@ from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.scripts import Scripts
 
 _SCRIPTS = Scripts()
+log = logging.getLogger("agentgpt.rewrap")
 _MAX_ERRORS = 20
 
 
@@ -138,11 +141,29 @@ class Rewrapper:
                     counts[-1] += 1  # unreadable keyring: never retire anything blindly
 
     async def run_forever(self, interval: float = 3600.0) -> None:
-        """Rotate when the schedule says so, then re-wrap; repeat every ``interval`` s."""
+        """Every ``interval`` s: rotate when due, then re-wrap, in one elected process only.
+
+        The lease (like the sweeper's) keeps N servers from running N identical passes;
+        a pass that fails is logged and retried at the next interval, never fatal.
+        """
+        holder = secrets.token_hex(8)
+        lease_ms = int(interval * 3000)
         while True:
-            await self.encryptor.primary_kek()  # rotates first when due
-            await self.run_once()
             await asyncio.sleep(interval)
+            try:
+                if await self.store.try_lead(K.REWRAP_LEADER_KEY, holder, lease_ms):
+                    await self.encryptor.primary_kek()  # rotates first when due
+                    report = await self.run_once()
+                    log.info("re-wrap pass: %s", report.as_dict())
+            except (StoreUnavailable, KeyProviderUnavailable) as exc:
+                log.warning("re-wrap pass skipped: %s", exc)
+
+    def start(self, interval: float | None = None) -> asyncio.Task[None]:
+        """Run ``run_forever`` in a background task (interval: rotation period / 24, 1-60 min)."""
+        if interval is None:
+            period = self.encryptor.key_rotation
+            interval = min(max(period.total_seconds() / 24, 60.0), 3600.0) if period else 3600.0
+        return asyncio.get_running_loop().create_task(self.run_forever(interval))
 
     async def _batch(
         self,

@@ -7,6 +7,7 @@ release (one round trip), fire hooks.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import time
@@ -28,7 +29,9 @@ from agentgpt.errors import (
     SessionLimitExceeded,
     SessionNotFound,
 )
+from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.protocols import SessionKeyManager
+from agentgpt.security.rewrap import Rewrapper
 from agentgpt.sessions import records as R
 from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
 from agentgpt.sessions.ids import generate_session_id
@@ -78,6 +81,7 @@ class SessionManager:
             self.store, self.hooks.fire, idle_timeout=self.idle_timeout, interval=sweep_interval
         )
         self._default_pool: AgentPool[Any] | None = None
+        self._rewrap: asyncio.Task[None] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Register sessions returned by an overridden ``create_session``."""
@@ -128,13 +132,21 @@ class SessionManager:
             self.sweeper.start()
 
     async def aclose(self) -> None:
-        """Stop the sweeper (the store's connections are shared and stay open)."""
+        """Stop background work (the store's connections are shared and stay open)."""
         await self.sweeper.stop()
+        task, self._rewrap = self._rewrap, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def __aenter__(self) -> SessionManager:
-        """Start background work (the sweeper when hooks need it)."""
+        """Start background work: the sweeper when hooks need it, the key re-wrap."""
         if self.hooks.wants(HookEvent.TIMEOUT) or self.hooks.wants(HookEvent.EXPIRED):
             self.sweeper.start()
+        # Issue 4: KEK rotation + re-wrap of data keys, one elected process at a time.
+        keys = self.key_manager
+        if isinstance(keys, SessionEncryptor) and keys.key_rotation and self._rewrap is None:
+            self._rewrap = Rewrapper(self.store, keys).start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -20,6 +20,7 @@ PREFIX = "ag"
 SCHEMA_VERSION = 1
 SCHEMA_KEY = f"{PREFIX}:schema"
 SWEEPER_KEY = f"{PREFIX}:sweeper"
+REWRAP_LEADER_KEY = f"{PREFIX}:rewrap"  # issue 4: lease of the one background re-wrap
 SCHEDULE_SHARDS = 16
 
 # Ids we issue are URL-safe base64 (see sessions.ids); accept the same alphabet for ids
