@@ -144,3 +144,9 @@ def user_key(user_id: str) -> str:
     """
     digest = hashlib.sha256(user_id.encode()).hexdigest()[:32]
     return f"{PREFIX}:user:{{{digest}}}"
+
+
+def rate_key(subject: str) -> str:
+    """Token bucket of one API caller (hashed: the key name carries no identifier)."""
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return f"{PREFIX}:rate:{{{digest}}}"
