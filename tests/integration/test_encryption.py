@@ -179,3 +179,45 @@ async def test_background_rewrap_follows_the_rotation_schedule(
     for session_id in ids:
         enc.forget(session_id)
         await m.load_session(session_id)
+
+
+async def test_turns_during_data_key_rotation_all_commit_and_stay_readable(
+    store: RedisContextStore, tmp_path: Path
+) -> None:
+    enc = encryptor(tmp_path, key_rotation="never", data_key_rotation="1ms")
+    m = manager(store, enc)
+    ids = [(await m.create_session(f"user-{i}")).id for i in range(10)]
+    rewrapper = Rewrapper(store, enc, rate=None, batch=4)
+
+    async def turns(session_id: str) -> None:
+        for i in range(6):
+            await m.handle(session_id, f"turn {i}")
+            await asyncio.sleep(0.01)  # spread the turns over several re-wrap passes
+
+    done = asyncio.Event()
+
+    async def passes() -> int:
+        added, rounds = 0, 0
+        while not done.is_set() or rounds < 2:
+            added += (await rewrapper.run_once()).data_keys_added
+            rounds += 1
+            await asyncio.sleep(0.005)
+        return added
+
+    async def customers() -> None:
+        await asyncio.gather(*(turns(i) for i in ids))
+        done.set()
+
+    added, _ = await asyncio.gather(passes(), customers())
+    assert added >= 10  # every session got new data keys while its turns ran
+    client = await store.client()
+    newest = []
+    for session_id in ids:
+        enc.forget(session_id)
+        loaded = await m.load_session(session_id)
+        assert loaded.version == 6
+        log = await client.lrange(K.session_keys(session_id).log, 0, -1)
+        users = [loaded.open(e, R.KIND_LOG, n, R.TurnRecord).user for n, e in enumerate(log, 1)]
+        assert users == [f"turn {i}" for i in range(6)]
+        newest.append(max(record_key_id(e)[0] for e in log))
+    assert max(newest) > 1  # turns after a data-key rotation sealed under the new key
