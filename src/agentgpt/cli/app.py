@@ -14,6 +14,7 @@ from rich.console import Console
 
 from agentgpt.cli import session_cmd
 from agentgpt.cli.demo import demo
+from agentgpt.cli.keys_cmd import rotate_keys
 from agentgpt.cli.scan_cmd import scan_command
 from agentgpt.cli.serve_cmd import serve
 from agentgpt.cli.store_cmd import store_app
@@ -35,8 +36,8 @@ session_app.command("erase")(session_cmd.erase)
 session_app.command("verify")(verify)
 app.add_typer(session_app, name="session")
 app.add_typer(token_app, name="token")
-# `security` sub-app: the leakage audit here; key rotation registers its command alongside.
-security_app = typer.Typer(help="Encryption keys and security audits.", no_args_is_help=True)
+security_app = typer.Typer(help="Keys, integrity and leakage checks.", no_args_is_help=True)
+security_app.command("rotate-keys")(rotate_keys)
 security_app.command("scan")(scan_command)
 app.add_typer(security_app, name="security")
 app.command()(demo)

@@ -14,6 +14,8 @@ from agentgpt.config.durations import format_duration
 from agentgpt.config.loader import load_settings
 from agentgpt.config.settings import Settings, StoreSettings
 from agentgpt.errors import ConfigError, StoreUnavailable
+from agentgpt.security.encryptor import SessionEncryptor
+from agentgpt.sessions.key_managers import default_key_manager
 from agentgpt.store import keys as K
 from agentgpt.store.connection import create_client
 from agentgpt.store.context_store import RedisContextStore
@@ -52,6 +54,7 @@ async def _init(settings: Settings) -> dict[str, Any]:
         if store_settings.cluster_mode:
             await _check_cluster(client)
         client_any: Any = client
+        keys = await _init_keys(settings)  # issue 4: create the keyset before any session
         await client_any.set(K.SCHEMA_KEY, K.SCHEMA_VERSION)
     finally:
         await store.aclose()
@@ -66,7 +69,17 @@ async def _init(settings: Settings) -> dict[str, Any]:
         f"sensitive {format_duration(store_settings.data_retention.sensitive)}",
         "schema": K.SCHEMA_VERSION,
         "scripts": "loaded",
+        "keys": keys,
     }
+
+
+async def _init_keys(settings: Settings) -> str:
+    """Create (or check) the key provider's keyset; describe it (never key material)."""
+    manager = default_key_manager(settings.sessions)
+    if not isinstance(manager, SessionEncryptor):
+        return "none (records stored in clear: development only)"
+    kek = await manager.primary_kek()
+    return f"{manager.provider.describe()}, KEK version {kek.id}"
 
 
 async def _check_nodes(settings: StoreSettings, client: Any) -> list[str]:

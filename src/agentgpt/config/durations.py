@@ -56,3 +56,19 @@ def format_duration(value: timedelta) -> str:
         if count:
             out.append(f"{count}{unit}")
     return "".join(out) or "0s"
+
+
+_NAMED_ROTATIONS = {"hourly": 3600.0, "daily": 86400.0, "weekly": 604800.0}
+
+
+def parse_rotation(value: object) -> timedelta | None:
+    """Parse a key-rotation period: ``daily``/``hourly``/``weekly``, a duration, or ``never``."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in {"never", "off"}):
+        return None
+    if isinstance(value, str) and value.strip().lower() in _NAMED_ROTATIONS:
+        return timedelta(seconds=_NAMED_ROTATIONS[value.strip().lower()])
+    return parse_duration(value)
+
+
+#: A pydantic field type for rotation periods (None: never rotate).
+Rotation = Annotated[timedelta | None, BeforeValidator(parse_rotation)]

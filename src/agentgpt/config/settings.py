@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from agentgpt.config.durations import Duration
+from agentgpt.config.durations import Duration, Rotation
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -109,6 +109,20 @@ class SessionStorage(BaseModel):
     config: StoreSettings = Field(default_factory=StoreSettings)
 
 
+class KmsSettings(BaseModel):
+    """AWS KMS for ``aws:kms:<alias>`` key references (encryption at rest, issue 4)."""
+
+    model_config = _STRICT
+
+    keys: dict[str, str] = Field(
+        default_factory=dict, description="alias (as in aws:kms:<alias>) -> KMS key id or ARN"
+    )
+    region: str | None = None
+    endpoint_url: str | None = Field(default=None, description="e.g. a VPC endpoint")
+    keyset_path: Path | None = Field(default=None, description="default: the data directory")
+    cache_ttl: Duration = timedelta(minutes=5)
+
+
 class SessionSettings(BaseModel):
     """Limits and timeouts of the session engine."""
 
@@ -122,6 +136,9 @@ class SessionSettings(BaseModel):
     lock_wait: Duration = timedelta(seconds=30)
     encryption: Literal["local", "kms", "none"] = "local"
     key_arn: str | None = None
+    # --- encryption at rest (issue 4) ---
+    key_rotation: Rotation = timedelta(days=1)
+    kms: KmsSettings = Field(default_factory=KmsSettings)
 
 
 class ServerSettings(BaseModel):

@@ -7,6 +7,7 @@ release (one round trip), fire hooks.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import time
@@ -28,7 +29,9 @@ from agentgpt.errors import (
     SessionLimitExceeded,
     SessionNotFound,
 )
+from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.protocols import SessionKeyManager
+from agentgpt.security.rewrap import Rewrapper
 from agentgpt.sessions import records as R
 from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
 from agentgpt.sessions.ids import generate_session_id
@@ -78,6 +81,7 @@ class SessionManager:
             self.store, self.hooks.fire, idle_timeout=self.idle_timeout, interval=sweep_interval
         )
         self._default_pool: AgentPool[Any] | None = None
+        self._rewrap: asyncio.Task[None] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Register sessions returned by an overridden ``create_session``."""
@@ -128,13 +132,21 @@ class SessionManager:
             self.sweeper.start()
 
     async def aclose(self) -> None:
-        """Stop the sweeper (the store's connections are shared and stay open)."""
+        """Stop background work (the store's connections are shared and stay open)."""
         await self.sweeper.stop()
+        task, self._rewrap = self._rewrap, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def __aenter__(self) -> SessionManager:
-        """Start background work (the sweeper when hooks need it)."""
+        """Start background work: the sweeper when hooks need it, the key re-wrap."""
         if self.hooks.wants(HookEvent.TIMEOUT) or self.hooks.wants(HookEvent.EXPIRED):
             self.sweeper.start()
+        # Issue 4: KEK rotation + re-wrap of data keys, one elected process at a time.
+        keys = self.key_manager
+        if isinstance(keys, SessionEncryptor) and keys.key_rotation and self._rewrap is None:
+            self._rewrap = Rewrapper(self.store, keys).start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -156,7 +168,9 @@ class SessionManager:
         if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 256:
             raise InvalidInput("user_id must be a non-empty string of at most 256 characters")
         await self._admit()
-        wrapped, cipher = await self.key_manager.new_session_key(session.id)
+        # The guide's form: Session(..., encryption=SessionEncryptor(...)) chooses its own.
+        keys = session.encryption if session.encryption is not None else self.key_manager
+        wrapped, cipher = await keys.new_session_key(session.id)
         session.store = self.store
         session.owner = user_id
         session.use_cipher(cipher)
@@ -227,12 +241,19 @@ class SessionManager:
         await self._fire(HookEvent.CLOSED, session_id)
 
     async def erase(self, session_id: str) -> int:
-        """Erase a session now: its data key first, then every key; return keys deleted."""
+        """Erase a session now (crypto-shredding); return the number of keys deleted.
+
+        The unwrapped data keys leave this process's cache, then one script deletes the
+        metadata holding the wrapped keys before every other key of the session. Copies of
+        the wrapped keys in AOF files and backups are put beyond use when the KEK versions
+        that wrapped them are retired (``agentgpt security rotate-keys --retire-before``).
+        """
         meta = await self.store.meta(session_id)
         if not meta:
             raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         self.key_manager.forget(session_id)
         deleted = await self.store.erase(session_id)
+        self.key_manager.forget(session_id)  # a turn racing the erase may have cached it again
         await self._fire(HookEvent.ERASED, session_id)
         return deleted
 

@@ -20,6 +20,7 @@ PREFIX = "ag"
 SCHEMA_VERSION = 1
 SCHEMA_KEY = f"{PREFIX}:schema"
 SWEEPER_KEY = f"{PREFIX}:sweeper"
+REWRAP_LEADER_KEY = f"{PREFIX}:rewrap"  # issue 4: lease of the one background re-wrap
 SCHEDULE_SHARDS = 16
 
 # Ids we issue are URL-safe base64 (see sessions.ids); accept the same alphabet for ids
@@ -70,6 +71,20 @@ def session_keys(session_id: str) -> SessionKeys:
         queue=f"{tag}:lockq",
         heartbeats=f"{tag}:lockhb",
     )
+
+
+#: SCAN pattern of every session's metadata hash (braces are literal in SCAN globs).
+META_MATCH = f"{PREFIX}:{{*}}:meta"
+
+
+def session_id_of_meta(key: str | bytes) -> str | None:
+    """Return the session id of a metadata key found by ``META_MATCH``, else None."""
+    text = key.decode() if isinstance(key, bytes) else key
+    head, tail = f"{PREFIX}:{{", "}:meta"
+    if not (text.startswith(head) and text.endswith(tail)):
+        return None
+    candidate = text[len(head) : -len(tail)]
+    return candidate if _SESSION_ID.fullmatch(candidate) else None
 
 
 class LockKeys(NamedTuple):

@@ -15,7 +15,8 @@ EncodableT = bytes | str | int | float
 class Scripts:
     """Script bodies by name with their SHA1, as the server will know them."""
 
-    NAMES = ("acquire", "release", "extend", "create", "commit", "erase", "token_bucket")
+    NAMES = ("acquire", "release", "extend", "create", "commit", "erase", "token_bucket",
+             "cas_field")  # fmt: skip
 
     def __init__(self) -> None:
         """Read the bundled ``lua/*.lua`` files."""
