@@ -1,0 +1,1 @@
+"""Cross-session analytics: turn events, time-bucketed aggregates, trends and alerts."""
