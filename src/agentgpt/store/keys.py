@@ -167,3 +167,8 @@ def auth_keys(session_id: str) -> tuple[str, str]:
     """(sorted set of recent failed authentications, verification flag) of a session."""
     tag = f"{PREFIX}:{{{validate_session_id(session_id)}}}"
     return f"{tag}:authfail", f"{tag}:flag"
+
+
+def analytics_leader_key() -> str:
+    """Lease held by the one process that evaluates the alert rules each interval."""
+    return f"{PREFIX}:an:leader"
