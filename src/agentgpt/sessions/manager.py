@@ -13,12 +13,17 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import msgspec
+
 from agentgpt.agents.context import Context
 from agentgpt.agents.faq_agent import FAQAgent
 from agentgpt.agents.pool import AgentPool
 from agentgpt.agents.response import Response
+from agentgpt.analytics.alerts import Alert
+from agentgpt.analytics.events import TurnEvent
+from agentgpt.analytics.snapshot import Analytics
 from agentgpt.config.loader import load_settings
-from agentgpt.config.settings import SessionSettings
+from agentgpt.config.settings import AnalyticsSettings, SessionSettings
 from agentgpt.errors import (
     AgentError,
     AgentGPTError,
@@ -63,9 +68,14 @@ class SessionManager:
         sensitive_ttl: float | timedelta | None = None,
         settings: SessionSettings | None = None,
         sweep_interval: float = 1.0,
+        analytics: Analytics | None = None,
     ) -> None:
         """Configure the manager; arguments override the loaded configuration."""
-        self.settings = settings if settings is not None else load_settings().sessions
+        analytics_settings = AnalyticsSettings()
+        if settings is None:
+            loaded = load_settings()
+            settings, analytics_settings = loaded.sessions, loaded.analytics
+        self.settings = settings
         self.max_concurrent_sessions = (
             max_concurrent_sessions or self.settings.max_concurrent_sessions
         )
@@ -78,6 +88,12 @@ class SessionManager:
             self.store, self.hooks.fire, idle_timeout=self.idle_timeout, interval=sweep_interval
         )
         self._default_pool: AgentPool[Any] | None = None
+        # --- analytics (issue 5) ---
+        self.analytics = analytics or Analytics(
+            self.store, analytics_settings, idle_timeout=self.idle_timeout,
+        )  # fmt: skip
+        if self.analytics.on_alert is None:
+            self.analytics.on_alert = self._alert_hook
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Register sessions returned by an overridden ``create_session``."""
@@ -128,13 +144,15 @@ class SessionManager:
             self.sweeper.start()
 
     async def aclose(self) -> None:
-        """Stop the sweeper (the store's connections are shared and stay open)."""
+        """Stop the sweeper and flush analytics (the store's connections stay open)."""
         await self.sweeper.stop()
+        await self.analytics.aclose()
 
     async def __aenter__(self) -> SessionManager:
         """Start background work (the sweeper when hooks need it)."""
         if self.hooks.wants(HookEvent.TIMEOUT) or self.hooks.wants(HookEvent.EXPIRED):
             self.sweeper.start()
+        self.analytics.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -268,6 +286,7 @@ class SessionManager:
                 lock.forget()
             else:
                 await lock.release()
+        self._record_turn(response, latency_ms)
         await self._fire_turn(session, response, latency_ms)
         return response
 
@@ -298,6 +317,30 @@ class SessionManager:
                 topic=response.topic, latency_ms=latency_ms,
                 actions=[a.value for a in response.actions],
             )  # fmt: skip
+
+    # --- analytics (issue 5) -------------------------------------------------------------
+
+    def _record_turn(self, response: Response, latency_ms: float) -> None:
+        # In-memory only: a slow or dead analytics store never slows or fails the turn.
+        self.analytics.record_turn(TurnEvent(
+            time=self.analytics.clock(), region=self.analytics.settings.region,
+            topic=response.topic, intent=response.intent, confidence=response.confidence,
+            sentiment=response.sentiment.score, latency_ms=latency_ms,
+            escalated=response.escalate,
+        ))  # fmt: skip
+
+    async def record_auth(self, session_id: str, success: bool, method: str) -> int:
+        """Record an authentication attempt; return the session's recent failures.
+
+        Three failures within ten minutes (configurable) flag the session
+        (``analytics.is_flagged``) and raise a critical ``alert``.
+        """
+        validate_session_id(session_id)
+        return await self.analytics.record_auth(session_id, success, method)
+
+    async def _alert_hook(self, alert: Alert) -> None:
+        subject = alert.subject if alert.rule == "auth_failures" else ""
+        await self._fire(HookEvent.ALERT, subject, **msgspec.to_builtins(alert))
 
     async def _fire(self, event: HookEvent, session_id: str, **data: Any) -> None:
         if self.hooks.wants(event):
