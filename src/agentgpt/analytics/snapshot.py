@@ -310,11 +310,11 @@ class Analytics:
 
 
 def _baselines(start: int, end: int) -> list[list[tuple[str, int]]]:
-    """The trailing 24 h before the window's hour, and the same hours of the last 7 days."""
+    """Baselines by preference: the same hours of the last 7 days, the trailing 24 h."""
     first, last = start // 60, end // 60
     trailing = reader.hours(first - 24, first - 1)
     same = [b for day in range(1, 8) for b in reader.hours(first - 24 * day, last - 24 * day)]
-    return [trailing, same]
+    return [same, trailing]
 
 
 def _build(

@@ -7,8 +7,9 @@ it equals the topic's rate multiplier when the other topics keep their rates, an
 blind to the daily swing of total volume (seasonality cancels out). A surge needs
 ``ratio >= surge_ratio``, ``c >= min_count`` and an exact binomial tail ``P(X >= c) < p``;
 a drop needs ``ratio <= 1 / surge_ratio``, ``n * p0 >= min_count`` and ``P(X <= c) < p``.
-When several baselines are usable (trailing 24 h, the same hour of the last 7 days), a
-flag must hold against each of them: fewer false alarms for the price of one more read.
+Baselines come in order of preference: the same hours of the last 7 days first (it
+carries the daily swing of the topic mix, e.g. fraud reports at night), the trailing 24 h
+when there is not yet enough same-hour history (``min_baseline`` turns).
 """
 
 from __future__ import annotations
@@ -106,20 +107,13 @@ def drop(c: int, n: int, base_c: int, base_n: int, params: TrendParams) -> Trend
 Test = Callable[[int, int, int, int, TrendParams], TrendFlag | None]
 
 
-def _against_all(
+def _against_best(
     test: Test, c: int, n: int, baselines: Sequence[tuple[int, int]], params: TrendParams
 ) -> TrendFlag | None:
-    usable = [(bc, bn) for bc, bn in baselines if bn >= params.min_baseline]
-    if not usable:
-        return None
-    flags = []
-    for bc, bn in usable:
-        flag = test(c, n, bc, bn, params)
-        if flag is None:
-            return None
-        flags.append(flag)
-    # Report the weakest evidence: the flag is only as strong as its least convincing test.
-    return max(flags, key=lambda f: f.p_value)
+    for bc, bn in baselines:
+        if bn >= params.min_baseline:
+            return test(c, n, bc, bn, params)
+    return None
 
 
 def topic_trends(
@@ -127,7 +121,7 @@ def topic_trends(
     baselines: Sequence[Mapping[str, int]],
     params: TrendParams | None = None,
 ) -> list[TrendFlag]:
-    """Surges and drops of every topic of ``current`` against each baseline's topic counts."""
+    """Surges and drops of every topic of ``current`` against the preferred usable baseline."""
     params = params or TrendParams()
     n = sum(current.values())
     totals = [sum(b.values()) for b in baselines]
@@ -136,7 +130,7 @@ def topic_trends(
         c = current.get(topic, 0)
         pairs = [(b.get(topic, 0), t) for b, t in zip(baselines, totals, strict=True)]
         for test in (surge, drop):
-            flag = _against_all(test, c, n, pairs, params)
+            flag = _against_best(test, c, n, pairs, params)
             if flag is None:
                 continue
             kind = flag.kind
@@ -149,10 +143,10 @@ def topic_trends(
 def escalation_trend(
     current: Figures, baselines: Sequence[Figures], params: TrendParams | None = None
 ) -> TrendFlag | None:
-    """Flag a rising escalation rate (escalations per turn) against every baseline."""
+    """Flag a rising escalation rate (escalations per turn) against the preferred baseline."""
     params = params or TrendParams()
     pairs = [(b.escalations, b.turns) for b in baselines]
-    flag = _against_all(surge, current.escalations, current.turns, pairs, params)
+    flag = _against_best(surge, current.escalations, current.turns, pairs, params)
     if flag is None:
         return None
     return TrendFlag("escalation_rising", "", flag.ratio, flag.p_value, flag.current,
@@ -162,27 +156,24 @@ def escalation_trend(
 def sentiment_trend(
     current: Figures, baselines: Sequence[Figures], params: TrendParams | None = None
 ) -> TrendFlag | None:
-    """Flag a falling average sentiment (one-sided z-test on the mean) against every baseline."""
+    """Flag a falling average sentiment (one-sided z-test on the mean) vs the preferred baseline."""
     params = params or TrendParams()
     z_crit = _Z.get(params.significance) or _z_for(params.significance)
     mean = current.sentiment_mean
     if mean is None or current.sentiment_n < params.min_count:
         return None
-    worst: TrendFlag | None = None
     usable = [b for b in baselines if b.sentiment_n >= params.min_baseline]
-    for base in usable:
-        base_mean, var = base.sentiment_mean, base.sentiment_var
-        if base_mean is None or var is None:
-            continue
-        fall = base_mean - mean
-        se = math.sqrt(max(var, 1e-6) / current.sentiment_n)
-        z = fall / se
-        if fall < params.sentiment_drop or z < z_crit:
-            return None
-        p_value = 0.5 * math.erfc(z / math.sqrt(2))
-        if worst is None or p_value > worst.p_value:
-            worst = TrendFlag("sentiment_falling", "", mean - base_mean, p_value, mean, base_mean)
-    return worst
+    if not usable:
+        return None
+    base_mean, var = usable[0].sentiment_mean, usable[0].sentiment_var
+    if base_mean is None or var is None:
+        return None
+    fall = base_mean - mean
+    z = fall / math.sqrt(max(var, 1e-6) / current.sentiment_n)
+    if fall < params.sentiment_drop or z < z_crit:
+        return None
+    p_value = 0.5 * math.erfc(z / math.sqrt(2))
+    return TrendFlag("sentiment_falling", "", mean - base_mean, p_value, mean, base_mean)
 
 
 def _z_for(p: float) -> float:
