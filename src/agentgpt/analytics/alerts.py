@@ -168,12 +168,12 @@ class AlertLog:
         """The newest alerts first, at or above ``min_severity``, open ones unless asked."""
         floor = severity_filter(min_severity) if isinstance(min_severity, str) else min_severity
         client = await self.store.client()
-        start = f"{int(since * 1000)}-0" if since is not None else "-"
+        # Filter on the alert's own time, not the stream id: ids carry the server's clock.
         rows = await self.store._guard(
-            client.xrevrange(K.alert_stream_key(), "+", start, count=max(1, limit * 4))
+            client.xrevrange(K.alert_stream_key(), "+", "-", count=max(1, limit * 4))
         )
         alerts = [_decode(row_id, fields) for row_id, fields in rows]
-        alerts = [a for a in alerts if a.level >= floor]
+        alerts = [a for a in alerts if a.level >= floor and (since is None or a.at >= since)]
         if alerts:
             by_key = K.alert_ack_keys()[1]
             by = await self.store._guard(client.hmget(by_key, [a.id for a in alerts]))

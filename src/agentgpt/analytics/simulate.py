@@ -17,6 +17,9 @@ import numpy as np
 from agentgpt.analytics.aggregates import Figures, Tally
 from agentgpt.analytics.histogram import bucket_of
 from agentgpt.analytics.trends import TrendFlag, TrendParams, all_trends
+from agentgpt.analytics.writer import AggregateWriter
+from agentgpt.config.settings import AnalyticsSettings
+from agentgpt.store.context_store import RedisContextStore
 
 #: The guide's concern topics with a plausible mix (percent of topic-bearing turns).
 DEFAULT_MIX: dict[str, float] = {
@@ -61,7 +64,6 @@ class Traffic:
     sent_sum: np.ndarray
     sent_sq: np.ndarray
     latency: list[dict[int, int]] | None = None
-    _cum: np.ndarray | None = None
 
     @property
     def turns(self) -> np.ndarray:
@@ -187,3 +189,21 @@ def alerts_over(
             quiet_until[key] = minute + cooldown_min
             out.append((minute, flag))
     return out
+
+
+async def seed(
+    store: RedisContextStore,
+    settings: AnalyticsSettings,
+    traffic: Traffic,
+    first: int,
+    last: int,
+    shard: int = 0,
+) -> int:
+    """Write the simulated minutes ``first..last`` into the store's buckets; return turns."""
+    writer = AggregateWriter(store, settings, shard=shard)
+    turns = 0
+    for chunk in range(first, last + 1, 720):
+        batch = {m: traffic.tally(m) for m in range(chunk, min(last, chunk + 719) + 1)}
+        turns += sum(t.get("n", 0) for t in batch.values())
+        await writer.write(batch)
+    return turns

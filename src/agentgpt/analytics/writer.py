@@ -105,7 +105,7 @@ class AggregateWriter:
             return 0
         timeout = self.settings.flush_timeout.total_seconds()
         try:
-            await asyncio.wait_for(self._write(batch), timeout)
+            await asyncio.wait_for(self.write(batch), timeout)
         except STORE_FAILURES as exc:
             self._failed(batch, exc)
             return 0
@@ -140,7 +140,8 @@ class AggregateWriter:
             merge(self._pending.setdefault(minute, {}), tally)
             self._pending_events += count
 
-    async def _write(self, batch: dict[int, Tally]) -> None:
+    async def write(self, batch: dict[int, Tally]) -> None:
+        """Add tallies by epoch minute to this writer's shard (one pipelined round trip)."""
         client = await self.store.client()
         minute_ttl = int(self.settings.minute_retention.total_seconds() * 1000)
         long_ttl = int(self.settings.retention.total_seconds() * 1000)
