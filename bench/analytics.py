@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests import servers
+
 from agentgpt import AgentPool, Response, SessionManager
 from agentgpt.agents.context import Context
 from agentgpt.analytics.aggregates import Tally
@@ -33,7 +35,6 @@ from agentgpt.analytics.writer import AggregateWriter
 from agentgpt.config.settings import AnalyticsSettings, StoreSettings
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
-from tests import servers
 
 DAY = 1440
 SHARDS_USED = 4
@@ -64,9 +65,10 @@ def record_cpu_us(n: int = 200_000) -> float:
     analytics = Analytics(RedisContextStore("redis://127.0.0.1:1/0"), settings)
     started = time.process_time()
     for i in range(n):
-        analytics.record_turn(TurnEvent(time=1.8e9 + i * 0.01, region="eu", topic="Card issues",
-                                        intent="card_block", confidence=0.9, sentiment=-0.2,
-                                        latency_ms=100 + i % 400, escalated=i % 25 == 0))  # fmt: skip
+        event = TurnEvent(time=1.8e9 + i * 0.01, region="eu", topic="Card issues",
+                          intent="card_block", confidence=0.9, sentiment=-0.2,
+                          latency_ms=100 + i % 400, escalated=i % 25 == 0)  # fmt: skip
+        analytics.record_turn(event)
     assert analytics.writer.pending == n
     return (time.process_time() - started) / n * 1e6
 
@@ -179,13 +181,13 @@ async def snapshot_times(analytics: Analytics, now: float, repeat: int) -> dict[
     return out
 
 
-def detector(days: int, trials: int) -> dict[str, object]:
+def detector(days: int, trials: int, params: TrendParams) -> dict[str, object]:
     model = TrafficModel()
     start = 20_000 * DAY
     alarms = []
     for seed in range(days):
         traffic = simulate(model, start, 8 * DAY, seed=100 + seed)
-        alarms.append(len(alerts_over(traffic, start + 7 * DAY, start + 8 * DAY - 1)))
+        alarms.append(len(alerts_over(traffic, start + 7 * DAY, start + 8 * DAY - 1, params)))
     delays: list[int | None] = []
     for trial in range(trials):
         onset = start + 7 * DAY + (trial * 24 // trials) * 60 + 17
@@ -194,7 +196,8 @@ def detector(days: int, trials: int) -> dict[str, object]:
                            surges=[Surge(topic, onset, 2.0)])  # fmt: skip
         found = None
         for minute in range(onset, onset + 30):
-            if any(f.kind == "surge" and f.subject == topic for f in detect(traffic, minute)):
+            flags = detect(traffic, minute, params)
+            if any(f.kind == "surge" and f.subject == topic for f in flags):
                 found = minute - onset + 1  # evaluated once the minute is complete
                 break
         delays.append(found)
@@ -205,7 +208,6 @@ def detector(days: int, trials: int) -> dict[str, object]:
         "doubling_delay_min_max": max(hit) if hit else None,
         "doubling_within_10_min": f"{sum(d <= 10 for d in hit)}/{len(delays)}",
         "doubling_missed_in_30_min": len(delays) - len(hit),
-        "params": TrendParams().__repr__(),
     }
 
 
@@ -247,7 +249,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         finally:
             proc.terminate()
             proc.wait(10)
-    figures["detector"] = detector(args.stationary_days, args.trials)
+    for mode in ("consistent", "point"):
+        params = TrendParams(ratio_mode=mode)
+        figures[f"detector_{mode}"] = detector(args.stationary_days, args.trials, params)
     return figures
 
 

@@ -91,6 +91,12 @@ def test_surge_needs_both_ratio_and_significance() -> None:
     assert drop(90, 1000, 10_000, 100_000, params) is None
 
 
+def test_a_doubling_reads_as_at_least_2x_unless_the_point_rule_is_asked() -> None:
+    # 180 of 1000 against 10%: an estimated 1.98x, entirely consistent with a doubling.
+    assert surge(180, 1000, 10_000, 100_000, TrendParams()) is not None
+    assert surge(180, 1000, 10_000, 100_000, TrendParams(ratio_mode="point")) is None
+
+
 def test_other_rising_is_its_own_kind() -> None:
     current = {"other": 120, "Transfers": 880}
     baseline = {"other": 3000, "Transfers": 97_000}

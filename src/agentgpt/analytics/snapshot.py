@@ -115,6 +115,7 @@ class Analytics:
         self.params = TrendParams(
             surge_ratio=self.settings.surge_ratio, significance=self.settings.significance,
             min_count=self.settings.min_count, other_topic=self.settings.other_topic,
+            ratio_mode=self.settings.ratio_mode,
         )  # fmt: skip
         self._local: deque[Alert] = deque(maxlen=100)
         self._local_cool: dict[tuple[str, str], float] = {}
@@ -259,8 +260,10 @@ class Analytics:
             groups, seconds = [reader.minutes(start, end)], now - start * 60
         else:
             groups, seconds = [reader.hours(start // 60, end // 60)], now - (start // 60) * 3600
-        if span <= 1440:
+        if span <= 60:
             groups += _baselines(start, end)
+        elif span <= 1440:  # a whole day has no "same hour": compare with the day before
+            groups.append(reader.hours(start // 60 - 24, start // 60 - 1))
         since_ms = int((now - self.idle_timeout) * 1000)
         tallies, active, alerts = await asyncio.gather(
             reader.sum_groups(self.store, self.settings.shards, groups),

@@ -5,8 +5,13 @@ holds share ``p0`` of topic-bearing turns, so with ``n`` turns now it is expecte
 ``n * p0`` times. The effect size is the odds ratio ``(c / (n - c)) / (p0 / (1 - p0))``:
 it equals the topic's rate multiplier when the other topics keep their rates, and it is
 blind to the daily swing of total volume (seasonality cancels out). A surge needs
-``ratio >= surge_ratio``, ``c >= min_count`` and an exact binomial tail ``P(X >= c) < p``;
-a drop needs ``ratio <= 1 / surge_ratio``, ``n * p0 >= min_count`` and ``P(X <= c) < p``.
+``c >= min_count``, an exact binomial tail ``P(X >= c) < p`` (the excess is significant),
+and a rate of at least ``surge_ratio`` times the baseline. ``ratio_mode`` says how that
+last condition reads the data: ``point`` wants the estimated ratio >= 2, which a topic
+that exactly doubles meets only half the time; ``consistent`` (the default) wants the
+data not to show the ratio significantly below 2 (one-sided, ``ratio_alpha``), which a
+doubling meets 95 % of the time while a 1.3x wobble at any useful count still fails it.
+A drop mirrors a surge (``1 / surge_ratio``, ``n * p0 >= min_count``, ``P(X <= c) < p``).
 Baselines come in order of preference: the same hours of the last 7 days first (it
 carries the daily swing of the topic mix, e.g. fraud reports at night), the trailing 24 h
 when there is not yet enough same-hour history (``min_baseline`` turns).
@@ -34,6 +39,8 @@ class TrendParams:
     min_baseline: int = 500
     sentiment_drop: float = 0.15
     other_topic: str = "other"
+    ratio_mode: str = "consistent"
+    ratio_alpha: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +87,7 @@ def surge(c: int, n: int, base_c: int, base_n: int, params: TrendParams) -> Tren
         return None
     p0 = _p0(base_c, base_n)
     ratio = odds_ratio(c, n, p0)
-    if ratio < params.surge_ratio:
+    if ratio <= 1.0 or not _at_least(c, n, p0, params.surge_ratio, params):
         return None
     p_value = binom_sf(c, n, p0)
     if p_value >= params.significance:
@@ -96,12 +103,24 @@ def drop(c: int, n: int, base_c: int, base_n: int, params: TrendParams) -> Trend
     if n * p0 < params.min_count:
         return None
     ratio = odds_ratio(c, n, p0)
-    if ratio > 1.0 / params.surge_ratio:
+    if ratio >= 1.0 or not _at_least(c, n, p0, 1.0 / params.surge_ratio, params):
         return None
     p_value = binom_cdf(c, n, p0)
     if p_value >= params.significance:
         return None
     return TrendFlag("drop", "", ratio, p_value, c, n * p0)
+
+
+def _at_least(c: int, n: int, p0: float, factor: float, params: TrendParams) -> bool:
+    """Is the odds ratio at least ``factor`` (at most, when ``factor`` < 1)?"""
+    ratio = odds_ratio(c, n, p0)
+    if params.ratio_mode == "point":
+        return ratio >= factor if factor >= 1 else ratio <= factor
+    odds = p0 / (1.0 - p0) * factor
+    target = odds / (1.0 + odds)  # the topic's probability if its odds moved by ``factor``
+    if factor >= 1:
+        return ratio >= factor or binom_cdf(c, n, target) >= params.ratio_alpha
+    return ratio <= factor or binom_sf(c, n, target) >= params.ratio_alpha
 
 
 Test = Callable[[int, int, int, int, TrendParams], TrendFlag | None]

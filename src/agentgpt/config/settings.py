@@ -148,6 +148,7 @@ class AnalyticsSettings(BaseModel):
     detection_window: Duration = timedelta(minutes=5)
     evaluate_interval: Duration = timedelta(minutes=1)
     surge_ratio: float = Field(default=2.0, gt=1)
+    ratio_mode: Literal["consistent", "point"] = "consistent"
     significance: float = Field(default=0.001, gt=0, lt=0.5)
     min_count: int = Field(default=20, ge=1)
     alert_cooldown: Duration = timedelta(minutes=30)
