@@ -254,3 +254,32 @@ async def test_snapshot_counts_active_sessions_and_turns(store: RedisContextStor
     with pytest.raises(InvalidInput):
         await m.analytics.snapshot("2h")
     await m.aclose()
+
+
+class Counter:
+    """A real StatsReporter that keeps what it was sent (statsd's client interface)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def incr(self, stat: str, count: int = 1, rate: float = 1) -> None:
+        self.sent.append(stat)
+
+    def timing(self, stat: str, delta: float, rate: float = 1) -> None:
+        self.sent.append(stat)
+
+
+async def test_alerts_reach_a_statsd_reporter_through_the_hook(
+    standalone_store: RedisContextStore,
+) -> None:
+    from functools import partial
+
+    from agentgpt.sessions.statsd_reporter import log_alert
+
+    counter = Counter()
+    m = manager(standalone_store, Analytics(standalone_store, clock=Clock(NOW)))
+    m.register_hook(event="alert", callback=partial(log_alert, reporter=counter))
+    session = (await m.create_session("user-statsd")).id
+    for _ in range(3):
+        await m.record_auth(session, False, "otp")
+    assert counter.sent == ["agentgpt.alert.critical.auth_failures"]
