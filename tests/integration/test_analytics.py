@@ -9,10 +9,11 @@ import os
 import random
 import sys
 import textwrap
+import time
 
 import pytest
 
-from agentgpt import AgentPool, SessionManager
+from agentgpt import Action, AgentPool, SessionManager
 from agentgpt.analytics import reader
 from agentgpt.analytics.alerts import Alert, make_alert
 from agentgpt.analytics.events import TurnEvent
@@ -156,11 +157,14 @@ async def test_third_failed_auth_flags_the_session_and_alerts_once(
         (session, "auth_failures", "critical")
     ]
     assert await m.analytics.is_flagged(session)
+    response = await m.handle(session, "send 5000 to a new payee")
+    assert Action.REQUIRE_VERIFICATION in response.actions
     clock.t += 60
     await m.record_auth(session, False, "password")  # a fourth: same incident, no new alert
     assert len(seen) == 1
     assert await m.analytics.clear_flag(session)
     assert not await m.analytics.is_flagged(session)
+    assert Action.REQUIRE_VERIFICATION not in (await m.handle(session, "hello")).actions
     open_alerts = await m.analytics.alerts.recent()
     assert [a.message for a in open_alerts] == [f'Session "{session}": 3 failed auth attempts']
 
@@ -283,3 +287,36 @@ async def test_alerts_reach_a_statsd_reporter_through_the_hook(
     for _ in range(3):
         await m.record_auth(session, False, "otp")
     assert counter.sent == ["agentgpt.alert.critical.auth_failures"]
+
+
+@pytest.mark.parametrize(("slow_minutes", "alerts"), [(5, ["latency_p99"]), (4, [])])
+async def test_latency_p99_over_objective_for_five_minutes_warns(
+    standalone_store: RedisContextStore, slow_minutes: int, alerts: list[str]
+) -> None:
+    settings = AnalyticsSettings(latency_objective_p99_ms=500)
+    analytics = Analytics(standalone_store, settings, clock=Clock(NOW))
+    end = int(NOW // 60) - 1
+    for minute in range(end - 4, end + 1):
+        slow = minute > end - slow_minutes
+        for i in range(100):
+            latency = 900.0 if slow and i >= 95 else 80.0  # 5% slow: the p99 is slow
+            analytics.record_turn(TurnEvent(time=minute * 60 + i * 0.5, latency_ms=latency))
+    await analytics.flush()
+    assert [(a.rule, a.severity) for a in await analytics.evaluate()] == [
+        (rule, "warning") for rule in alerts
+    ]
+
+
+async def test_background_loop_flushes_and_stops(standalone_store: RedisContextStore) -> None:
+    settings = AnalyticsSettings(flush_interval=0.05, evaluate_interval=0.1)
+    analytics = Analytics(standalone_store, settings)
+    analytics.start()
+    for _ in range(10):
+        analytics.record_turn(TurnEvent(time=time.time(), topic="Transfers"))
+    for _ in range(50):
+        if analytics.writer.flushed == 10:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.15)  # at least one evaluation under the leader lease
+    await analytics.aclose()
+    assert (await analytics.snapshot("5m")).turns == 10

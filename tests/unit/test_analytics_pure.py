@@ -21,7 +21,7 @@ from agentgpt.analytics.histogram import (
     percentile,
 )
 from agentgpt.analytics.simulate import Surge, TrafficModel, alerts_over, detect, simulate
-from agentgpt.analytics.trends import TrendParams, drop, surge, topic_trends
+from agentgpt.analytics.trends import TrendParams, all_trends, drop, surge, topic_trends
 from agentgpt.config.settings import AnalyticsSettings
 from agentgpt.errors import InvalidInput
 
@@ -141,3 +141,16 @@ def test_injected_surge_is_flagged(topic: str) -> None:
     after = {(f.kind, f.subject) for m in range(onset, onset + 10) for f in detect(traffic, m)}
     kind = "other_rising" if topic == "other" else "surge"
     assert (kind, topic) in after
+
+
+def _figures(turns: int, escalations: int, mean: float, sd: float) -> Figures:
+    return Figures.of({"n": turns, "e": escalations, "sc": turns,
+                       "ss": round(turns * mean * 1000),
+                       "sq": round(turns * (sd * sd + mean * mean) * 1000)})  # fmt: skip
+
+
+def test_falling_sentiment_and_rising_escalations_are_flagged() -> None:
+    base = _figures(100_000, 3000, 0.10, 0.4)
+    kinds = {f.kind for f in all_trends(_figures(1000, 80, -0.20, 0.4), [base])}
+    assert kinds == {"sentiment_falling", "escalation_rising"}
+    assert all_trends(_figures(1000, 33, 0.08, 0.4), [base]) == []

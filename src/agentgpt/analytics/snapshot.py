@@ -121,6 +121,7 @@ class Analytics:
         self._local_cool: dict[tuple[str, str], float] = {}
         self._loop: asyncio.Task[None] | None = None
         self._holder = f"{os.getpid()}-{random.getrandbits(48):x}"
+        self._flag_unknown_until = 0.0
 
     # --- writing -----------------------------------------------------------------------
 
@@ -170,6 +171,27 @@ class Analytics:
         """True when the session's next sensitive action requires verification."""
         client = await self.store.client()
         return bool(await self.store._guard(client.exists(K.auth_keys(session_id)[1])))
+
+    async def flagged_or_unknown(self, session_id: str) -> bool:
+        """``is_flagged`` for the turn path: bounded by ``flush_timeout``, True when unknown.
+
+        Failing closed (verification asked) keeps a flagged session from slipping through
+        while the store is slow, without failing the turn; after a failure the store is not
+        asked again for ``unreachable_after``, so a frozen store costs one timeout, not one
+        per turn.
+        """
+        if not self.settings.verify_flagged_sessions:
+            return False
+        if time.monotonic() < self._flag_unknown_until:
+            return True
+        try:
+            timeout = self.settings.flush_timeout.total_seconds()
+            return await asyncio.wait_for(self.is_flagged(session_id), timeout)
+        except STORE_FAILURES as exc:
+            pause = self.settings.unreachable_after.total_seconds()
+            self._flag_unknown_until = time.monotonic() + max(pause, 1.0)
+            log.warning("session flags unknown (%s): verification required", type(exc).__name__)
+            return True
 
     async def clear_flag(self, session_id: str) -> bool:
         """Lift the flag (after a successful verification); False if it was not set."""

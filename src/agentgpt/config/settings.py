@@ -156,6 +156,9 @@ class AnalyticsSettings(BaseModel):
     auth_failures: int = Field(default=3, ge=1, description="failed attempts that flag a session")
     auth_window: Duration = timedelta(minutes=10)
     flag_ttl: Duration = timedelta(days=1)
+    verify_flagged_sessions: bool = Field(
+        default=True, description="add require_verification to every turn of a flagged session"
+    )
     unreachable_after: Duration = timedelta(seconds=10)
 
 

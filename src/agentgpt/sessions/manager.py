@@ -7,6 +7,7 @@ release (one round trip), fire hooks.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import time
@@ -18,7 +19,7 @@ import msgspec
 from agentgpt.agents.context import Context
 from agentgpt.agents.faq_agent import FAQAgent
 from agentgpt.agents.pool import AgentPool
-from agentgpt.agents.response import Response
+from agentgpt.agents.response import Action, Response
 from agentgpt.analytics.alerts import Alert
 from agentgpt.analytics.events import TurnEvent
 from agentgpt.analytics.snapshot import Analytics
@@ -272,7 +273,7 @@ class SessionManager:
         committed = False
         try:
             session = await self._loaded(session_id, lock)
-            response = await self._process(session, message)
+            response = await self._process_flagged(session, message)
             latency_ms = (time.perf_counter() - started) * 1000
             write, context = session.prepare_turn(
                 message, response, fence=lock.fence, window=self.settings.context_window,
@@ -319,6 +320,15 @@ class SessionManager:
             )  # fmt: skip
 
     # --- analytics (issue 5) -------------------------------------------------------------
+
+    async def _process_flagged(self, session: Session, message: str) -> Response:
+        # The flag check runs while the agent works: it adds no latency to the turn.
+        response, flagged = await asyncio.gather(
+            self._process(session, message), self.analytics.flagged_or_unknown(session.id)
+        )
+        if flagged and Action.REQUIRE_VERIFICATION not in response.actions:
+            response.actions.append(Action.REQUIRE_VERIFICATION)
+        return response
 
     def _record_turn(self, response: Response, latency_ms: float) -> None:
         # In-memory only: a slow or dead analytics store never slows or fails the turn.
