@@ -260,7 +260,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--stationary-days", type=int, default=3)
+    parser.add_argument("--stationary-days", type=int, default=30)
     parser.add_argument("--trials", type=int, default=24)
     print(json.dumps(asyncio.run(run(parser.parse_args()))))
 

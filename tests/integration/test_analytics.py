@@ -21,7 +21,7 @@ from agentgpt.analytics.histogram import bucket_of, exact_percentile
 from agentgpt.analytics.simulate import Surge, TrafficModel, seed, simulate
 from agentgpt.analytics.snapshot import Analytics
 from agentgpt.config.settings import AnalyticsSettings
-from agentgpt.errors import InvalidInput
+from agentgpt.errors import InvalidInput, SessionNotFound
 from agentgpt.sessions.hooks import Event
 from agentgpt.store.context_store import RedisContextStore
 from tests.integration.agents_for_tests import EchoAgent
@@ -320,3 +320,23 @@ async def test_background_loop_flushes_and_stops(standalone_store: RedisContextS
     await asyncio.sleep(0.15)  # at least one evaluation under the leader lease
     await analytics.aclose()
     assert (await analytics.snapshot("5m")).turns == 10
+
+
+async def test_the_flag_expires_and_unknown_sessions_are_refused(
+    standalone_store: RedisContextStore,
+) -> None:
+    clock = Clock(NOW)
+    analytics = Analytics(standalone_store, AnalyticsSettings(flag_ttl=3600), clock=clock)
+    m = manager(standalone_store, analytics)
+    session = (await m.create_session("user-expiry")).id
+    for _ in range(3):
+        await m.record_auth(session, False, "otp")
+    assert await analytics.is_flagged(session)
+    clock.t += 3601
+    assert not await analytics.is_flagged(session)
+    with pytest.raises(SessionNotFound):
+        await m.record_auth("sess_does_not_exist_00", False, "otp")
+    clock.t = NOW
+    assert await analytics.is_flagged(session)
+    assert await m.erase(session) > 0  # the flag is a meta field: erasure takes it along
+    assert not await analytics.is_flagged(session)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
 
 import pytest
 from hypothesis import given
@@ -128,8 +127,9 @@ START = 20_000 * DAY
 
 
 def test_stationary_seasonal_traffic_raises_nothing() -> None:
-    traffic = simulate(TrafficModel(), START, 8 * DAY, seed=random.randrange(1000))
-    assert alerts_over(traffic, START + 7 * DAY, START + 7 * DAY + 8 * 60) == []
+    # One fixed day: the false-alarm *rate* is measured over 30 days by bench/analytics.py.
+    traffic = simulate(TrafficModel(), START, 8 * DAY, seed=1)
+    assert alerts_over(traffic, START + 7 * DAY, START + 8 * DAY - 1) == []
 
 
 @pytest.mark.parametrize("topic", ["Fraud alerts", "Loan inquiries", "other"])

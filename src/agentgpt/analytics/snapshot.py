@@ -17,7 +17,7 @@ import os
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import msgspec
 
@@ -36,7 +36,7 @@ from agentgpt.analytics.events import TurnEvent
 from agentgpt.analytics.trends import TrendFlag, TrendParams, all_trends
 from agentgpt.analytics.writer import STORE_FAILURES, AggregateWriter, call_script
 from agentgpt.config.settings import AnalyticsSettings
-from agentgpt.errors import InvalidInput
+from agentgpt.errors import InvalidInput, SessionNotFound
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
 
@@ -46,6 +46,14 @@ log = logging.getLogger("agentgpt.analytics")
 #: hour and day buckets (minute buckets are only kept for ``minute_retention``).
 WINDOWS = {"5m": 5, "15m": 15, "1h": 60, "24h": 1440, "7d": 10080}
 AlertCallback = Callable[[Alert], Awaitable[None] | None]
+#: Field of the session's meta hash holding the verification flag's expiry (epoch ms).
+FLAG_FIELD = b"flagged"
+
+
+def flag_active(meta: Mapping[bytes, bytes], now: float) -> bool:
+    """True when a session's meta carries a verification flag that has not expired."""
+    value = meta.get(FLAG_FIELD)
+    return value is not None and int(value) > now * 1000
 
 
 class TopicShare(msgspec.Struct, frozen=True):
@@ -115,13 +123,12 @@ class Analytics:
         self.params = TrendParams(
             surge_ratio=self.settings.surge_ratio, significance=self.settings.significance,
             min_count=self.settings.min_count, other_topic=self.settings.other_topic,
-            ratio_mode=self.settings.ratio_mode,
+            ratio_mode=self.settings.ratio_mode, ratio_alpha=self.settings.ratio_alpha,
         )  # fmt: skip
         self._local: deque[Alert] = deque(maxlen=100)
         self._local_cool: dict[tuple[str, str], float] = {}
         self._loop: asyncio.Task[None] | None = None
         self._holder = f"{os.getpid()}-{random.getrandbits(48):x}"
-        self._flag_unknown_until = 0.0
 
     # --- writing -----------------------------------------------------------------------
 
@@ -147,7 +154,7 @@ class Analytics:
         next sensitive action needs verification, see ``is_flagged``) and a critical alert
         is raised once per window.
         """
-        fails, flag = K.auth_keys(session_id)
+        keys = [K.auth_failures_key(session_id), K.session_keys(session_id).meta]
         if not isinstance(method, str) or not method or len(method) > 40:
             raise InvalidInput("method must be a short name such as otp, password, biometric")
         now = self.clock()
@@ -159,7 +166,9 @@ class Analytics:
             f"{now_ms}-{random.getrandbits(32):08x}",
         ]  # fmt: skip
         client = await self.store.client()
-        count = int(await self.store._guard(call_script(client, "an_auth", [fails, flag], args)))
+        count = int(await self.store._guard(call_script(client, "an_auth", keys, args)))
+        if count < 0:
+            raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         if count >= s.auth_failures:
             alert = make_alert(self.book["auth_failures"], session_id,
                                f'Session "{session_id}": {count} failed auth attempts', now,
@@ -170,33 +179,18 @@ class Analytics:
     async def is_flagged(self, session_id: str) -> bool:
         """True when the session's next sensitive action requires verification."""
         client = await self.store.client()
-        return bool(await self.store._guard(client.exists(K.auth_keys(session_id)[1])))
-
-    async def flagged_or_unknown(self, session_id: str) -> bool:
-        """``is_flagged`` for the turn path: bounded by ``flush_timeout``, True when unknown.
-
-        Failing closed (verification asked) keeps a flagged session from slipping through
-        while the store is slow, without failing the turn; after a failure the store is not
-        asked again for ``unreachable_after``, so a frozen store costs one timeout, not one
-        per turn.
-        """
-        if not self.settings.verify_flagged_sessions:
-            return False
-        if time.monotonic() < self._flag_unknown_until:
-            return True
-        try:
-            timeout = self.settings.flush_timeout.total_seconds()
-            return await asyncio.wait_for(self.is_flagged(session_id), timeout)
-        except STORE_FAILURES as exc:
-            pause = self.settings.unreachable_after.total_seconds()
-            self._flag_unknown_until = time.monotonic() + max(pause, 1.0)
-            log.warning("session flags unknown (%s): verification required", type(exc).__name__)
-            return True
+        meta = K.session_keys(session_id).meta
+        value = await self.store._guard(client.hget(meta, FLAG_FIELD))
+        return flag_active({FLAG_FIELD: value} if value is not None else {}, self.clock())
 
     async def clear_flag(self, session_id: str) -> bool:
         """Lift the flag (after a successful verification); False if it was not set."""
         client = await self.store.client()
-        return bool(await self.store._guard(client.delete(*K.auth_keys(session_id))))
+        pipe = client.pipeline(transaction=False)  # both keys are in the session's slot
+        pipe.hdel(K.session_keys(session_id).meta, FLAG_FIELD)
+        pipe.delete(K.auth_failures_key(session_id))
+        removed, _ = await self.store._guard(pipe.execute())
+        return bool(removed)
 
     # --- alerts ------------------------------------------------------------------------
 

@@ -149,16 +149,14 @@ class AnalyticsSettings(BaseModel):
     evaluate_interval: Duration = timedelta(minutes=1)
     surge_ratio: float = Field(default=2.0, gt=1)
     ratio_mode: Literal["consistent", "point"] = "consistent"
+    ratio_alpha: float = Field(default=0.25, gt=0, lt=1)
     significance: float = Field(default=0.001, gt=0, lt=0.5)
-    min_count: int = Field(default=20, ge=1)
+    min_count: int = Field(default=40, ge=1)
     alert_cooldown: Duration = timedelta(minutes=30)
     alert_stream_maxlen: int = Field(default=10_000, ge=100)
     auth_failures: int = Field(default=3, ge=1, description="failed attempts that flag a session")
     auth_window: Duration = timedelta(minutes=10)
     flag_ttl: Duration = timedelta(days=1)
-    verify_flagged_sessions: bool = Field(
-        default=True, description="add require_verification to every turn of a flagged session"
-    )
     unreachable_after: Duration = timedelta(seconds=10)
 
 

@@ -7,7 +7,6 @@ release (one round trip), fire hooks.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import time
@@ -22,7 +21,7 @@ from agentgpt.agents.pool import AgentPool
 from agentgpt.agents.response import Action, Response
 from agentgpt.analytics.alerts import Alert
 from agentgpt.analytics.events import TurnEvent
-from agentgpt.analytics.snapshot import Analytics
+from agentgpt.analytics.snapshot import Analytics, flag_active
 from agentgpt.config.loader import load_settings
 from agentgpt.config.settings import AnalyticsSettings, SessionSettings
 from agentgpt.errors import (
@@ -273,7 +272,8 @@ class SessionManager:
         committed = False
         try:
             session = await self._loaded(session_id, lock)
-            response = await self._process_flagged(session, message)
+            response = await self._process(session, message)
+            self._require_verification_if_flagged(lock, response)
             latency_ms = (time.perf_counter() - started) * 1000
             write, context = session.prepare_turn(
                 message, response, fence=lock.fence, window=self.settings.context_window,
@@ -321,14 +321,12 @@ class SessionManager:
 
     # --- analytics (issue 5) -------------------------------------------------------------
 
-    async def _process_flagged(self, session: Session, message: str) -> Response:
-        # The flag check runs while the agent works: it adds no latency to the turn.
-        response, flagged = await asyncio.gather(
-            self._process(session, message), self.analytics.flagged_or_unknown(session.id)
-        )
+    def _require_verification_if_flagged(self, lock: DistributedLock, response: Response) -> None:
+        # The flag is a field of the meta loaded with the lock: no extra round trip.
+        assert lock.acquired is not None
+        flagged = flag_active(lock.acquired.meta or {}, self.analytics.clock())
         if flagged and Action.REQUIRE_VERIFICATION not in response.actions:
             response.actions.append(Action.REQUIRE_VERIFICATION)
-        return response
 
     def _record_turn(self, response: Response, latency_ms: float) -> None:
         # In-memory only: a slow or dead analytics store never slows or fails the turn.

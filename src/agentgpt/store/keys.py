@@ -163,10 +163,13 @@ def alert_cooldown_key(rule: str, subject: str) -> str:
     return f"{PREFIX}:an:{{alerts}}:cool:{_SUBJECT.sub('_', rule)[:40]}:{digest}"
 
 
-def auth_keys(session_id: str) -> tuple[str, str]:
-    """(sorted set of recent failed authentications, verification flag) of a session."""
-    tag = f"{PREFIX}:{{{validate_session_id(session_id)}}}"
-    return f"{tag}:authfail", f"{tag}:flag"
+def auth_failures_key(session_id: str) -> str:
+    """Sorted set of a session's recent failed authentications (in the session's slot).
+
+    The verification flag itself is the ``flagged`` field of the session's meta hash, so
+    the turn path reads it with the meta it loads anyway and erasure removes it.
+    """
+    return f"{PREFIX}:{{{validate_session_id(session_id)}}}:authfail"
 
 
 def analytics_leader_key() -> str:
