@@ -4,7 +4,7 @@
 
 * added cost per turn: CPU of recording a turn event, CPU and round trips of the flush
   amortised over the turns of one flush interval at 10 turns/s per process, and handle()
-  CPU per turn with analytics on and off (EchoAgent-like agent, standalone Valkey);
+  CPU per turn with analytics on and off (an agent that only labels; embedded Valkey);
 * snapshot time per window at ``--sessions`` live sessions with ``--days`` (+1) of
   buckets seeded directly into 4 shards (as 4 writer processes would leave them);
 * store memory of 30 days of buckets (hours and days for 30 days, minutes for 2);
@@ -20,9 +20,6 @@ import json
 import statistics
 import tempfile
 import time
-from pathlib import Path
-
-from tests import servers
 
 from agentgpt import AgentPool, Response, SessionManager
 from agentgpt.agents.context import Context
@@ -214,10 +211,9 @@ def detector(days: int, trials: int, params: TrendParams) -> dict[str, object]:
 async def run(args: argparse.Namespace) -> dict[str, object]:
     figures: dict[str, object] = {"record_turn_cpu_us": round(record_cpu_us(), 2)}
     with tempfile.TemporaryDirectory() as tmp:
-        port = servers.free_port()
-        proc = servers._start(port, Path(tmp))
+        # The embedded Valkey (unix socket, AOF everysec), as bench/turns.py uses.
+        store = RedisContextStore(StoreSettings(max_connections=32), home=tmp)
         try:
-            store = RedisContextStore(StoreSettings.from_url(f"redis://127.0.0.1:{port}/0"))
             client = await store.client()
             flush = await flush_cost(store, 10)
             figures["flush_per_second_at_10_turns_s"] = {k: round(v, 1) for k, v in flush.items()}
@@ -247,8 +243,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             mem = await bucket_memory(store, end)
             figures["bucket_memory_30d_bytes"] = {**mem, "total": sum(mem.values())}
         finally:
-            proc.terminate()
-            proc.wait(10)
+            await store.aclose()
     for mode in ("consistent", "point"):
         params = TrendParams(ratio_mode=mode)
         figures[f"detector_{mode}"] = detector(args.stationary_days, args.trials, params)
