@@ -201,6 +201,7 @@ def detector(days: int, trials: int, params: TrendParams) -> dict[str, object]:
     hit = sorted(d for d in delays if d is not None)
     return {
         "false_alarms_per_day": alarms,
+        "false_alarms_total": sum(alarms),
         "doubling_delay_min_median": statistics.median(hit) if hit else None,
         "doubling_delay_min_max": max(hit) if hit else None,
         "doubling_within_10_min": f"{sum(d <= 10 for d in hit)}/{len(delays)}",

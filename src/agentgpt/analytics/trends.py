@@ -9,9 +9,9 @@ blind to the daily swing of total volume (seasonality cancels out). A surge need
 and a rate of at least ``surge_ratio`` times the baseline. ``ratio_mode`` says how that
 last condition reads the data: ``point`` wants the estimated ratio >= 2, which a topic
 that exactly doubles meets only half the time; ``consistent`` (the default) wants the
-data not to show the ratio below 2 (one-sided test at ``ratio_alpha`` = 0.25), which a
-doubling meets 75 % of the time while a 1.3x wobble at any useful count fails it. The
-defaults (``min_count`` 40, ``ratio_alpha`` 0.25) were chosen with bench/analytics.py on
+data not to show the ratio below 2 (one-sided test at ``ratio_alpha`` = 0.1), which a
+doubling meets 90 % of the time while a 1.3x wobble at any useful count fails it. The
+defaults (``min_count`` 40, ``ratio_alpha`` 0.1) were chosen with bench/analytics.py on
 30 simulated stationary days and 24 doublings: see docs/benchmarks.md.
 A drop mirrors a surge (``1 / surge_ratio``, ``n * p0 >= min_count``, ``P(X <= c) < p``).
 Baselines come in order of preference: the same hours of the last 7 days first (it
@@ -42,7 +42,7 @@ class TrendParams:
     sentiment_drop: float = 0.15
     other_topic: str = "other"
     ratio_mode: str = "consistent"
-    ratio_alpha: float = 0.25
+    ratio_alpha: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)

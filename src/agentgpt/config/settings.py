@@ -149,7 +149,7 @@ class AnalyticsSettings(BaseModel):
     evaluate_interval: Duration = timedelta(minutes=1)
     surge_ratio: float = Field(default=2.0, gt=1)
     ratio_mode: Literal["consistent", "point"] = "consistent"
-    ratio_alpha: float = Field(default=0.25, gt=0, lt=1)
+    ratio_alpha: float = Field(default=0.1, gt=0, lt=1)
     significance: float = Field(default=0.001, gt=0, lt=0.5)
     min_count: int = Field(default=40, ge=1)
     alert_cooldown: Duration = timedelta(minutes=30)
