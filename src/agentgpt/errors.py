@@ -89,6 +89,17 @@ class SessionLimitExceeded(LimitExceeded):
     code = "session-limit"
 
 
+class RateLimited(LimitExceeded):
+    """Too many requests from one caller; ``retry_after`` seconds until the next is allowed."""
+
+    code = "rate-limited"
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        """Say what was limited and when to retry."""
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class PoolTimeout(LimitExceeded):
     """No agent became free within the pool's ``ready_timeout``."""
 
@@ -144,6 +155,11 @@ class InvalidToken(AccessDenied):
 
     code = "invalid-token"
     status = 401
+
+    def __init__(self, message: str = "invalid token", reason: str | None = None) -> None:
+        """``message`` reaches the caller; ``reason`` is for the operator's logs only."""
+        super().__init__(message)
+        self.reason = reason or message
 
 
 # --- infrastructure --------------------------------------------------------------------

@@ -128,6 +128,7 @@ class Analytics:
         self._local: deque[Alert] = deque(maxlen=100)
         self._local_cool: dict[tuple[str, str], float] = {}
         self._loop: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._holder = f"{os.getpid()}-{random.getrandbits(48):x}"
 
     # --- writing -----------------------------------------------------------------------
@@ -237,7 +238,10 @@ class Analytics:
                            self.clock(), dropped=self.dropped)  # fmt: skip
         if self._raise_locally(alert, self.book["store_unreachable"].cooldown_s) is not None:
             with contextlib.suppress(RuntimeError):
-                asyncio.get_running_loop().create_task(self._announce(alert))
+                task = asyncio.get_running_loop().create_task(self._announce(alert))
+                # The loop keeps only weak references to tasks: hold it until it is done.
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def evaluate(self, now: float | None = None) -> list[Alert]:
         """Run the trend and latency rules over the last complete minutes; return new alerts."""

@@ -12,8 +12,11 @@ from collections.abc import Sequence
 import typer
 from rich.console import Console
 
+from agentgpt.cli import session_cmd
 from agentgpt.cli.demo import demo
+from agentgpt.cli.serve_cmd import serve
 from agentgpt.cli.store_cmd import store_app
+from agentgpt.cli.token_cmd import token_app
 from agentgpt.errors import AgentGPTError
 
 app = typer.Typer(
@@ -24,8 +27,13 @@ app = typer.Typer(
 )
 session_app = typer.Typer(help="Sessions and their store.", no_args_is_help=True)
 session_app.add_typer(store_app, name="store")
+session_app.command("show")(session_cmd.show)
+session_app.command("list")(session_cmd.list_sessions)
+session_app.command("erase")(session_cmd.erase)
 app.add_typer(session_app, name="session")
+app.add_typer(token_app, name="token")
 app.command()(demo)
+app.command()(serve)
 
 _err = Console(stderr=True)
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from redis.exceptions import RedisError
 
+from agentgpt.config.durations import format_duration
 from agentgpt.config.loader import load_settings
 from agentgpt.config.settings import Settings, StoreSettings
 from agentgpt.errors import ConfigError, StoreUnavailable
@@ -61,8 +62,8 @@ async def _init(settings: Settings) -> dict[str, Any]:
         "nodes": nodes,
         "cluster": store_settings.cluster_mode,
         "tls": store_settings.tls,
-        "retention": f"default {store_settings.data_retention.default}, "
-        f"sensitive {store_settings.data_retention.sensitive}",
+        "retention": f"default {format_duration(store_settings.data_retention.default)}, "
+        f"sensitive {format_duration(store_settings.data_retention.sensitive)}",
         "schema": K.SCHEMA_VERSION,
         "scripts": "loaded",
     }

@@ -43,3 +43,16 @@ def _parse_text(text: str) -> float:
 
 #: A pydantic field type accepting the forms ``parse_duration`` does.
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def format_duration(value: timedelta) -> str:
+    """Write ``value`` the way the configuration does (``30d``, ``1h30m``, ``250ms``)."""
+    millis = round(value.total_seconds() * 1000)
+    if millis % 1000:
+        return f"{millis}ms"
+    seconds, out = millis // 1000, []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            out.append(f"{count}{unit}")
+    return "".join(out) or "0s"

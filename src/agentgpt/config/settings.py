@@ -160,6 +160,25 @@ class AnalyticsSettings(BaseModel):
     unreachable_after: Duration = timedelta(seconds=10)
 
 
+class ServerSettings(BaseModel):
+    """The HTTP service (``agentgpt serve``)."""
+
+    model_config = _STRICT
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    environment: Literal["development", "production"] = "development"
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    rate_per_user: float = Field(default=20.0, gt=0, description="requests/s per user")
+    rate_burst: int = Field(default=40, ge=1)
+    monitor_interval: Duration = timedelta(seconds=1)
+    log_json: bool = False
+    demo_tokens: bool = Field(
+        default=True, description="serve /v1/demo/token (development only) for the web pages"
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration of agentgpt sessions."""
 
@@ -170,6 +189,7 @@ class Settings(BaseSettings):
     session_storage: SessionStorage = Field(default_factory=SessionStorage)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     store_url: str | None = Field(
         default=None, description="shortcut for session_storage.config.url"
     )

@@ -228,6 +228,17 @@ class SessionManager:
             session.context = session.open(ctx, R.KIND_CONTEXT, meta.version, Context)
         return session
 
+    async def turns(self, session_id: str, offset: int = 0, limit: int = 50) -> list[R.TurnRecord]:
+        """Page through the session's turn log (decrypted, PII already redacted)."""
+        if offset < 0 or not 1 <= limit <= 500:
+            raise InvalidInput("offset must be >= 0 and limit between 1 and 500")
+        session = await self.load_session(session_id)
+        blobs = await self.store.read_log(session_id, offset, offset + limit - 1)
+        return [
+            session.open(blob, R.KIND_LOG, offset + i + 1, R.TurnRecord)
+            for i, blob in enumerate(blobs)
+        ]
+
     async def close(self, session_id: str) -> None:
         """Close a session: no more turns; its data stays for its retention period."""
         await self.store.close_session(session_id)
@@ -256,8 +267,20 @@ class SessionManager:
 
     # --- the turn path ------------------------------------------------------------------
 
-    async def handle(self, session_id: str, text: object) -> Response:
-        """Process one customer message in order under the session's lock and commit it."""
+    async def handle(
+        self,
+        session_id: str,
+        text: object,
+        *,
+        owner: str | None = None,
+        lock_wait: float | None = None,
+    ) -> Response:
+        """Process one customer message in order under the session's lock and commit it.
+
+        ``owner``: when given, the session must belong to that user (else it is reported
+        missing, revealing nothing). ``lock_wait``: seconds to queue behind a running turn
+        (default from settings; ``0`` rejects at once with ``LockTimeout`` when busy).
+        """
         started = time.perf_counter()
         validate_session_id(session_id)
         message = validate_message(text, self.settings.max_message_bytes)
@@ -265,13 +288,14 @@ class SessionManager:
             resource=f"session_{session_id}",
             store=self.store,
             lease=self.settings.lock_lease.total_seconds(),
-            timeout=self.settings.lock_wait.total_seconds(),
+            timeout=self.settings.lock_wait.total_seconds() if lock_wait is None else lock_wait,
             load=True,
         )
         await lock.acquire()
+        lock_wait_ms = (time.perf_counter() - started) * 1000
         committed = False
         try:
-            session = await self._loaded(session_id, lock)
+            session = await self._loaded(session_id, lock, owner)
             response = await self._process(session, message)
             self._require_verification_if_flagged(lock, response)
             latency_ms = (time.perf_counter() - started) * 1000
@@ -282,18 +306,21 @@ class SessionManager:
             await self.store.commit(write)
             committed = True
             session.applied(write, context)
+            response.seq = session.version
         finally:
             if committed:
                 lock.forget()
             else:
                 await lock.release()
         self._record_turn(response, latency_ms)
-        await self._fire_turn(session, response, latency_ms)
+        await self._fire_turn(session, response, latency_ms, lock_wait_ms)
         return response
 
-    async def _loaded(self, session_id: str, lock: DistributedLock) -> Session:
+    async def _loaded(self, session_id: str, lock: DistributedLock, owner: str | None) -> Session:
         assert lock.acquired is not None
         assert lock.acquired.meta is not None
+        if owner is not None and R.SessionMeta.from_hash(lock.acquired.meta).owner != owner:
+            raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         session = await self._materialise(session_id, lock.acquired.meta, lock.acquired.ctx)
         if session.closed:
             raise SessionClosed(f"session {session_id} is closed; create a new session")
@@ -311,11 +338,13 @@ class SessionManager:
                 "the turn was not recorded"
             ) from exc
 
-    async def _fire_turn(self, session: Session, response: Response, latency_ms: float) -> None:
+    async def _fire_turn(
+        self, session: Session, response: Response, latency_ms: float, lock_wait_ms: float
+    ) -> None:
         if self.hooks.wants(HookEvent.TURN):
             await self._fire(
                 HookEvent.TURN, session.id, seq=session.version, intent=response.intent,
-                topic=response.topic, latency_ms=latency_ms,
+                topic=response.topic, latency_ms=latency_ms, lock_wait_ms=lock_wait_ms,
                 actions=[a.value for a in response.actions],
             )  # fmt: skip
 

@@ -350,7 +350,17 @@ class RedisContextStore:
     ) -> Any:
         return await self._guard(_SCRIPTS.call(client, name, keys, args))
 
+    async def guard(self, awaitable: Any) -> Any:
+        """Await a store call, turning connection failures into ``StoreUnavailable``."""
+        return await self._guard(awaitable)
+
+    @property
+    def round_trips(self) -> int:
+        """Store calls made through this process's shared connection (for metrics)."""
+        return self._backend.round_trips
+
     async def _guard(self, awaitable: Any) -> Any:
+        self._backend.round_trips += 1
         try:
             return await awaitable
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
@@ -388,6 +398,7 @@ class _Backend:
     def __init__(self, settings: StoreSettings, home: str | None) -> None:
         self.settings = settings
         self.home = home
+        self.round_trips = 0
         self._client: Client | None = None
         self._embedded: EmbeddedServer | None = None
         self._lock = asyncio.Lock()

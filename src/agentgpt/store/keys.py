@@ -175,3 +175,9 @@ def auth_failures_key(session_id: str) -> str:
 def analytics_leader_key() -> str:
     """Lease held by the one process that evaluates the alert rules each interval."""
     return f"{PREFIX}:an:leader"
+
+
+def rate_key(subject: str) -> str:
+    """Token bucket of one API caller (hashed: the key name carries no identifier)."""
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return f"{PREFIX}:rate:{{{digest}}}"

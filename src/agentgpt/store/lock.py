@@ -48,8 +48,10 @@ _POLL_MAX = 0.025
 
 @dataclass(slots=True)
 class _Gate:
+    key: tuple[int, str]
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     users: int = 0
+    waiting: int = 0
     holder_lease: float = DEFAULT_LEASE
 
 
@@ -167,7 +169,7 @@ class DistributedLock:
         key = (id(asyncio.get_running_loop()), self.keys.lock)
         gate = _gates.get(key)
         if gate is None:
-            gate = _gates[key] = _Gate()
+            gate = _gates[key] = _Gate(key)
         gate.users += 1
         self._gate = gate
         return gate
@@ -180,18 +182,24 @@ class DistributedLock:
             self._gate_held = False
             gate.lock.release()
         gate.users -= 1
-        if gate.users == 0:
-            for key, value in list(_gates.items()):
-                if value is gate:
-                    del _gates[key]
+        if gate.users == 0 and _gates.get(gate.key) is gate:
+            del _gates[gate.key]
 
     async def _wait_gate(self, gate: _Gate, deadline: float | None) -> None:
         # The gate only spares the store from polling by local waiters; it must not outlast
         # a lease. After one lease of waiting, go to the store directly: if the local holder
         # stalled, its lease has expired there and the store grants the lock in order.
+        if not gate.lock.locked() and not gate.waiting:
+            # Free and nobody queued here: take it without a timer (also makes a zero
+            # timeout mean "try once" rather than "always fail").
+            await gate.lock.acquire()
+            self._gate_held = True
+            gate.holder_lease = self.lease_ms / 1000
+            return
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         lease = gate.holder_lease
         wait = lease if remaining is None else min(remaining, lease)
+        gate.waiting += 1
         try:
             await asyncio.wait_for(gate.lock.acquire(), wait)
             self._gate_held = True
@@ -199,6 +207,8 @@ class DistributedLock:
         except TimeoutError:
             if deadline is not None and time.monotonic() >= deadline:
                 raise self._timeout_error() from None
+        finally:
+            gate.waiting -= 1
 
     async def _poll(self, deadline: float | None) -> Acquired:
         delay = _POLL_FIRST

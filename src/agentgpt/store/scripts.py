@@ -15,7 +15,7 @@ EncodableT = bytes | str | int | float
 class Scripts:
     """Script bodies by name with their SHA1, as the server will know them."""
 
-    NAMES = ("acquire", "release", "extend", "create", "commit", "erase")
+    NAMES = ("acquire", "release", "extend", "create", "commit", "erase", "token_bucket")
 
     def __init__(self, names: Sequence[str] | None = None) -> None:
         """Read the bundled ``lua/*.lua`` files (``names``: another set, e.g. analytics)."""
