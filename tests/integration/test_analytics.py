@@ -241,6 +241,8 @@ async def test_alert_stream_is_deduplicated_filtered_and_acknowledged(
     assert await analytics.alerts.acknowledge(first.id, "operator-ann")
     assert not await analytics.alerts.acknowledge(first.id, "operator-bob")
     assert [a.rule for a in await analytics.alerts.recent(min_severity="prod")] == []
+    with pytest.raises(InvalidInput):
+        await analytics.alerts.acknowledge("not-an-id", "operator-ann")
     done = await analytics.alerts.recent(min_severity="prod", include_acknowledged=True)
     assert [(a.id, a.acknowledged_by) for a in done] == [(first.id, "operator-ann")]
 

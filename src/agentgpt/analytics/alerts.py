@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from enum import IntEnum
@@ -22,6 +23,8 @@ from agentgpt.config.settings import AnalyticsSettings
 from agentgpt.errors import InvalidInput
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
+
+_STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
 
 
 class Severity(IntEnum):
@@ -187,6 +190,8 @@ class AlertLog:
         """Mark an alert handled by ``operator``; False if it was already acknowledged."""
         if not isinstance(operator, str) or not operator.strip() or len(operator) > 128:
             raise InvalidInput("operator must be a non-empty name of at most 128 characters")
+        if not isinstance(alert_id, str) or not _STREAM_ID.fullmatch(alert_id):
+            raise InvalidInput(f"invalid alert id {alert_id!r:.40}: expected <ms>-<seq>")
         client = await self.store.client()
         keys = list(K.alert_ack_keys())
         now_ms = int(self.clock() * 1000)

@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import random
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,7 +33,7 @@ from agentgpt.analytics.alerts import (
     severity_filter,
     trend_alerts,
 )
-from agentgpt.analytics.events import TurnEvent
+from agentgpt.analytics.events import AuthEvent, TurnEvent
 from agentgpt.analytics.trends import TrendFlag, TrendParams, all_trends
 from agentgpt.analytics.writer import STORE_FAILURES, AggregateWriter, call_script
 from agentgpt.config.settings import AnalyticsSettings
@@ -46,6 +47,7 @@ log = logging.getLogger("agentgpt.analytics")
 #: hour and day buckets (minute buckets are only kept for ``minute_retention``).
 WINDOWS = {"5m": 5, "15m": 15, "1h": 60, "24h": 1440, "7d": 10080}
 AlertCallback = Callable[[Alert], Awaitable[None] | None]
+_METHOD = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 #: Field of the session's meta hash holding the verification flag's expiry (epoch ms).
 FLAG_FIELD = b"flagged"
 
@@ -155,14 +157,20 @@ class Analytics:
         next sensitive action needs verification, see ``is_flagged``) and a critical alert
         is raised once per window.
         """
-        keys = [K.auth_failures_key(session_id), K.session_keys(session_id).meta]
-        if not isinstance(method, str) or not method or len(method) > 40:
+        if not isinstance(method, str) or not _METHOD.fullmatch(method):
             raise InvalidInput("method must be a short name such as otp, password, biometric")
-        now = self.clock()
+        event = AuthEvent(session_id=session_id, success=bool(success), method=method,
+                          time=self.clock())  # fmt: skip
+        return await self.record_auth_event(event)
+
+    async def record_auth_event(self, event: AuthEvent) -> int:
+        """``record_auth`` for an ``AuthEvent`` (its ``time`` is the attempt's time)."""
+        session_id, now = event.session_id, event.time
+        keys = [K.auth_failures_key(session_id), K.session_keys(session_id).meta]
         now_ms = int(now * 1000)
         s = self.settings
         args: list[object] = [
-            1 if success else 0, now_ms, int(s.auth_window.total_seconds() * 1000),
+            1 if event.success else 0, now_ms, int(s.auth_window.total_seconds() * 1000),
             s.auth_failures, int(s.flag_ttl.total_seconds() * 1000),
             f"{now_ms}-{random.getrandbits(32):08x}",
         ]  # fmt: skip
@@ -173,7 +181,7 @@ class Analytics:
         if count >= s.auth_failures:
             alert = make_alert(self.book["auth_failures"], session_id,
                                f'Session "{session_id}": {count} failed auth attempts', now,
-                               failures=count, method=method)  # fmt: skip
+                               failures=count, method=event.method)  # fmt: skip
             await self.raise_alert(alert)
         return count
 
@@ -293,8 +301,10 @@ class Analytics:
         )  # fmt: skip
         current, *baselines = (Figures.of(t) for t in tallies)
         trends = all_trends(current, baselines, self.params) if baselines else []
+        floor = severity_filter(self.settings.severity)
+        alerts += [a for a in self._local if a.level >= floor and a.at >= now - 86400]
         return _build(window, now, seconds, current, active, top or self.settings.top_topics,
-                      alerts + list(self._local), trends, self.dropped)  # fmt: skip
+                      alerts, trends, self.dropped)  # fmt: skip
 
     # --- background work ---------------------------------------------------------------
 
