@@ -212,10 +212,15 @@ def detector(days: int, trials: int, params: TrendParams) -> dict[str, object]:
 async def run(args: argparse.Namespace) -> dict[str, object]:
     figures: dict[str, object] = {"record_turn_cpu_us": round(record_cpu_us(), 2)}
     with tempfile.TemporaryDirectory() as tmp:
-        # The embedded Valkey (unix socket, AOF everysec), as bench/turns.py uses.
-        store = RedisContextStore(StoreSettings(max_connections=32), home=tmp)
+        # The embedded Valkey (unix socket, AOF everysec), as bench/turns.py uses, unless
+        # --store-url names a server (which is FLUSHED: never point it at real data).
+        if args.store_url:
+            store = RedisContextStore(StoreSettings.from_url(args.store_url, max_connections=32))
+        else:
+            store = RedisContextStore(StoreSettings(max_connections=32), home=tmp)
         try:
             client = await store.client()
+            await client.flushall()
             flush = await flush_cost(store, 10)
             figures["flush_per_second_at_10_turns_s"] = {k: round(v, 1) for k, v in flush.items()}
             figures["round_trips_per_turn_at_10_turns_s"] = round(1 / 10, 3)
@@ -254,6 +259,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--store-url", help="a throw-away server or cluster (it is flushed)")
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--stationary-days", type=int, default=30)
