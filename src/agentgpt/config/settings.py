@@ -141,6 +141,42 @@ class SessionSettings(BaseModel):
     kms: KmsSettings = Field(default_factory=KmsSettings)
 
 
+class AnalyticsSettings(BaseModel):
+    """Cross-session analytics: aggregates, trend detection and alert rules (issue 5)."""
+
+    model_config = _STRICT
+
+    enabled: bool = True
+    region: str = Field(default="default", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    retention: Duration = timedelta(days=30)
+    minute_retention: Duration = Field(
+        default=timedelta(days=2), description="minute buckets; hours and days keep `retention`"
+    )
+    shards: int = Field(default=8, ge=1, le=64)
+    flush_interval: Duration = timedelta(seconds=1)
+    flush_timeout: Duration = timedelta(milliseconds=500)
+    max_pending_events: int = Field(default=100_000, ge=1)
+    latency_objective_p99_ms: float = Field(default=500.0, gt=0)
+    latency_breach_for: Duration = timedelta(minutes=5)
+    critical_topics: list[str] = Field(default_factory=lambda: ["Fraud alerts"])
+    other_topic: str = "other"
+    severity: Literal["debug", "info", "warning", "critical", "prod"] = "info"
+    top_topics: int = Field(default=5, ge=1, le=100)
+    detection_window: Duration = timedelta(minutes=5)
+    evaluate_interval: Duration = timedelta(minutes=1)
+    surge_ratio: float = Field(default=2.0, gt=1)
+    ratio_mode: Literal["consistent", "point"] = "consistent"
+    ratio_alpha: float = Field(default=0.1, gt=0, lt=1)
+    significance: float = Field(default=0.001, gt=0, lt=0.5)
+    min_count: int = Field(default=40, ge=1)
+    alert_cooldown: Duration = timedelta(minutes=30)
+    alert_stream_maxlen: int = Field(default=10_000, ge=100)
+    auth_failures: int = Field(default=3, ge=1, description="failed attempts that flag a session")
+    auth_window: Duration = timedelta(minutes=10)
+    flag_ttl: Duration = timedelta(days=1)
+    unreachable_after: Duration = timedelta(seconds=10)
+
+
 class ServerSettings(BaseModel):
     """The HTTP service (``agentgpt serve``)."""
 
@@ -169,6 +205,7 @@ class Settings(BaseSettings):
 
     session_storage: SessionStorage = Field(default_factory=SessionStorage)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     store_url: str | None = Field(
         default=None, description="shortcut for session_storage.config.url"

@@ -14,12 +14,17 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import msgspec
+
 from agentgpt.agents.context import Context
 from agentgpt.agents.faq_agent import FAQAgent
 from agentgpt.agents.pool import AgentPool
-from agentgpt.agents.response import Response
+from agentgpt.agents.response import Action, Response
+from agentgpt.analytics.alerts import Alert
+from agentgpt.analytics.events import TurnEvent
+from agentgpt.analytics.snapshot import Analytics, flag_active
 from agentgpt.config.loader import load_settings
-from agentgpt.config.settings import SessionSettings
+from agentgpt.config.settings import AnalyticsSettings, SessionSettings
 from agentgpt.errors import (
     AgentError,
     AgentGPTError,
@@ -66,9 +71,14 @@ class SessionManager:
         sensitive_ttl: float | timedelta | None = None,
         settings: SessionSettings | None = None,
         sweep_interval: float = 1.0,
+        analytics: Analytics | None = None,
     ) -> None:
         """Configure the manager; arguments override the loaded configuration."""
-        self.settings = settings if settings is not None else load_settings().sessions
+        analytics_settings = AnalyticsSettings()
+        if settings is None:
+            loaded = load_settings()
+            settings, analytics_settings = loaded.sessions, loaded.analytics
+        self.settings = settings
         self.max_concurrent_sessions = (
             max_concurrent_sessions or self.settings.max_concurrent_sessions
         )
@@ -82,6 +92,12 @@ class SessionManager:
         )
         self._default_pool: AgentPool[Any] | None = None
         self._rewrap: asyncio.Task[None] | None = None
+        # --- analytics (issue 5) ---
+        self.analytics = analytics or Analytics(
+            self.store, analytics_settings, idle_timeout=self.idle_timeout,
+        )  # fmt: skip
+        if self.analytics.on_alert is None:
+            self.analytics.on_alert = self._alert_hook
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Register sessions returned by an overridden ``create_session``."""
@@ -132,12 +148,13 @@ class SessionManager:
             self.sweeper.start()
 
     async def aclose(self) -> None:
-        """Stop background work (the store's connections are shared and stay open)."""
+        """Stop background work: sweeper, key re-wrap, analytics flush (connections stay open)."""
         await self.sweeper.stop()
         task, self._rewrap = self._rewrap, None
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        await self.analytics.aclose()
 
     async def __aenter__(self) -> SessionManager:
         """Start background work: the sweeper when hooks need it, the key re-wrap."""
@@ -147,6 +164,7 @@ class SessionManager:
         keys = self.key_manager
         if isinstance(keys, SessionEncryptor) and keys.key_rotation and self._rewrap is None:
             self._rewrap = Rewrapper(self.store, keys).start()
+        self.analytics.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -300,6 +318,7 @@ class SessionManager:
         try:
             session = await self._loaded(session_id, lock, owner)
             response = await self._process(session, message)
+            self._require_verification_if_flagged(lock, response)
             latency_ms = (time.perf_counter() - started) * 1000
             write, context = session.prepare_turn(
                 message, response, fence=lock.fence, window=self.settings.context_window,
@@ -314,6 +333,7 @@ class SessionManager:
                 lock.forget()
             else:
                 await lock.release()
+        self._record_turn(response, latency_ms)
         await self._fire_turn(session, response, latency_ms, lock_wait_ms)
         return response
 
@@ -348,6 +368,37 @@ class SessionManager:
                 topic=response.topic, latency_ms=latency_ms, lock_wait_ms=lock_wait_ms,
                 actions=[a.value for a in response.actions],
             )  # fmt: skip
+
+    # --- analytics (issue 5) -------------------------------------------------------------
+
+    def _require_verification_if_flagged(self, lock: DistributedLock, response: Response) -> None:
+        # The flag is a field of the meta loaded with the lock: no extra round trip.
+        assert lock.acquired is not None
+        flagged = flag_active(lock.acquired.meta or {}, self.analytics.clock())
+        if flagged and Action.REQUIRE_VERIFICATION not in response.actions:
+            response.actions.append(Action.REQUIRE_VERIFICATION)
+
+    def _record_turn(self, response: Response, latency_ms: float) -> None:
+        # In-memory only: a slow or dead analytics store never slows or fails the turn.
+        self.analytics.record_turn(TurnEvent(
+            time=self.analytics.clock(), region=self.analytics.settings.region,
+            topic=response.topic, intent=response.intent, confidence=response.confidence,
+            sentiment=response.sentiment.score, latency_ms=latency_ms,
+            escalated=response.escalate,
+        ))  # fmt: skip
+
+    async def record_auth(self, session_id: str, success: bool, method: str) -> int:
+        """Record an authentication attempt; return the session's recent failures.
+
+        Three failures within ten minutes (configurable) flag the session
+        (``analytics.is_flagged``) and raise a critical ``alert``.
+        """
+        validate_session_id(session_id)
+        return await self.analytics.record_auth(session_id, success, method)
+
+    async def _alert_hook(self, alert: Alert) -> None:
+        subject = alert.subject if alert.rule == "auth_failures" else ""
+        await self._fire(HookEvent.ALERT, subject, **msgspec.to_builtins(alert))
 
     async def _fire(self, event: HookEvent, session_id: str, **data: Any) -> None:
         if self.hooks.wants(event):
