@@ -47,7 +47,8 @@ def test_create_message_read_page_and_erase(client: TestClient, issuer: TokenIss
     assert created.status_code == 201
     body = created.json()
     sid = body["id"]
-    assert sid.startswith("sess_") and body["owner"] == "alice"
+    assert sid.startswith("sess_")
+    assert body["owner"] == "alice"
     assert body["expires_at"] > body["created_at"]
 
     for seq, text in enumerate(["Hi there", "I forgot my password", "thanks, bye"], 1):
@@ -202,7 +203,9 @@ def test_websocket_chat_round_trip(client: TestClient, issuer: TokenIssuer) -> N
     with client.websocket_connect(f"/v1/sessions/{sid}/ws", subprotocols=["bearer", token]) as ws:
         ws.send_text('{"text": "I forgot my password"}')
         turn = ws.receive_json()
-        assert turn["type"] == "turn" and turn["seq"] == 1 and turn["reply"]
+        assert turn["type"] == "turn"
+        assert turn["seq"] == 1
+        assert turn["reply"]
         ws.send_text('{"text": ""}')
         assert ws.receive_json()["problem"]["status"] == 422
         ws.send_text("not json")
@@ -213,14 +216,18 @@ def test_websocket_refuses_bad_tokens(client: TestClient, issuer: TokenIssuer) -
     from starlette.websockets import WebSocketDisconnect
 
     sid = new_session(client, issuer)
-    with pytest.raises(WebSocketDisconnect) as denied:  # noqa: PT012
-        with client.websocket_connect(f"/v1/sessions/{sid}/ws?token=nope") as ws:
-            ws.receive_json()
+    with (
+        pytest.raises(WebSocketDisconnect) as denied,
+        client.websocket_connect(f"/v1/sessions/{sid}/ws?token=nope") as ws,
+    ):
+        ws.receive_json()
     assert denied.value.code == 4401
     reader = issuer.issue("alice", ("session:read",), 600)
-    with pytest.raises(WebSocketDisconnect) as forbidden:  # noqa: PT012
-        with client.websocket_connect(f"/v1/sessions/{sid}/ws?token={reader}") as ws:
-            ws.receive_json()
+    with (
+        pytest.raises(WebSocketDisconnect) as forbidden,
+        client.websocket_connect(f"/v1/sessions/{sid}/ws?token={reader}") as ws,
+    ):
+        ws.receive_json()
     assert forbidden.value.code == 4403
 
 
@@ -229,7 +236,8 @@ def test_operations_endpoints(client: TestClient, issuer: TokenIssuer) -> None:
     client.post(f"/v1/sessions/{sid}/messages", json={"text": "hello"}, headers=auth(issuer))
     assert client.get("/healthz").json()["status"] == "ok"
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"]["store"] == "ok"
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["store"] == "ok"
     metrics = client.get("/metrics").text
     for name in ("agentgpt_turns_total", "agentgpt_turn_latency_seconds_bucket",
                  "agentgpt_pool_agents", "agentgpt_store_round_trips",
@@ -243,7 +251,8 @@ def test_openapi_documents_every_route_and_problem(client: TestClient) -> None:
     paths = spec["paths"]
     for path in ("/v1/sessions", "/v1/sessions/{session_id}/messages",
                  "/v1/sessions/{session_id}", "/v1/sessions/{session_id}/turns",
-                 "/v1/sessions/{session_id}/auth-events", "/healthz", "/readyz", "/metrics"):  # fmt: skip
+                 "/v1/sessions/{session_id}/auth-events", "/healthz", "/readyz",
+                 "/metrics"):  # fmt: skip
         assert path in paths
     message = paths["/v1/sessions/{session_id}/messages"]["post"]["responses"]
     for status in ("200", "401", "403", "404", "409", "413", "422", "429", "503"):
@@ -255,7 +264,8 @@ def test_openapi_documents_every_route_and_problem(client: TestClient) -> None:
 def test_demo_tokens_only_in_development(standalone_url: str) -> None:
     with TestClient(create_app(make_settings(standalone_url))) as dev:
         token = dev.post("/v1/demo/token", json={"user": "c1", "role": "customer"})
-        assert token.status_code == 200 and "session:write" in token.json()["scopes"]
+        assert token.status_code == 200
+        assert "session:write" in token.json()["scopes"]
     prod = create_app(make_settings(standalone_url, environment="production"))
     with TestClient(prod) as live:
         assert_problem(live.post("/v1/demo/token", json={"user": "c1"}), 403, "access-denied")
@@ -275,6 +285,7 @@ def test_pages_are_served_without_external_assets(client: TestClient) -> None:
     for path in ("/", "/ops"):
         page = client.get(path)
         assert page.status_code == 200
-        assert "http://" not in page.text and "https://" not in page.text
+        assert "http://" not in page.text
+        assert "https://" not in page.text
     assert client.get("/static/chat.js").status_code == 200
     assert SCOPES  # the scope list the pages' roles draw from exists
