@@ -72,6 +72,13 @@ class SessionClosed(UserError):
     status = 409
 
 
+class AlreadyDone(UserError):
+    """The operation was already applied (e.g. an alert acknowledged twice)."""
+
+    code = "conflict"
+    status = 409
+
+
 # --- limits and contention: retry later -------------------------------------------------
 
 

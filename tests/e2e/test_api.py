@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from fastapi.testclient import TestClient
@@ -289,3 +290,43 @@ def test_pages_are_served_without_external_assets(client: TestClient) -> None:
         assert "https://" not in page.text
     assert client.get("/static/chat.js").status_code == 200
     assert SCOPES  # the scope list the pages' roles draw from exists
+
+
+def test_monitor_snapshot_reflects_turns_and_auth_alerts(
+    client: TestClient, issuer: TokenIssuer
+) -> None:
+    sid = new_session(client, issuer, "monitored")
+    owner = auth(issuer, "monitored")
+    for text in ("I forgot my password", "Card blocked in foreign country"):
+        client.post(f"/v1/sessions/{sid}/messages", json={"text": text}, headers=owner)
+    flags = [client.post(f"/v1/sessions/{sid}/auth-events", headers=owner,
+                         json={"success": False, "method": "otp"}).json()["flagged"]
+             for _ in range(3)]  # fmt: skip
+    assert flags == [False, False, True]
+    # The flagged session's next turn requires verification.
+    turn = client.post(f"/v1/sessions/{sid}/messages", json={"text": "hello"}, headers=owner)
+    assert "require_verification" in turn.json()["actions"]
+
+    ops = auth(issuer, "ops", ("session:monitor",))
+    assert_problem(client.get("/v1/monitor", headers=owner), 403, "access-denied")
+    _flush(client)
+    snap = client.get("/v1/monitor?window=5m&severity=prod", headers=ops).json()
+    assert snap["turns"] >= 3
+    assert snap["active_sessions"] >= 1
+    assert snap["latency"]["p99_ms"] is not None
+    alerts = [a for a in snap["alerts"] if a["rule"] == "auth_failures"]
+    assert len(alerts) == 1
+    assert alerts[0]["severity"] == "critical"
+    assert sid not in json.dumps(snap) or alerts[0]["subject"] == sid
+    ack = client.post(f"/v1/monitor/alerts/{alerts[0]['id']}/ack", headers=ops)
+    assert ack.status_code == 200
+    assert ack.json()["acknowledged_by"] == "ops"
+    again = client.post(f"/v1/monitor/alerts/{alerts[0]['id']}/ack", headers=ops)
+    assert_problem(again, 409, "conflict")
+    assert_problem(client.get("/v1/monitor?window=3d", headers=ops), 422, "validation")
+
+
+def _flush(client: TestClient) -> None:
+    """Flush the app's pending analytics events (normally done every second)."""
+    assert client.portal is not None
+    client.portal.call(client.app.state.services.manager.analytics.flush)  # type: ignore[attr-defined]

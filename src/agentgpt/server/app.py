@@ -16,7 +16,7 @@ from agentgpt.config.loader import load_settings
 from agentgpt.config.settings import Settings
 from agentgpt.errors import AgentGPTError, ConfigError
 from agentgpt.security.tokens import TokenIssuer, TokenVerifier
-from agentgpt.server import chat_socket, health, pages, problems, sessions_api
+from agentgpt.server import chat_socket, health, monitor_api, pages, problems, sessions_api
 from agentgpt.server.metrics import Metrics
 from agentgpt.server.middleware import RequestContext
 from agentgpt.server.services import Services
@@ -49,6 +49,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = _services(settings, metrics, manager, verifier, issuer)
         app.state.services = svc
+        await svc.manager.__aenter__()  # analytics flusher, key re-wrap, sweeper
         stop = asyncio.Event()
         sampler = asyncio.create_task(_sample(svc, stop), name="agentgpt-metrics-sampler")
         try:
@@ -69,6 +70,7 @@ def create_app(
     problems.install(app)
     app.include_router(sessions_api.router)
     app.include_router(chat_socket.router)
+    app.include_router(monitor_api.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     static = resources.files("agentgpt.server") / "static"

@@ -157,6 +157,7 @@ class AuthEventOut(BaseModel):
 
     session_id: str
     recorded: bool
+    recent_failures: int = Field(description="failed attempts within the alert window")
     flagged: bool
 
 

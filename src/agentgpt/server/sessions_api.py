@@ -121,8 +121,10 @@ async def post_auth_event(
 ) -> AuthEventOut:
     """Report an OTP/password step-up result; 3 failures in 10 minutes flag the session."""
     await owned_session(svc, session_id, claims)
-    flagged = await svc.manager.record_auth(session_id, body.success, body.method)
-    return AuthEventOut(session_id=session_id, recorded=True, flagged=bool(flagged))
+    failures = await svc.manager.record_auth(session_id, body.success, body.method)
+    flagged = await svc.manager.analytics.is_flagged(session_id)
+    return AuthEventOut(session_id=session_id, recorded=True, recent_failures=failures,
+                        flagged=flagged)  # fmt: skip
 
 
 @router.delete(
