@@ -75,10 +75,10 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
     """Stop a server started by ``start_server``."""
     proc.terminate()
     try:
-        proc.wait(15)
+        proc.communicate(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait(5)
+        proc.communicate(timeout=5)
 
 
 @pytest.fixture(scope="module")
