@@ -19,7 +19,7 @@ class FastParams(msgspec.Struct, frozen=True):
     """Hyper-parameters of the fast backend (defaults chosen by CV on BANKING77 train)."""
 
     features: FeatureSpec = msgspec.field(default_factory=FeatureSpec)
-    c: float = 0.5
+    c: float = 1.0
     calibration_folds: int = 3
 
 
