@@ -12,7 +12,7 @@ from sklearn.svm import LinearSVC
 
 from agentgpt.nlu.calibration import Scores, fit_temperature, softmax
 from agentgpt.nlu.dataset import Dataset
-from agentgpt.nlu.features import FeatureSpec, Featurizer
+from agentgpt.nlu.features import FeatureSpec, Featurizer, Vocabulary
 
 
 class FastParams(msgspec.Struct, frozen=True):
@@ -68,16 +68,28 @@ def train_linear(
 def _oof_temperature(
     x: object, y: npt.NDArray[np.intp], n_labels: int, params: FastParams
 ) -> float:
-    smallest = int(np.bincount(y).min())
-    folds = min(params.calibration_folds, smallest)
+    held_out = oof_scores(x, y, n_labels, params)
+    return 1.0 if held_out is None else fit_temperature(held_out, y)
+
+
+def oof_scores(
+    x: object, y: npt.NDArray[np.intp], n_labels: int, params: FastParams
+) -> Scores | None:
+    """Return out-of-fold SVM scores of every row, or None when labels are too rare to split.
+
+    The vocabulary was fitted on all rows (a small optimistic bias, acceptable for choosing a
+    temperature); the SVM of each fold never sees the rows it scores.
+    """
+    folds = min(params.calibration_folds, int(np.bincount(y).min()))
     if folds < 2:
-        return 1.0  # too few examples per label to hold any out: leave scores unscaled
-    held_out = np.zeros((len(y), n_labels), np.float32) - 1.0
+        return None
+    held_out = np.full((len(y), n_labels), -1.0, np.float32)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
     for fit_rows, test_rows in splitter.split(np.zeros(len(y)), y):
         svm = _svm(x[fit_rows], y[fit_rows], params.c)  # type: ignore[index]
-        held_out[np.ix_(test_rows, svm.classes_)] = svm.decision_function(x[test_rows])  # type: ignore[index]
-    return fit_temperature(held_out, y)
+        scores = svm.decision_function(x[test_rows])  # type: ignore[index]
+        held_out[np.ix_(test_rows, svm.classes_)] = scores
+    return held_out
 
 
 def encode_labels(data: Dataset) -> tuple[list[str], npt.NDArray[np.intp]]:
@@ -85,3 +97,35 @@ def encode_labels(data: Dataset) -> tuple[list[str], npt.NDArray[np.intp]]:
     labels = data.label_set
     index = {label: i for i, label in enumerate(labels)}
     return labels, np.array([index[label] for label in data.labels], dtype=np.intp)
+
+
+def linear_arrays(model: LinearModel, prefix: str = "") -> dict[str, npt.NDArray[np.generic]]:
+    """Return the model's arrays for the model file."""
+    f = model.featurizer
+    return {
+        f"{prefix}word_terms": np.array(f.words.terms, dtype=np.str_),
+        f"{prefix}word_idf": f.words.idf,
+        f"{prefix}char_terms": np.array(f.chars.terms, dtype=np.str_),
+        f"{prefix}char_idf": f.chars.idf,
+        f"{prefix}weights": model.weights,
+        f"{prefix}bias": model.bias,
+    }
+
+
+def linear_from_arrays(
+    arrays: dict[str, npt.NDArray[np.generic]], spec: FeatureSpec, temperature: float
+) -> LinearModel:
+    """Rebuild a model from the model file's arrays."""
+    featurizer = Featurizer(
+        spec=spec,
+        words=Vocabulary.from_arrays(arrays["word_terms"].tolist(), _f32(arrays["word_idf"])),
+        chars=Vocabulary.from_arrays(arrays["char_terms"].tolist(), _f32(arrays["char_idf"])),
+    )
+    weights = _f32(arrays["weights"])
+    if weights.shape[0] != featurizer.width:
+        raise ValueError(f"weights have {weights.shape[0]} rows for {featurizer.width} features")
+    return LinearModel(featurizer, weights, _f32(arrays["bias"]), temperature)
+
+
+def _f32(array: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
+    return np.ascontiguousarray(array, dtype=np.float32)
