@@ -52,7 +52,9 @@ def main() -> None:
         results.append(
             {
                 "c": params.c,
-                "features": [getattr(params.features, f) for f in params.features.__struct_fields__],
+                "features": [
+                    getattr(params.features, f) for f in params.features.__struct_fields__
+                ],
                 "cv_accuracy": round(float(np.mean(accs)), 4),
                 "seconds": round(time.perf_counter() - started, 1),
             }

@@ -5,6 +5,7 @@ from agentgpt.config.loader import load_settings
 from agentgpt.config.paths import data_home
 from agentgpt.config.settings import (
     DataRetention,
+    NLUSettings,
     SessionSettings,
     SessionStorage,
     Settings,
@@ -14,6 +15,7 @@ from agentgpt.config.settings import (
 __all__ = [
     "DataRetention",
     "Duration",
+    "NLUSettings",
     "SessionSettings",
     "SessionStorage",
     "Settings",

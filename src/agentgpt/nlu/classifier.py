@@ -150,9 +150,7 @@ def load(path: str | Path) -> Classifier:
     )
 
 
-def train(
-    data: Dataset, backend: Backend = "fast", params: FastParams | None = None
-) -> Classifier:
+def train(data: Dataset, backend: Backend = "fast", params: FastParams | None = None) -> Classifier:
     """Train a classifier of ``backend`` on ``data`` (seconds for fast, minutes accurate)."""
     if backend not in BACKENDS:
         raise InvalidInput(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

@@ -51,9 +51,7 @@ def _encoder() -> Any:
 def encode(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     """Return unit-length MiniLM embeddings of ``texts`` (one row each)."""
     with _lock:  # one forward pass at a time: torch already uses every core
-        vectors = _encoder().encode(
-            list(texts), batch_size=ENCODE_BATCH, normalize_embeddings=True
-        )
+        vectors = _encoder().encode(list(texts), batch_size=ENCODE_BATCH, normalize_embeddings=True)
     return np.ascontiguousarray(vectors, dtype=np.float32)
 
 

@@ -82,7 +82,10 @@ class Vocabulary(msgspec.Struct):
         """Return the columns and l2-normalised sublinear tf-idf weights of ``grams``."""
         counts = Counter(g for g in grams if g in self.index)
         cols = [self.index[g] for g in counts]
-        vals = [(1.0 + math.log(c)) * float(self.idf[j]) for j, c in zip(cols, counts.values())]
+        vals = [
+            (1.0 + math.log(c)) * float(self.idf[j])
+            for j, c in zip(cols, counts.values(), strict=True)
+        ]
         norm = math.sqrt(sum(v * v for v in vals)) or 1.0
         return cols, [v / norm for v in vals]
 

@@ -74,7 +74,9 @@ def _cards(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _phones(text: str, region: str | None) -> Iterator[tuple[int, int]]:
-    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+    for match in phonenumbers.PhoneNumberMatcher(
+        text, region, leniency=phonenumbers.Leniency.VALID
+    ):
         yield match.start, match.end
 
 
@@ -107,7 +109,9 @@ class PIIRedactor:
                 found.append(Found(kind, start, end, text[start:end]))
             # Mask what was taken (same length, so spans stay valid) before the next kind.
             for item in found:
-                masked = masked[: item.start] + "\x00" * (item.end - item.start) + masked[item.end :]
+                masked = (
+                    masked[: item.start] + "\x00" * (item.end - item.start) + masked[item.end :]
+                )
         return sorted(found, key=lambda f: f.start)
 
     def redact(self, text: str) -> Redaction:
