@@ -74,7 +74,7 @@ class Classifier:
         self.fast = fast
         self.head = head
         self.fingerprint = fingerprint
-        self.backend: Backend = "accurate" if head else "fast"
+        self.backend: str = "accurate" if head else "fast"
         self.temperature = fast.temperature if temperature is None else temperature
         self.meta = meta or {}
 
