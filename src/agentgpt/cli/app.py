@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from agentgpt.cli.demo import demo
+from agentgpt.cli.nlu_cmd import nlu_app
 from agentgpt.cli.store_cmd import store_app
 from agentgpt.errors import AgentGPTError
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 session_app = typer.Typer(help="Sessions and their store.", no_args_is_help=True)
 session_app.add_typer(store_app, name="store")
 app.add_typer(session_app, name="session")
+app.add_typer(nlu_app, name="nlu")
 app.command()(demo)
 
 _err = Console(stderr=True)

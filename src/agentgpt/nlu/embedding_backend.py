@@ -15,7 +15,6 @@ from typing import Any
 import msgspec
 import numpy as np
 import numpy.typing as npt
-from sklearn.svm import LinearSVC
 
 from agentgpt.errors import ConfigError
 
@@ -72,6 +71,8 @@ def fit_svm(
     vectors: npt.NDArray[np.float32], y: npt.NDArray[np.intp], n_labels: int, c: float
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Fit the head's SVM; return (weights, bias) laid out for every label."""
+    from sklearn.svm import LinearSVC  # training only; slow to import
+
     svm = LinearSVC(C=c, dual=True, max_iter=5_000).fit(vectors, y)
     weights = np.zeros((vectors.shape[1], n_labels), np.float32)
     bias = np.zeros(n_labels, np.float32)

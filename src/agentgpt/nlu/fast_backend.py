@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
-from sklearn.model_selection import StratifiedKFold
-from sklearn.svm import LinearSVC
 
 from agentgpt.nlu.calibration import Scores, fit_temperature, softmax
 from agentgpt.nlu.dataset import Dataset
@@ -46,7 +45,10 @@ class LinearModel(msgspec.Struct):
         return softmax(self.scores(texts), self.temperature)
 
 
-def _svm(x: object, y: npt.NDArray[np.intp], c: float) -> LinearSVC:
+def _svm(x: object, y: npt.NDArray[np.intp], c: float) -> Any:
+    # Imported here: scikit-learn costs ~0.7 s to import and only training needs it.
+    from sklearn.svm import LinearSVC
+
     return LinearSVC(C=c, dual=True, max_iter=5_000).fit(x, y)
 
 
@@ -80,6 +82,8 @@ def oof_scores(
     The vocabulary was fitted on all rows (a small optimistic bias, acceptable for choosing a
     temperature); the SVM of each fold never sees the rows it scores.
     """
+    from sklearn.model_selection import StratifiedKFold
+
     folds = min(params.calibration_folds, int(np.bincount(y).min()))
     if folds < 2:
         return None
