@@ -23,8 +23,11 @@ KINDS = ("IBAN", "EMAIL", "CARD", "PHONE")
 # Two letters, two check digits, then 11-30 alphanumerics in groups separated by a space.
 _IBAN_CANDIDATE = re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}\b")
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-# 13-19 digits, optionally grouped by single spaces or dashes (how people type card numbers).
-_CARD_CANDIDATE = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# Digits grouped by single spaces or dashes (how people type card numbers), and the groups.
+# A run starts only at a free-standing number: not glued to a word ("DE89 ...", an IBAN
+# that failed its checksum, must not turn into a card) nor inside a longer run.
+_DIGIT_RUN = re.compile(r"(?<![\w-])(?<!\d )\d+(?:[ -]\d+)*(?![\d-])")
+_GROUP = re.compile(r"\d+")
 _PLACEHOLDER = re.compile(r"<(?:IBAN|EMAIL|CARD|PHONE)_\d+>")
 
 
@@ -46,19 +49,30 @@ class Redaction(msgspec.Struct, frozen=True):
 
 
 def _ibans(text: str) -> Iterator[tuple[int, int]]:
-    for match in _IBAN_CANDIDATE.finditer(text):
-        candidate = match.group()
-        # The greedy match may swallow a following word ("... 00 and"): take the longest
-        # prefix that is a valid IBAN.
-        for end in range(len(candidate), 14, -1):
-            if candidate[end - 1] == " " or (end < len(candidate) and candidate[end] != " "):
-                continue
-            try:
-                IBAN(candidate[:end])
-            except SchwiftyException:
-                continue
+    pos = 0
+    while match := _IBAN_CANDIDATE.search(text, pos):
+        end = _longest_iban(match.group())
+        # Resume right after what was taken: the greedy candidate may overlap the next IBAN.
+        pos = match.start() + (end or 1)
+        if end:
             yield match.start(), match.start() + end
-            break
+
+
+def _longest_iban(candidate: str) -> int:
+    """Length of the longest prefix of ``candidate`` that is a valid IBAN (0 if none).
+
+    The greedy candidate may swallow a following word ("... 00 and"); only prefixes ending
+    at a group boundary are tried.
+    """
+    for end in range(len(candidate), 14, -1):
+        if candidate[end - 1] == " " or (end < len(candidate) and candidate[end] != " "):
+            continue
+        try:
+            IBAN(candidate[:end])
+        except SchwiftyException:
+            continue
+        return end
+    return 0
 
 
 def _emails(text: str) -> Iterator[tuple[int, int]]:
@@ -67,10 +81,22 @@ def _emails(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _cards(text: str) -> Iterator[tuple[int, int]]:
-    for match in _CARD_CANDIDATE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if luhn.is_valid(digits):
-            yield match.span()
+    for run in _DIGIT_RUN.finditer(text):
+        # A run may hold several numbers ("4111... 5500..."): try consecutive groups,
+        # longest first, and take each span of 13-19 digits that passes Luhn.
+        groups = [
+            (m.start() + run.start(), m.end() + run.start()) for m in _GROUP.finditer(run.group())
+        ]
+        i = 0
+        while i < len(groups):
+            for j in range(len(groups) - 1, i - 1, -1):
+                start, end = groups[i][0], groups[j][1]
+                digits = re.sub(r"\D", "", text[start:end])
+                if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
+                    yield start, end
+                    i = j
+                    break
+            i += 1
 
 
 def _phones(text: str, region: str | None) -> Iterator[tuple[int, int]]:
