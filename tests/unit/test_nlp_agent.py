@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,11 @@ async def test_the_guides_three_messages() -> None:
     assert isinstance(agent, Agent)
     responses, _ = await converse(
         agent,
-        ["I forgot my password", f"Wire transfer to IBAN {IBAN}", "Card blocked in foreign country"],
+        [
+            "I forgot my password",
+            f"Wire transfer to IBAN {IBAN}",
+            "Card blocked in foreign country",
+        ],
     )
     assert [r.topic for r in responses] == ["Password & access", "Transfers", "Card issues"]
     transfer = responses[1]
@@ -64,7 +69,8 @@ async def test_transfer_asks_for_what_is_missing_and_completes() -> None:
     assert "How much" in responses[0].reply
     assert responses[1].slots["wire_transfer.amount"] == "500 EUR"
     assert "IBAN" in responses[1].reply  # now it needs the beneficiary
-    assert "500 EUR" in responses[2].reply and "<IBAN_1>" in responses[2].reply
+    assert "500 EUR" in responses[2].reply
+    assert "<IBAN_1>" in responses[2].reply
     assert context.slots["task"] == ""
 
 
@@ -127,12 +133,14 @@ async def test_capabilities_switch_parts_off() -> None:
     agent.configure(["sentiment_analysis"])
     assert "pii_detection" in agent.capabilities  # redaction stays on unless opted out
     response = await agent.process(f"send to {IBAN} now", Context())
-    assert response.intent is None and response.topic is None
+    assert response.intent is None
+    assert response.topic is None
     assert response.redacted_input == "send to <IBAN_1> now"
     agent.configure(["intent_detection", "no_pii_detection"])
     response = await agent.process(f"send to {IBAN} now", Context())
     assert response.redacted_input == f"send to {IBAN} now"
-    assert response.sentiment.label == "neutral" and response.sentiment.score == 0.0
+    assert response.sentiment.label == "neutral"
+    assert response.sentiment.score == 0.0
     with pytest.raises(InvalidInput, match="unknown capabilities"):
         agent.configure(["mind_reading"])
 
@@ -173,14 +181,14 @@ async def test_a_large_message_is_processed_with_a_bounded_cost() -> None:
     assert response.topic == "Card payments"
 
 
-async def test_operator_playbook_override(tmp_path: Path) -> None:
+def test_operator_playbook_override(tmp_path: Path) -> None:
     shipped = Path(__file__).resolve().parents[2] / "src/agentgpt/agents/playbook.yaml"
     custom = tmp_path / "playbook.yaml"
     custom.write_text(
         shipped.read_text().replace("Hello! How can I help you today?", "Welcome to Acme Bank!")
     )
     agent = NLPAgent(NLUSettings(playbook_path=custom))
-    assert (await agent.process("Hello", Context())).reply == "Welcome to Acme Bank!"
+    assert asyncio.run(agent.process("Hello", Context())).reply == "Welcome to Acme Bank!"
     custom.write_text("version: 1\nclarify: []\n")
     with pytest.raises(ConfigError, match="invalid playbook"):
         NLPAgent(NLUSettings(playbook_path=custom))

@@ -67,7 +67,7 @@ def test_round_trip_gives_identical_predictions(
 
 def test_tampered_arrays_are_refused(starter: classifier.Classifier, tmp_path: Path) -> None:
     folder = starter.save(tmp_path / "m")
-    manifest, arrays = model_file.load(folder)
+    _, arrays = model_file.load(folder)
     arrays["bias"] = arrays["bias"] + np.float32(0.5)  # a quiet change of behaviour
     np.savez_compressed(folder / model_file.ARRAYS, **arrays)
     with pytest.raises(IntegrityError, match="digest"):
@@ -119,7 +119,7 @@ def test_bad_training_data_is_explained(tmp_path: Path, content: str, message: s
 
 
 def test_folder_without_split_and_non_utf8(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match="without test.csv"):
+    with pytest.raises(InvalidInput, match=r"without test\.csv"):
         dataset.load(tmp_path, "test")
     (tmp_path / "train.csv").write_bytes(b"text,category\n\xff\xfe,x\n")
     with pytest.raises(InvalidInput, match="not UTF-8"):

@@ -31,7 +31,11 @@ CASES = [
     # fails Luhn: not a card
     ("card 4111 1111 1111 1112 expired", "card 4111 1111 1111 1112 expired", []),
     ("order number 1234567890123", "order number 1234567890123", []),
-    ("call +44 20 7946 0958 or +1 (415) 555-2671", "call <PHONE_1> or <PHONE_2>", ["PHONE", "PHONE"]),
+    (
+        "call +44 20 7946 0958 or +1 (415) 555-2671",
+        "call <PHONE_1> or <PHONE_2>",
+        ["PHONE", "PHONE"],
+    ),
     ("Ruf an: +49 30 901820", "Ruf an: <PHONE_1>", ["PHONE"]),
     ("amount 250.00 on 12/03/2024", "amount 250.00 on 12/03/2024", []),
     ("mail jane.doe@example.com now", "mail <EMAIL_1> now", ["EMAIL"]),

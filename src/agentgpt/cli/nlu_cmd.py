@@ -12,6 +12,7 @@ import typer
 
 from agentgpt.config.loader import load_settings
 from agentgpt.config.paths import data_home
+from agentgpt.errors import InvalidInput
 from agentgpt.nlu import classifier, dataset
 from agentgpt.nlu.evaluate import evaluate
 from agentgpt.nlu.models import shared_classifier
@@ -89,7 +90,7 @@ def _backend(name: str) -> Literal["fast", "accurate"]:
         return "fast"
     if name == "accurate":
         return "accurate"
-    raise typer.BadParameter(f"unknown backend {name!r}; use fast or accurate")
+    raise InvalidInput(f"unknown backend {name!r}; use --backend fast or --backend accurate")
 
 
 def _print(summary: dict[str, object], as_json: bool) -> None:
