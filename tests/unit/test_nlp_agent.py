@@ -189,6 +189,7 @@ def test_operator_playbook_override(tmp_path: Path) -> None:
     )
     agent = NLPAgent(NLUSettings(playbook_path=custom))
     assert asyncio.run(agent.process("Hello", Context())).reply == "Welcome to Acme Bank!"
-    custom.write_text("version: 1\nclarify: []\n")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\nclarify: []\n")
     with pytest.raises(ConfigError, match="invalid playbook"):
-        NLPAgent(NLUSettings(playbook_path=custom))
+        NLPAgent(NLUSettings(playbook_path=broken))

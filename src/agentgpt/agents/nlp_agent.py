@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from pathlib import Path
 
 from agentgpt.agents.context import Context
 from agentgpt.agents.dialogue import TASK, Composer, amount_in, fresh
 from agentgpt.agents.playbook import Playbook, load_playbook
 from agentgpt.agents.response import Action, Entity, Response, Sentiment
+from agentgpt.config.loader import load_settings
 from agentgpt.config.settings import NLUSettings
 from agentgpt.errors import InvalidInput, MessageTooLarge
 from agentgpt.nlu.analysis import Analysis, Request
@@ -34,8 +36,16 @@ MAX_INPUT_CHARS = 64 * 1024
 
 
 @functools.cache
-def _default_playbook() -> Playbook:
-    return load_playbook()
+def _playbook(path: Path | None) -> Playbook:
+    # Once per process and path: a pool of 100 agents shares one parsed playbook.
+    return load_playbook(path)
+
+
+@functools.cache
+def _configured() -> NLUSettings:
+    # A pool builds agents with no arguments: they take the process's configuration
+    # (YAML + environment), read once.
+    return load_settings().nlu
 
 
 class NLPAgent:
@@ -44,16 +54,10 @@ class NLPAgent:
     def __init__(
         self, settings: NLUSettings | None = None, *, playbook: Playbook | None = None
     ) -> None:
-        """Share the process's model for ``settings``; load the playbook once per process."""
-        self.settings = settings or NLUSettings()
-        if playbook is None:
-            playbook = (
-                load_playbook(self.settings.playbook_path)
-                if self.settings.playbook_path
-                else _default_playbook()
-            )
-        self.playbook = playbook
-        self.composer = Composer(playbook)
+        """Share the process's model for ``settings`` (default: the configuration's ``nlu``)."""
+        self.settings = settings or _configured()
+        self.playbook = playbook or _playbook(self.settings.playbook_path)
+        self.composer = Composer(self.playbook)
         self.capabilities: frozenset[str] = DEFAULT
         self._last_input: str | None = None
 
