@@ -18,8 +18,11 @@ class FastParams(msgspec.Struct, frozen=True):
     """Hyper-parameters of the fast backend (defaults chosen by CV on BANKING77 train)."""
 
     features: FeatureSpec = msgspec.field(default_factory=FeatureSpec)
-    c: float = 1.0
+    c: float = 0.7
     calibration_folds: int = 3
+    # Weight intents inversely to their frequency: BANKING77 train is uneven (35-187 per
+    # intent) and each intent matters equally to a customer.
+    balanced: bool = True
 
 
 class LinearModel(msgspec.Struct):
@@ -45,11 +48,12 @@ class LinearModel(msgspec.Struct):
         return softmax(self.scores(texts), self.temperature)
 
 
-def _svm(x: object, y: npt.NDArray[np.intp], c: float) -> Any:
+def _svm(x: object, y: npt.NDArray[np.intp], params: FastParams) -> Any:
     # Imported here: scikit-learn costs ~0.7 s to import and only training needs it.
     from sklearn.svm import LinearSVC
 
-    return LinearSVC(C=c, dual=True, max_iter=5_000).fit(x, y)
+    weight = "balanced" if params.balanced else None
+    return LinearSVC(C=params.c, class_weight=weight, dual=True, max_iter=5_000).fit(x, y)
 
 
 def train_linear(
@@ -58,7 +62,7 @@ def train_linear(
     """Fit features and the SVM on all rows; fit the temperature on out-of-fold scores."""
     featurizer = Featurizer.fit(texts, params.features)
     x = featurizer.transform(texts)
-    svm = _svm(x, y, params.c)
+    svm = _svm(x, y, params)
     weights = np.zeros((featurizer.width, n_labels), np.float32)
     bias = np.zeros(n_labels, np.float32)
     weights[:, svm.classes_] = svm.coef_.T
@@ -90,7 +94,7 @@ def oof_scores(
     held_out = np.full((len(y), n_labels), -1.0, np.float32)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
     for fit_rows, test_rows in splitter.split(np.zeros(len(y)), y):
-        svm = _svm(x[fit_rows], y[fit_rows], params.c)  # type: ignore[index]
+        svm = _svm(x[fit_rows], y[fit_rows], params)  # type: ignore[index]
         scores = svm.decision_function(x[test_rows])  # type: ignore[index]
         held_out[np.ix_(test_rows, svm.classes_)] = scores
     return held_out
