@@ -98,7 +98,7 @@ class Composer:
         prompts = self.playbook.slots[task]
         known = {
             name: found.get(name) or context.slots.get(f"{task}.{name}", "")
-            for name in ("amount", "beneficiary")
+            for name in ("amount", "beneficiary", "beneficiary_hint")
         }
         slots = {f"{task}.{k}": v for k, v in known.items() if v}
         if not known["amount"]:
@@ -106,7 +106,10 @@ class Composer:
         elif not known["beneficiary"]:
             question, slots[TASK] = prompts.beneficiary, task
         else:
-            question, slots[TASK] = prompts.complete.format(**known), ""
+            # The reply names the account by its last digits, never the placeholder or IBAN.
+            shown = known["beneficiary_hint"] or "the account you gave"
+            question = prompts.complete.format(amount=known["amount"], beneficiary=shown)
+            slots[TASK] = ""
         if not opening:
             return [question], slots
         return [f"{o} {question}" for o in opening] + [question], slots

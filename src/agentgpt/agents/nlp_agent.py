@@ -20,6 +20,7 @@ from agentgpt.config.settings import NLUSettings
 from agentgpt.errors import InvalidInput, MessageTooLarge
 from agentgpt.nlu.analysis import Analysis, Request
 from agentgpt.nlu.engine import shared_engine
+from agentgpt.nlu.pii import Redaction
 from agentgpt.nlu.sentiment import falling, strongly_negative
 from agentgpt.nlu.topics import OTHER, topic_of
 
@@ -101,8 +102,7 @@ class NLPAgent:
         intent = prediction.intent if prediction else None
         confidence = prediction.confidence if prediction else 0.0
         topic = topic_of(intent) if intent else None
-        reply, slots = self._reply(intent, topic, confidence, redaction.text, redaction.kinds,
-                                   context)  # fmt: skip
+        reply, slots = self._reply(intent, topic, confidence, redaction, context)
         sentiment = Sentiment(label=polarity.label, score=polarity.score) if polarity else None
         return Response(
             reply=reply,
@@ -122,13 +122,18 @@ class NLPAgent:
         intent: str | None,
         topic: str | None,
         confidence: float,
-        text: str,
-        kinds: dict[str, str],
+        redaction: Redaction,
         context: Context,
     ) -> tuple[str, dict[str, str]]:
         pending = context.slots.get(TASK) or None
-        found = {"amount": amount_in(text, bare=pending is not None) or ""}
-        found["beneficiary"] = next((p for p, k in kinds.items() if k == "IBAN"), "")
+        found = {"amount": amount_in(redaction.text, bare=pending is not None) or ""}
+        iban = next((p for p, k in redaction.kinds.items() if k == "IBAN"), "")
+        if iban:
+            # Slots live in the context: they keep the placeholder (the vault holds the
+            # value) and the last four characters, which banks show to confirm an account.
+            found["beneficiary"] = iban
+            last4 = redaction.values[iban].replace(" ", "")[-4:]
+            found["beneficiary_hint"] = f"the account ending {last4}"
         unsure = intent is None or confidence < self.playbook.low_confidence
         if pending and (intent == pending or (unsure and any(found.values()))):
             variants, slots = self.composer.task(pending, context, found, [])

@@ -32,8 +32,10 @@ BACKENDS: tuple[Backend, ...] = ("fast", "accurate")
 #: Characters of a message the classifier reads: the intent is stated early, and a bound
 #: keeps the cost of a turn independent of what a customer pastes (invariant 4).
 MAX_CLASSIFY_CHARS = 1_000
-#: Weights of the embedding scores tried when training the accurate backend.
-_BETAS = (0.5, 1.0, 2.0)
+#: Weights of the embedding scores, and SVM costs of the embedding head, tried when training
+#: the accurate backend (chosen on out-of-fold scores of the training data).
+_BETAS = (0.5, 0.75, 1.0, 1.5, 2.0)
+_HEAD_CS = (0.7, 2.0)
 
 
 class Prediction(msgspec.Struct, frozen=True):
@@ -174,13 +176,22 @@ def _train_head(
     fast: LinearModel,
     params: FastParams,
 ) -> tuple[emb.EmbeddingHead, float]:
-    """Fit the embedding head; choose ``beta`` and the temperature on out-of-fold scores."""
+    """Fit the embedding head; choose its C, ``beta`` and the temperature out of fold."""
     vectors = emb.encode(texts)
-    weights, bias = emb.fit_svm(vectors, y, n_labels, params.c)
     fast_oof = oof_scores(fast.featurizer.transform(texts), y, n_labels, params)
-    head_oof = oof_scores(vectors, y, n_labels, params)
-    if fast_oof is None or head_oof is None:
+    if fast_oof is None:
+        weights, bias = emb.fit_svm(vectors, y, n_labels, params.c)
         return emb.EmbeddingHead(weights, bias, 1.0), fast.temperature
-    accuracy = {b: float(((fast_oof + b * head_oof).argmax(1) == y).mean()) for b in _BETAS}
-    beta = max(_BETAS, key=lambda b: accuracy[b])
-    return emb.EmbeddingHead(weights, bias, beta), fit_temperature(fast_oof + beta * head_oof, y)
+    best: tuple[float, float, float] = (-1.0, params.c, 1.0)  # (accuracy, C, beta)
+    best_oof = fast_oof
+    for c in _HEAD_CS:
+        head_params = msgspec.structs.replace(params, c=c, balanced=False)
+        head_oof = oof_scores(vectors, y, n_labels, head_params)
+        assert head_oof is not None  # same labels as fast_oof
+        for beta in _BETAS:
+            accuracy = float(((fast_oof + beta * head_oof).argmax(1) == y).mean())
+            if accuracy > best[0]:
+                best, best_oof = (accuracy, c, beta), fast_oof + beta * head_oof
+    _, c, beta = best
+    weights, bias = emb.fit_svm(vectors, y, n_labels, c)
+    return emb.EmbeddingHead(weights, bias, beta), fit_temperature(best_oof, y)
