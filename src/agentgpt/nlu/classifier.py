@@ -26,6 +26,7 @@ from agentgpt.nlu.fast_backend import (
     train_linear,
 )
 from agentgpt.nlu.features import FeatureSpec
+from agentgpt.nlu.pii import PIIRedactor
 
 Backend = Literal["fast", "accurate"]
 BACKENDS: tuple[Backend, ...] = ("fast", "accurate")
@@ -118,6 +119,16 @@ class Classifier:
         return model_file.save(path, manifest, arrays)
 
 
+def redacted(texts: Sequence[str]) -> list[str]:
+    """Return ``texts`` with PII replaced by placeholders, as the agent classifies them.
+
+    Training and evaluation see what the model sees in production: ``<IBAN_1>``, not an
+    account number it could memorise.
+    """
+    redactor = PIIRedactor()
+    return [redactor.redact(text).text for text in texts]
+
+
 def _checked(text: object) -> str:
     if not isinstance(text, str):
         raise InvalidInput(f"texts to classify must be str, not {type(text).__name__}")
@@ -158,7 +169,7 @@ def train(data: Dataset, backend: Backend = "fast", params: FastParams | None = 
         raise InvalidInput(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     params = params or FastParams()
     labels, y = encode_labels(data)
-    texts = [t[:MAX_CLASSIFY_CHARS] for t in data.texts]
+    texts = [t[:MAX_CLASSIFY_CHARS] for t in redacted(data.texts)]
     fast = train_linear(texts, y, len(labels), params)
     meta = {"trained_at": time.time(), "examples": len(data), "version": 1}
     if backend == "fast":

@@ -6,7 +6,7 @@ from collections import Counter
 
 import msgspec
 
-from agentgpt.nlu.classifier import IntentClassifier
+from agentgpt.nlu.classifier import IntentClassifier, redacted
 from agentgpt.nlu.dataset import Dataset
 from agentgpt.nlu.topics import topic_of
 
@@ -39,7 +39,8 @@ def evaluate(model: IntentClassifier, data: Dataset, *, worst: int = 10) -> Repo
 
     predicted: list[str] = []
     for start in range(0, len(data), CHUNK):
-        predicted += [p.intent for p in model.predict(data.texts[start : start + CHUNK])]
+        chunk = redacted(data.texts[start : start + CHUNK])
+        predicted += [p.intent for p in model.predict(chunk)]
     truth = data.labels
     pairs = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p)
     n = len(truth)
