@@ -154,3 +154,15 @@ def test_accurate_backend_round_trip(tmp_path: Path) -> None:
     texts = ["I forgot my password", "my card was stolen yesterday"]
     assert loaded.backend == "accurate"
     assert loaded.predict(texts) == model.predict(texts)
+
+
+def test_training_never_keeps_raw_pii_in_the_model() -> None:
+    base = starter_dataset().subset(3)
+    data = dataset.from_rows(
+        [*base.texts, "Send 20 pounds to GB82WEST12345698765432 today"],
+        [*base.labels, "wire_transfer"],
+    )
+    model = classifier.train(data, params=FastParams(calibration_folds=0))
+    vocabulary = model.fast.featurizer.words.terms + model.fast.featurizer.chars.terms
+    assert not any("west1234" in term or "98765432" in term for term in vocabulary)
+    assert "iban_1" in model.fast.featurizer.words.index
