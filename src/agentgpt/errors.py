@@ -72,6 +72,13 @@ class SessionClosed(UserError):
     status = 409
 
 
+class AlreadyDone(UserError):
+    """The operation was already applied (e.g. an alert acknowledged twice)."""
+
+    code = "conflict"
+    status = 409
+
+
 # --- limits and contention: retry later -------------------------------------------------
 
 
@@ -87,6 +94,17 @@ class SessionLimitExceeded(LimitExceeded):
     """Admission refused: ``max_concurrent_sessions`` sessions are already active."""
 
     code = "session-limit"
+
+
+class RateLimited(LimitExceeded):
+    """Too many requests from one caller; ``retry_after`` seconds until the next is allowed."""
+
+    code = "rate-limited"
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        """Say what was limited and when to retry."""
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PoolTimeout(LimitExceeded):
@@ -144,6 +162,11 @@ class InvalidToken(AccessDenied):
 
     code = "invalid-token"
     status = 401
+
+    def __init__(self, message: str = "invalid token", reason: str | None = None) -> None:
+        """``message`` reaches the caller; ``reason`` is for the operator's logs only."""
+        super().__init__(message)
+        self.reason = reason or message
 
 
 # --- infrastructure --------------------------------------------------------------------

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentgpt.config import StoreSettings, load_settings, parse_duration
+from agentgpt.config.durations import format_duration
 from agentgpt.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,3 +66,9 @@ def test_store_urls() -> None:
     assert cluster.nodes == ["h1:7000", "h2:7001"]
     with pytest.raises(ValueError, match="unsupported store URL"):
         StoreSettings.from_url("http://h")
+
+
+@given(st.integers(min_value=1, max_value=10**10))
+def test_format_duration_round_trips(millis: int) -> None:
+    delta = timedelta(milliseconds=millis)
+    assert parse_duration(format_duration(delta)) == delta

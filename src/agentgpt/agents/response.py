@@ -46,6 +46,7 @@ class Response(msgspec.Struct, kw_only=True):
     slots: dict[str, str] = msgspec.field(default_factory=dict)
     redacted_input: str | None = None
     sensitive: dict[str, str] = msgspec.field(default_factory=dict)
+    seq: int = 0  # the turn's sequence number in its session, set when committed
 
     @property
     def escalate(self) -> bool:

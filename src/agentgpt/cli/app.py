@@ -12,9 +12,15 @@ from collections.abc import Sequence
 import typer
 from rich.console import Console
 
+from agentgpt.cli import session_cmd
 from agentgpt.cli.demo import demo
+from agentgpt.cli.keys_cmd import rotate_keys
 from agentgpt.cli.nlu_cmd import nlu_app
+from agentgpt.cli.scan_cmd import scan_command
+from agentgpt.cli.serve_cmd import serve
 from agentgpt.cli.store_cmd import store_app
+from agentgpt.cli.token_cmd import token_app
+from agentgpt.cli.verify_cmd import verify
 from agentgpt.errors import AgentGPTError
 
 app = typer.Typer(
@@ -25,9 +31,19 @@ app = typer.Typer(
 )
 session_app = typer.Typer(help="Sessions and their store.", no_args_is_help=True)
 session_app.add_typer(store_app, name="store")
+session_app.command("show")(session_cmd.show)
+session_app.command("list")(session_cmd.list_sessions)
+session_app.command("erase")(session_cmd.erase)
+session_app.command("verify")(verify)
 app.add_typer(session_app, name="session")
+app.add_typer(token_app, name="token")
+security_app = typer.Typer(help="Keys, integrity and leakage checks.", no_args_is_help=True)
+security_app.command("rotate-keys")(rotate_keys)
+security_app.command("scan")(scan_command)
+app.add_typer(security_app, name="security")
 app.add_typer(nlu_app, name="nlu")
 app.command()(demo)
+app.command()(serve)
 
 _err = Console(stderr=True)
 
@@ -35,7 +51,9 @@ _err = Console(stderr=True)
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI in-process; return the exit code (errors on one line, no traceback)."""
     try:
-        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        # With standalone_mode=False click returns a command's typer.Exit code instead of
+        # raising it: pass it on (verify and scan exit 1 on findings).
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except AgentGPTError as exc:
         _err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return exc.exit_code
@@ -52,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,9 +10,12 @@ from typing import Annotated, Any
 import typer
 from redis.exceptions import RedisError
 
+from agentgpt.config.durations import format_duration
 from agentgpt.config.loader import load_settings
 from agentgpt.config.settings import Settings, StoreSettings
 from agentgpt.errors import ConfigError, StoreUnavailable
+from agentgpt.security.encryptor import SessionEncryptor
+from agentgpt.sessions.key_managers import default_key_manager
 from agentgpt.store import keys as K
 from agentgpt.store.connection import create_client
 from agentgpt.store.context_store import RedisContextStore
@@ -51,6 +54,7 @@ async def _init(settings: Settings) -> dict[str, Any]:
         if store_settings.cluster_mode:
             await _check_cluster(client)
         client_any: Any = client
+        keys = await _init_keys(settings)  # issue 4: create the keyset before any session
         await client_any.set(K.SCHEMA_KEY, K.SCHEMA_VERSION)
     finally:
         await store.aclose()
@@ -61,11 +65,21 @@ async def _init(settings: Settings) -> dict[str, Any]:
         "nodes": nodes,
         "cluster": store_settings.cluster_mode,
         "tls": store_settings.tls,
-        "retention": f"default {store_settings.data_retention.default}, "
-        f"sensitive {store_settings.data_retention.sensitive}",
+        "retention": f"default {format_duration(store_settings.data_retention.default)}, "
+        f"sensitive {format_duration(store_settings.data_retention.sensitive)}",
         "schema": K.SCHEMA_VERSION,
         "scripts": "loaded",
+        "keys": keys,
     }
+
+
+async def _init_keys(settings: Settings) -> str:
+    """Create (or check) the key provider's keyset; describe it (never key material)."""
+    manager = default_key_manager(settings.sessions)
+    if not isinstance(manager, SessionEncryptor):
+        return "none (records stored in clear: development only)"
+    kek = await manager.primary_kek()
+    return f"{manager.provider.describe()}, KEK version {kek.id}"
 
 
 async def _check_nodes(settings: StoreSettings, client: Any) -> list[str]:

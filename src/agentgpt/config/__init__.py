@@ -4,6 +4,7 @@ from agentgpt.config.durations import Duration, parse_duration
 from agentgpt.config.loader import load_settings
 from agentgpt.config.paths import data_home
 from agentgpt.config.settings import (
+    AnalyticsSettings,
     DataRetention,
     NLUSettings,
     SessionSettings,
@@ -13,6 +14,7 @@ from agentgpt.config.settings import (
 )
 
 __all__ = [
+    "AnalyticsSettings",
     "DataRetention",
     "Duration",
     "NLUSettings",

@@ -43,3 +43,32 @@ def _parse_text(text: str) -> float:
 
 #: A pydantic field type accepting the forms ``parse_duration`` does.
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def format_duration(value: timedelta) -> str:
+    """Write ``value`` the way the configuration does (``30d``, ``1h30m``, ``250ms``)."""
+    millis = round(value.total_seconds() * 1000)
+    if millis % 1000:
+        return f"{millis}ms"
+    seconds, out = millis // 1000, []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            out.append(f"{count}{unit}")
+    return "".join(out) or "0s"
+
+
+_NAMED_ROTATIONS = {"hourly": 3600.0, "daily": 86400.0, "weekly": 604800.0}
+
+
+def parse_rotation(value: object) -> timedelta | None:
+    """Parse a key-rotation period: ``daily``/``hourly``/``weekly``, a duration, or ``never``."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in {"never", "off"}):
+        return None
+    if isinstance(value, str) and value.strip().lower() in _NAMED_ROTATIONS:
+        return timedelta(seconds=_NAMED_ROTATIONS[value.strip().lower()])
+    return parse_duration(value)
+
+
+#: A pydantic field type for rotation periods (None: never rotate).
+Rotation = Annotated[timedelta | None, BeforeValidator(parse_rotation)]

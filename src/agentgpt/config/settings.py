@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from agentgpt.config.durations import Duration
+from agentgpt.config.durations import Duration, Rotation
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -109,6 +109,20 @@ class SessionStorage(BaseModel):
     config: StoreSettings = Field(default_factory=StoreSettings)
 
 
+class KmsSettings(BaseModel):
+    """AWS KMS for ``aws:kms:<alias>`` key references (encryption at rest, issue 4)."""
+
+    model_config = _STRICT
+
+    keys: dict[str, str] = Field(
+        default_factory=dict, description="alias (as in aws:kms:<alias>) -> KMS key id or ARN"
+    )
+    region: str | None = None
+    endpoint_url: str | None = Field(default=None, description="e.g. a VPC endpoint")
+    keyset_path: Path | None = Field(default=None, description="default: the data directory")
+    cache_ttl: Duration = timedelta(minutes=5)
+
+
 class SessionSettings(BaseModel):
     """Limits and timeouts of the session engine."""
 
@@ -122,6 +136,64 @@ class SessionSettings(BaseModel):
     lock_wait: Duration = timedelta(seconds=30)
     encryption: Literal["local", "kms", "none"] = "local"
     key_arn: str | None = None
+    # --- encryption at rest (issue 4) ---
+    key_rotation: Rotation = timedelta(days=1)
+    kms: KmsSettings = Field(default_factory=KmsSettings)
+
+
+class AnalyticsSettings(BaseModel):
+    """Cross-session analytics: aggregates, trend detection and alert rules (issue 5)."""
+
+    model_config = _STRICT
+
+    enabled: bool = True
+    region: str = Field(default="default", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    retention: Duration = timedelta(days=30)
+    minute_retention: Duration = Field(
+        default=timedelta(days=2), description="minute buckets; hours and days keep `retention`"
+    )
+    shards: int = Field(default=8, ge=1, le=64)
+    flush_interval: Duration = timedelta(seconds=1)
+    flush_timeout: Duration = timedelta(milliseconds=500)
+    max_pending_events: int = Field(default=100_000, ge=1)
+    latency_objective_p99_ms: float = Field(default=500.0, gt=0)
+    latency_breach_for: Duration = timedelta(minutes=5)
+    critical_topics: list[str] = Field(default_factory=lambda: ["Fraud alerts"])
+    other_topic: str = "other"
+    severity: Literal["debug", "info", "warning", "critical", "prod"] = "info"
+    top_topics: int = Field(default=5, ge=1, le=100)
+    detection_window: Duration = timedelta(minutes=5)
+    evaluate_interval: Duration = timedelta(minutes=1)
+    surge_ratio: float = Field(default=2.0, gt=1)
+    ratio_mode: Literal["consistent", "point"] = "consistent"
+    ratio_alpha: float = Field(default=0.1, gt=0, lt=1)
+    significance: float = Field(default=0.001, gt=0, lt=0.5)
+    min_count: int = Field(default=40, ge=1)
+    alert_cooldown: Duration = timedelta(minutes=30)
+    alert_stream_maxlen: int = Field(default=10_000, ge=100)
+    auth_failures: int = Field(default=3, ge=1, description="failed attempts that flag a session")
+    auth_window: Duration = timedelta(minutes=10)
+    flag_ttl: Duration = timedelta(days=1)
+    unreachable_after: Duration = timedelta(seconds=10)
+
+
+class ServerSettings(BaseModel):
+    """The HTTP service (``agentgpt serve``)."""
+
+    model_config = _STRICT
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    environment: Literal["development", "production"] = "development"
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    rate_per_user: float = Field(default=20.0, gt=0, description="requests/s per user")
+    rate_burst: int = Field(default=40, ge=1)
+    monitor_interval: Duration = timedelta(seconds=1)
+    log_json: bool = False
+    demo_tokens: bool = Field(
+        default=True, description="serve /v1/demo/token (development only) for the web pages"
+    )
 
 
 class NLUSettings(BaseModel):
@@ -155,6 +227,8 @@ class Settings(BaseSettings):
 
     session_storage: SessionStorage = Field(default_factory=SessionStorage)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     nlu: NLUSettings = Field(default_factory=NLUSettings)
     store_url: str | None = Field(
         default=None, description="shortcut for session_storage.config.url"

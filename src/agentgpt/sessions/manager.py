@@ -7,18 +7,24 @@ release (one round trip), fire hooks.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import time
 from datetime import timedelta
 from typing import Any
 
+import msgspec
+
 from agentgpt.agents.context import Context
 from agentgpt.agents.faq_agent import FAQAgent
 from agentgpt.agents.pool import AgentPool
-from agentgpt.agents.response import Response
+from agentgpt.agents.response import Action, Response
+from agentgpt.analytics.alerts import Alert
+from agentgpt.analytics.events import TurnEvent
+from agentgpt.analytics.snapshot import Analytics, flag_active
 from agentgpt.config.loader import load_settings
-from agentgpt.config.settings import SessionSettings
+from agentgpt.config.settings import AnalyticsSettings, SessionSettings
 from agentgpt.errors import (
     AgentError,
     AgentGPTError,
@@ -28,7 +34,9 @@ from agentgpt.errors import (
     SessionLimitExceeded,
     SessionNotFound,
 )
+from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.protocols import SessionKeyManager
+from agentgpt.security.rewrap import Rewrapper
 from agentgpt.sessions import records as R
 from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
 from agentgpt.sessions.ids import generate_session_id
@@ -63,9 +71,14 @@ class SessionManager:
         sensitive_ttl: float | timedelta | None = None,
         settings: SessionSettings | None = None,
         sweep_interval: float = 1.0,
+        analytics: Analytics | None = None,
     ) -> None:
         """Configure the manager; arguments override the loaded configuration."""
-        self.settings = settings if settings is not None else load_settings().sessions
+        analytics_settings = AnalyticsSettings()
+        if settings is None:
+            loaded = load_settings()
+            settings, analytics_settings = loaded.sessions, loaded.analytics
+        self.settings = settings
         self.max_concurrent_sessions = (
             max_concurrent_sessions or self.settings.max_concurrent_sessions
         )
@@ -78,6 +91,13 @@ class SessionManager:
             self.store, self.hooks.fire, idle_timeout=self.idle_timeout, interval=sweep_interval
         )
         self._default_pool: AgentPool[Any] | None = None
+        self._rewrap: asyncio.Task[None] | None = None
+        # --- analytics (issue 5) ---
+        self.analytics = analytics or Analytics(
+            self.store, analytics_settings, idle_timeout=self.idle_timeout,
+        )  # fmt: skip
+        if self.analytics.on_alert is None:
+            self.analytics.on_alert = self._alert_hook
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Register sessions returned by an overridden ``create_session``."""
@@ -128,13 +148,23 @@ class SessionManager:
             self.sweeper.start()
 
     async def aclose(self) -> None:
-        """Stop the sweeper (the store's connections are shared and stay open)."""
+        """Stop background work: sweeper, key re-wrap, analytics flush (connections stay open)."""
         await self.sweeper.stop()
+        task, self._rewrap = self._rewrap, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self.analytics.aclose()
 
     async def __aenter__(self) -> SessionManager:
-        """Start background work (the sweeper when hooks need it)."""
+        """Start background work: the sweeper when hooks need it, the key re-wrap."""
         if self.hooks.wants(HookEvent.TIMEOUT) or self.hooks.wants(HookEvent.EXPIRED):
             self.sweeper.start()
+        # Issue 4: KEK rotation + re-wrap of data keys, one elected process at a time.
+        keys = self.key_manager
+        if isinstance(keys, SessionEncryptor) and keys.key_rotation and self._rewrap is None:
+            self._rewrap = Rewrapper(self.store, keys).start()
+        self.analytics.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -156,7 +186,9 @@ class SessionManager:
         if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 256:
             raise InvalidInput("user_id must be a non-empty string of at most 256 characters")
         await self._admit()
-        wrapped, cipher = await self.key_manager.new_session_key(session.id)
+        # The guide's form: Session(..., encryption=SessionEncryptor(...)) chooses its own.
+        keys = session.encryption if session.encryption is not None else self.key_manager
+        wrapped, cipher = await keys.new_session_key(session.id)
         session.store = self.store
         session.owner = user_id
         session.use_cipher(cipher)
@@ -210,18 +242,36 @@ class SessionManager:
             session.context = session.open(ctx, R.KIND_CONTEXT, meta.version, Context)
         return session
 
+    async def turns(self, session_id: str, offset: int = 0, limit: int = 50) -> list[R.TurnRecord]:
+        """Page through the session's turn log (decrypted, PII already redacted)."""
+        if offset < 0 or not 1 <= limit <= 500:
+            raise InvalidInput("offset must be >= 0 and limit between 1 and 500")
+        session = await self.load_session(session_id)
+        blobs = await self.store.read_log(session_id, offset, offset + limit - 1)
+        return [
+            session.open(blob, R.KIND_LOG, offset + i + 1, R.TurnRecord)
+            for i, blob in enumerate(blobs)
+        ]
+
     async def close(self, session_id: str) -> None:
         """Close a session: no more turns; its data stays for its retention period."""
         await self.store.close_session(session_id)
         await self._fire(HookEvent.CLOSED, session_id)
 
     async def erase(self, session_id: str) -> int:
-        """Erase a session now: its data key first, then every key; return keys deleted."""
+        """Erase a session now (crypto-shredding); return the number of keys deleted.
+
+        The unwrapped data keys leave this process's cache, then one script deletes the
+        metadata holding the wrapped keys before every other key of the session. Copies of
+        the wrapped keys in AOF files and backups are put beyond use when the KEK versions
+        that wrapped them are retired (``agentgpt security rotate-keys --retire-before``).
+        """
         meta = await self.store.meta(session_id)
         if not meta:
             raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         self.key_manager.forget(session_id)
         deleted = await self.store.erase(session_id)
+        self.key_manager.forget(session_id)  # a turn racing the erase may have cached it again
         await self._fire(HookEvent.ERASED, session_id)
         return deleted
 
@@ -238,8 +288,20 @@ class SessionManager:
 
     # --- the turn path ------------------------------------------------------------------
 
-    async def handle(self, session_id: str, text: object) -> Response:
-        """Process one customer message in order under the session's lock and commit it."""
+    async def handle(
+        self,
+        session_id: str,
+        text: object,
+        *,
+        owner: str | None = None,
+        lock_wait: float | None = None,
+    ) -> Response:
+        """Process one customer message in order under the session's lock and commit it.
+
+        ``owner``: when given, the session must belong to that user (else it is reported
+        missing, revealing nothing). ``lock_wait``: seconds to queue behind a running turn
+        (default from settings; ``0`` rejects at once with ``LockTimeout`` when busy).
+        """
         started = time.perf_counter()
         validate_session_id(session_id)
         message = validate_message(text, self.settings.max_message_bytes)
@@ -247,14 +309,16 @@ class SessionManager:
             resource=f"session_{session_id}",
             store=self.store,
             lease=self.settings.lock_lease.total_seconds(),
-            timeout=self.settings.lock_wait.total_seconds(),
+            timeout=self.settings.lock_wait.total_seconds() if lock_wait is None else lock_wait,
             load=True,
         )
         await lock.acquire()
+        lock_wait_ms = (time.perf_counter() - started) * 1000
         committed = False
         try:
-            session = await self._loaded(session_id, lock)
+            session = await self._loaded(session_id, lock, owner)
             response = await self._process(session, message)
+            self._require_verification_if_flagged(lock, response)
             latency_ms = (time.perf_counter() - started) * 1000
             write, context = session.prepare_turn(
                 message, response, fence=lock.fence, window=self.settings.context_window,
@@ -263,17 +327,21 @@ class SessionManager:
             await self.store.commit(write)
             committed = True
             session.applied(write, context)
+            response.seq = session.version
         finally:
             if committed:
                 lock.forget()
             else:
                 await lock.release()
-        await self._fire_turn(session, response, latency_ms)
+        self._record_turn(response, latency_ms)
+        await self._fire_turn(session, response, latency_ms, lock_wait_ms)
         return response
 
-    async def _loaded(self, session_id: str, lock: DistributedLock) -> Session:
+    async def _loaded(self, session_id: str, lock: DistributedLock, owner: str | None) -> Session:
         assert lock.acquired is not None
         assert lock.acquired.meta is not None
+        if owner is not None and R.SessionMeta.from_hash(lock.acquired.meta).owner != owner:
+            raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         session = await self._materialise(session_id, lock.acquired.meta, lock.acquired.ctx)
         if session.closed:
             raise SessionClosed(f"session {session_id} is closed; create a new session")
@@ -291,13 +359,46 @@ class SessionManager:
                 "the turn was not recorded"
             ) from exc
 
-    async def _fire_turn(self, session: Session, response: Response, latency_ms: float) -> None:
+    async def _fire_turn(
+        self, session: Session, response: Response, latency_ms: float, lock_wait_ms: float
+    ) -> None:
         if self.hooks.wants(HookEvent.TURN):
             await self._fire(
                 HookEvent.TURN, session.id, seq=session.version, intent=response.intent,
-                topic=response.topic, latency_ms=latency_ms,
+                topic=response.topic, latency_ms=latency_ms, lock_wait_ms=lock_wait_ms,
                 actions=[a.value for a in response.actions],
             )  # fmt: skip
+
+    # --- analytics (issue 5) -------------------------------------------------------------
+
+    def _require_verification_if_flagged(self, lock: DistributedLock, response: Response) -> None:
+        # The flag is a field of the meta loaded with the lock: no extra round trip.
+        assert lock.acquired is not None
+        flagged = flag_active(lock.acquired.meta or {}, self.analytics.clock())
+        if flagged and Action.REQUIRE_VERIFICATION not in response.actions:
+            response.actions.append(Action.REQUIRE_VERIFICATION)
+
+    def _record_turn(self, response: Response, latency_ms: float) -> None:
+        # In-memory only: a slow or dead analytics store never slows or fails the turn.
+        self.analytics.record_turn(TurnEvent(
+            time=self.analytics.clock(), region=self.analytics.settings.region,
+            topic=response.topic, intent=response.intent, confidence=response.confidence,
+            sentiment=response.sentiment.score, latency_ms=latency_ms,
+            escalated=response.escalate,
+        ))  # fmt: skip
+
+    async def record_auth(self, session_id: str, success: bool, method: str) -> int:
+        """Record an authentication attempt; return the session's recent failures.
+
+        Three failures within ten minutes (configurable) flag the session
+        (``analytics.is_flagged``) and raise a critical ``alert``.
+        """
+        validate_session_id(session_id)
+        return await self.analytics.record_auth(session_id, success, method)
+
+    async def _alert_hook(self, alert: Alert) -> None:
+        subject = alert.subject if alert.rule == "auth_failures" else ""
+        await self._fire(HookEvent.ALERT, subject, **msgspec.to_builtins(alert))
 
     async def _fire(self, event: HookEvent, session_id: str, **data: Any) -> None:
         if self.hooks.wants(event):

@@ -34,3 +34,10 @@ def log_event(event: Event, reporter: StatsReporter, prefix: str = "agentgpt.ses
 def log_timeout(event: Event, reporter: StatsReporter) -> None:
     """Count an idle timeout (the guide's example hook)."""
     log_event(event, reporter)
+
+
+def log_alert(event: Event, reporter: StatsReporter, prefix: str = "agentgpt.alert") -> None:
+    """Count an ``alert`` hook event as ``<prefix>.<severity>.<rule>`` (a pager can key on it)."""
+    rule = str(event.data.get("rule", "unknown"))
+    severity = str(event.data.get("severity", "info"))
+    reporter.incr(f"{prefix}.{severity}.{rule}")

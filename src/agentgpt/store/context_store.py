@@ -280,6 +280,14 @@ class RedisContextStore:
         client = await self.client()
         return bool(await self._script(client, "release", [lock_key], [value]))
 
+    async def leave_queue(self, keys: K.LockKeys, ticket: str) -> None:
+        """Withdraw a waiter's ticket at once (it gave up: timeout or cancellation)."""
+        client: Any = await self.client()
+        pipe = client.pipeline(transaction=False)
+        pipe.zrem(keys.queue, ticket)
+        pipe.hdel(keys.heartbeats, ticket)
+        await self._guard(pipe.execute())
+
     async def extend(self, lock_key: str, value: str, lease_ms: int) -> bool:
         """Renew a lock's lease; False if it was lost."""
         client = await self.client()
@@ -350,7 +358,17 @@ class RedisContextStore:
     ) -> Any:
         return await self._guard(_SCRIPTS.call(client, name, keys, args))
 
+    async def guard(self, awaitable: Any) -> Any:
+        """Await a store call, turning connection failures into ``StoreUnavailable``."""
+        return await self._guard(awaitable)
+
+    @property
+    def round_trips(self) -> int:
+        """Store calls made through this process's shared connection (for metrics)."""
+        return self._backend.round_trips
+
     async def _guard(self, awaitable: Any) -> Any:
+        self._backend.round_trips += 1
         try:
             return await awaitable
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
@@ -388,6 +406,7 @@ class _Backend:
     def __init__(self, settings: StoreSettings, home: str | None) -> None:
         self.settings = settings
         self.home = home
+        self.round_trips = 0
         self._client: Client | None = None
         self._embedded: EmbeddedServer | None = None
         self._lock = asyncio.Lock()

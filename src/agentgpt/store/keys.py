@@ -20,6 +20,7 @@ PREFIX = "ag"
 SCHEMA_VERSION = 1
 SCHEMA_KEY = f"{PREFIX}:schema"
 SWEEPER_KEY = f"{PREFIX}:sweeper"
+REWRAP_LEADER_KEY = f"{PREFIX}:rewrap"  # issue 4: lease of the one background re-wrap
 SCHEDULE_SHARDS = 16
 
 # Ids we issue are URL-safe base64 (see sessions.ids); accept the same alphabet for ids
@@ -70,6 +71,20 @@ def session_keys(session_id: str) -> SessionKeys:
         queue=f"{tag}:lockq",
         heartbeats=f"{tag}:lockhb",
     )
+
+
+#: SCAN pattern of every session's metadata hash (braces are literal in SCAN globs).
+META_MATCH = f"{PREFIX}:{{*}}:meta"
+
+
+def session_id_of_meta(key: str | bytes) -> str | None:
+    """Return the session id of a metadata key found by ``META_MATCH``, else None."""
+    text = key.decode() if isinstance(key, bytes) else key
+    head, tail = f"{PREFIX}:{{", "}:meta"
+    if not (text.startswith(head) and text.endswith(tail)):
+        return None
+    candidate = text[len(head) : -len(tail)]
+    return candidate if _SESSION_ID.fullmatch(candidate) else None
 
 
 class LockKeys(NamedTuple):
@@ -129,3 +144,55 @@ def user_key(user_id: str) -> str:
     """
     digest = hashlib.sha256(user_id.encode()).hexdigest()[:32]
     return f"{PREFIX}:user:{{{digest}}}"
+
+
+# --- analytics (issue 5) -------------------------------------------------------------------
+# Aggregate buckets are sharded over ``AnalyticsSettings.shards`` hash tags: a writer sticks
+# to one shard, so every bucket of one shard (minutes, hours, days) shares a slot and a
+# reader sums a whole shard in one single-slot script.
+
+ANALYTICS_RESOLUTIONS = ("m", "h", "d")
+_SUBJECT = re.compile(r"[^A-Za-z0-9_.:-]")
+
+
+def analytics_bucket_key(shard: int, resolution: str, index: int) -> str:
+    """Hash of one aggregate bucket: ``resolution`` m|h|d, ``index`` epoch minutes|hours|days."""
+    if resolution not in ANALYTICS_RESOLUTIONS:
+        raise InvalidInput(f"unknown bucket resolution {resolution!r}")
+    return f"{PREFIX}:an:{{an{shard:02d}}}:{resolution}{index}"
+
+
+def alert_stream_key() -> str:
+    """Stream of alerts (ordered, capped with MAXLEN)."""
+    return f"{PREFIX}:an:{{alerts}}:stream"
+
+
+def alert_ack_keys() -> tuple[str, str]:
+    """(sorted set of acknowledged alert ids by ack time, hash of id -> operator)."""
+    return f"{PREFIX}:an:{{alerts}}:acked", f"{PREFIX}:an:{{alerts}}:ackby"
+
+
+def alert_cooldown_key(rule: str, subject: str) -> str:
+    """Marker that de-duplicates an alert of ``rule`` on ``subject`` during its cool-down."""
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:16]
+    return f"{PREFIX}:an:{{alerts}}:cool:{_SUBJECT.sub('_', rule)[:40]}:{digest}"
+
+
+def auth_failures_key(session_id: str) -> str:
+    """Sorted set of a session's recent failed authentications (in the session's slot).
+
+    The verification flag itself is the ``flagged`` field of the session's meta hash, so
+    the turn path reads it with the meta it loads anyway and erasure removes it.
+    """
+    return f"{PREFIX}:{{{validate_session_id(session_id)}}}:authfail"
+
+
+def analytics_leader_key() -> str:
+    """Lease held by the one process that evaluates the alert rules each interval."""
+    return f"{PREFIX}:an:leader"
+
+
+def rate_key(subject: str) -> str:
+    """Token bucket of one API caller (hashed: the key name carries no identifier)."""
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return f"{PREFIX}:rate:{{{digest}}}"

@@ -28,13 +28,14 @@ exclusion: leases are measured by the server's own expiry, not by the clients' c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from agentgpt.errors import LockNotHeld, LockTimeout, StoreUnavailable
+from agentgpt.errors import AgentGPTError, LockNotHeld, LockTimeout, StoreUnavailable
 from agentgpt.store.context_store import Acquired, RedisContextStore
 from agentgpt.store.keys import LockKeys, lock_keys
 
@@ -48,8 +49,10 @@ _POLL_MAX = 0.025
 
 @dataclass(slots=True)
 class _Gate:
+    key: tuple[int, str]
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     users: int = 0
+    waiting: int = 0
     holder_lease: float = DEFAULT_LEASE
 
 
@@ -94,6 +97,7 @@ class DistributedLock:
         self._gate: _Gate | None = None
         self._gate_held = False
         self.lost = False
+        self._queued = False
 
     @property
     def value(self) -> str:
@@ -116,6 +120,11 @@ class DistributedLock:
             self.acquired = await self._poll(deadline)
         except BaseException:
             self._leave_gate()
+            if self._queued:
+                # A waiter that gives up must not block the queue until its ticket's
+                # heartbeat lapses: withdraw it now (best effort; the TTL is the backstop).
+                with contextlib.suppress(AgentGPTError):
+                    await asyncio.shield(self.store.leave_queue(self.keys, self.ticket))
             raise
         self.fence = self.acquired.fence
         self._schedule_renewal()
@@ -167,7 +176,7 @@ class DistributedLock:
         key = (id(asyncio.get_running_loop()), self.keys.lock)
         gate = _gates.get(key)
         if gate is None:
-            gate = _gates[key] = _Gate()
+            gate = _gates[key] = _Gate(key)
         gate.users += 1
         self._gate = gate
         return gate
@@ -180,18 +189,24 @@ class DistributedLock:
             self._gate_held = False
             gate.lock.release()
         gate.users -= 1
-        if gate.users == 0:
-            for key, value in list(_gates.items()):
-                if value is gate:
-                    del _gates[key]
+        if gate.users == 0 and _gates.get(gate.key) is gate:
+            del _gates[gate.key]
 
     async def _wait_gate(self, gate: _Gate, deadline: float | None) -> None:
         # The gate only spares the store from polling by local waiters; it must not outlast
         # a lease. After one lease of waiting, go to the store directly: if the local holder
         # stalled, its lease has expired there and the store grants the lock in order.
+        if not gate.lock.locked() and not gate.waiting:
+            # Free and nobody queued here: take it without a timer (also makes a zero
+            # timeout mean "try once" rather than "always fail").
+            await gate.lock.acquire()
+            self._gate_held = True
+            gate.holder_lease = self.lease_ms / 1000
+            return
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         lease = gate.holder_lease
         wait = lease if remaining is None else min(remaining, lease)
+        gate.waiting += 1
         try:
             await asyncio.wait_for(gate.lock.acquire(), wait)
             self._gate_held = True
@@ -199,6 +214,8 @@ class DistributedLock:
         except TimeoutError:
             if deadline is not None and time.monotonic() >= deadline:
                 raise self._timeout_error() from None
+        finally:
+            gate.waiting -= 1
 
     async def _poll(self, deadline: float | None) -> Acquired:
         delay = _POLL_FIRST
@@ -208,6 +225,7 @@ class DistributedLock:
             )
             if reply.granted:
                 return reply
+            self._queued = True
             if deadline is not None and time.monotonic() + delay > deadline:
                 raise self._timeout_error(reply.position)
             await asyncio.sleep(delay)

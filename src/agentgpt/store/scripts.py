@@ -15,12 +15,15 @@ EncodableT = bytes | str | int | float
 class Scripts:
     """Script bodies by name with their SHA1, as the server will know them."""
 
-    NAMES = ("acquire", "release", "extend", "create", "commit", "erase")
+    NAMES = ("acquire", "release", "extend", "create", "commit", "erase", "token_bucket",
+             "cas_field")  # fmt: skip
 
-    def __init__(self) -> None:
-        """Read the bundled ``lua/*.lua`` files."""
+    def __init__(self, names: Sequence[str] | None = None) -> None:
+        """Read the bundled ``lua/*.lua`` files (``names``: another set, e.g. analytics)."""
         folder = resources.files("agentgpt.store") / "lua"
-        self.bodies = {n: (folder / f"{n}.lua").read_text(encoding="utf-8") for n in self.NAMES}
+        self.bodies = {
+            n: (folder / f"{n}.lua").read_text(encoding="utf-8") for n in names or self.NAMES
+        }
         self.shas = {n: hashlib.sha1(b.encode()).hexdigest() for n, b in self.bodies.items()}  # noqa: S324 - the server's script id
 
     async def load(self, client: Any) -> None:

@@ -1,0 +1,22 @@
+"""Cross-session analytics: turn events, time-bucketed aggregates, trends and alerts."""
+
+from agentgpt.analytics.alerts import Alert, AlertLog, Severity, severity_filter
+from agentgpt.analytics.events import AuthEvent, TurnEvent
+from agentgpt.analytics.snapshot import WINDOWS, Analytics, Snapshot, TopicShare, Trend
+from agentgpt.analytics.trends import TrendFlag, TrendParams
+
+__all__ = [
+    "WINDOWS",
+    "Alert",
+    "AlertLog",
+    "Analytics",
+    "AuthEvent",
+    "Severity",
+    "Snapshot",
+    "TopicShare",
+    "Trend",
+    "TrendFlag",
+    "TrendParams",
+    "TurnEvent",
+    "severity_filter",
+]

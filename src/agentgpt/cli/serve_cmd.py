@@ -1,0 +1,49 @@
+"""``agentgpt serve``: the HTTP service on uvicorn (uvloop + httptools)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agentgpt.cli.options import ConfigFile, StoreUrl, settings_from
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (default from config)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default from config: 8080)")] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes", min=1, max=64)] = None,
+    config: ConfigFile = None,
+    url: StoreUrl = None,
+) -> None:
+    """Serve the REST/WebSocket API, /metrics and the web pages.
+
+    Examples:
+      agentgpt serve                      # embedded store, http://127.0.0.1:8080
+      agentgpt serve --port 9000 --workers 2 -f conf/session-store.yaml
+    """
+    import os
+
+    import uvicorn
+
+    settings = settings_from(config, url)  # validate before forking workers
+    if config is not None:
+        os.environ["AGENTGPT_CONFIG"] = str(config)
+    if url:
+        os.environ["AGENTGPT_STORE_URL"] = url
+    from agentgpt.server.middleware import configure_logging
+
+    configure_logging(settings.server.log_json)
+    uvicorn.run(
+        "agentgpt.server.app:create_app",
+        factory=True,
+        host=host or settings.server.host,
+        port=port if port is not None else settings.server.port,
+        workers=workers or settings.server.workers,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets",
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )

@@ -1,0 +1,37 @@
+"""``agentgpt token create``: issue a signed API token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agentgpt.cli.options import Json, emit
+from agentgpt.config.durations import parse_duration
+from agentgpt.errors import InvalidInput
+from agentgpt.security.tokens import SCOPES, TokenIssuer
+
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+
+@token_app.command("create")
+def create(
+    user: Annotated[str, typer.Option("--user", help="the user (session owner) the token acts as")],
+    scope: Annotated[
+        list[str], typer.Option("--scope", help=f"repeatable; one of {', '.join(SCOPES)}")
+    ],
+    ttl: Annotated[str, typer.Option("--ttl", help="lifetime, e.g. 1h, 30m, 7d")] = "1h",
+    as_json: Json = False,
+) -> None:
+    """Issue an Ed25519-signed token (the signing key is created on first use, mode 0600).
+
+    Example:
+      agentgpt token create --user alice --scope session:create --scope session:write --ttl 1h
+    """
+    try:
+        seconds = parse_duration(ttl).total_seconds()
+    except ValueError as exc:
+        raise InvalidInput(f"--ttl: {exc}") from None
+    token = TokenIssuer().issue(user, scope, seconds)
+    emit({"token": token, "user": user, "scopes": sorted(set(scope)), "expires_in": int(seconds)},
+         as_json, [token])  # fmt: skip

@@ -1,0 +1,124 @@
+"""The FastAPI application of ``agentgpt serve``: build it with ``create_app()``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from agentgpt.config.loader import load_settings
+from agentgpt.config.settings import Settings
+from agentgpt.errors import AgentGPTError, ConfigError
+from agentgpt.security.tokens import TokenIssuer, TokenVerifier
+from agentgpt.server import chat_socket, health, monitor_api, pages, problems, sessions_api
+from agentgpt.server.metrics import Metrics
+from agentgpt.server.middleware import RequestContext
+from agentgpt.server.services import Services
+from agentgpt.sessions.hooks import HookEvent
+from agentgpt.sessions.manager import SessionManager
+from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.rate_limit import TokenBucketLimiter
+
+log = logging.getLogger("agentgpt.server")
+
+DESCRIPTION = """Conversational support sessions for the bank's portal.
+
+Every endpoint takes a bearer token from `agentgpt token create` (scopes `session:create`,
+`session:read`, `session:write`, `session:monitor`, `session:admin`). Errors are
+`application/problem+json` with a stable `type`."""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    manager: SessionManager | None = None,
+    verifier: TokenVerifier | None = None,
+    issuer: TokenIssuer | None = None,
+) -> FastAPI:
+    """Build the app; anything not given is built from the configuration at startup."""
+    settings = settings or load_settings()
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = _services(settings, metrics, manager, verifier, issuer)
+        app.state.services = svc
+        await svc.manager.__aenter__()  # analytics flusher, key re-wrap, sweeper
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(_sample(svc, stop), name="agentgpt-metrics-sampler")
+        try:
+            yield
+        finally:
+            # Stopped by an event, not by cancel(): a cancel that lands while the task
+            # waits on the store's pool condition could be swallowed there.
+            stop.set()
+            await sampler
+            await svc.manager.aclose()
+            if manager is None:  # we built it: its connections belong to this loop
+                await svc.manager.store.aclose()
+
+    app = FastAPI(
+        title="agentgpt sessions", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+        responses=problems.responses(500),
+    )  # fmt: skip
+    problems.install(app)
+    app.include_router(sessions_api.router)
+    app.include_router(chat_socket.router)
+    app.include_router(monitor_api.router)
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    static = resources.files("agentgpt.server") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.add_middleware(RequestContext, metrics=metrics,
+                       max_body_bytes=settings.server.max_body_bytes)  # fmt: skip
+    return app
+
+
+def _services(
+    settings: Settings,
+    metrics: Metrics,
+    manager: SessionManager | None,
+    verifier: TokenVerifier | None,
+    issuer: TokenIssuer | None,
+) -> Services:
+    production = settings.server.environment == "production"
+    if production and settings.sessions.encryption == "none":
+        raise ConfigError("encryption 'none' (plaintext at rest) is refused in production")
+    if manager is None:
+        store = RedisContextStore(settings.store)
+        manager = SessionManager(store=store, settings=settings.sessions)
+    manager.register_hook(HookEvent.TURN, metrics.on_turn)
+    manager.register_hook(HookEvent.ALERT, metrics.on_alert)
+    manager.agent_pool.warm()
+    if issuer is None and not production:
+        issuer = TokenIssuer()
+    return Services(
+        settings=settings,
+        manager=manager,
+        verifier=verifier or TokenVerifier(),
+        limiter=TokenBucketLimiter(
+            manager.store, settings.server.rate_per_user, settings.server.rate_burst
+        ),
+        metrics=metrics,
+        issuer=issuer,
+    )
+
+
+async def _sample(svc: Services, stop: asyncio.Event) -> None:
+    # The active-session count is a store query: refresh it on a timer, not per scrape.
+    interval = svc.settings.server.monitor_interval.total_seconds()
+    while not stop.is_set():
+        active: Any = None
+        try:
+            active = await svc.manager.count_active()
+        except AgentGPTError as exc:
+            log.warning("metrics sampler: %s", exc)
+        svc.metrics.sample(svc.manager.agent_pool, active, svc.manager.store.round_trips)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)

@@ -1,0 +1,50 @@
+"""``/healthz``, ``/readyz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+
+from agentgpt.errors import AgentGPTError
+from agentgpt.server.schemas import Health
+from agentgpt.server.services import Services, services
+
+router = APIRouter(tags=["operations"])
+Svc = Annotated[Services, Depends(services)]
+
+
+@router.get("/healthz", response_model=Health, summary="The process is alive")
+async def healthz() -> Health:
+    """Liveness: answers while the event loop runs."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz", response_model=Health, summary="Store reachable and agents ready",
+    responses={503: {"model": Health, "description": "not ready"}},
+)  # fmt: skip
+async def readyz(svc: Svc) -> Response:
+    """Readiness: the store answers and the agent pool (and its model) is warm."""
+    checks: dict[str, str] = {}
+    try:
+        await svc.manager.store.ping()
+        checks["store"] = "ok"
+    except AgentGPTError as exc:
+        checks["store"] = str(exc)
+    pool = svc.manager.agent_pool
+    checks["agents"] = "ok" if pool.live >= min(1, pool.min_ready) else "warming"
+    ready = all(v == "ok" for v in checks.values())
+    body = Health(status="ok" if ready else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@router.get(
+    "/metrics", summary="Prometheus metrics of this process",
+    response_class=Response, responses={200: {"content": {"text/plain": {}}}},
+)  # fmt: skip
+async def metrics(svc: Svc) -> Response:
+    """The Prometheus text format: turns, latency, active sessions, pool, store, alerts."""
+    svc.metrics.sample(svc.manager.agent_pool, None, svc.manager.store.round_trips)
+    return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

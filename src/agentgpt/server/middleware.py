@@ -1,0 +1,118 @@
+"""ASGI middleware: request ids in logs, body-size limit, request metrics."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import secrets
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentgpt.server.metrics import Metrics
+from agentgpt.server.problems import MEDIA_TYPE, TYPE_PREFIX
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+log = logging.getLogger("agentgpt.access")
+
+
+class BodyTooLarge(Exception):
+    """Raised inside ``receive`` when the body passes the limit."""
+
+
+class RequestContext:
+    """Gives each request an id (``X-Request-ID``), a size limit and a metrics line."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int) -> None:
+        """Wrap ``app``."""
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one HTTP request (other scopes pass through)."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or secrets.token_hex(8)
+        token = request_id.set(rid)
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(send, rid)
+            request_id.reset(token)
+            return
+        status = {"code": 500}
+        started = time.perf_counter()
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_body_bytes:
+                raise BodyTooLarge
+            return message
+
+        async def tagged_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tagged_send)
+        except BodyTooLarge:
+            await self._too_large(send, rid)
+            status["code"] = 413
+        finally:
+            route = _route(scope)
+            self.metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
+            log.info("%s %s %s %.1fms", scope["method"], route, status["code"],
+                     (time.perf_counter() - started) * 1000)  # fmt: skip
+            request_id.reset(token)
+
+    async def _too_large(self, send: Send, rid: str) -> None:
+        body = json.dumps({
+            "type": TYPE_PREFIX + "payload-too-large", "title": "Payload too large",
+            "status": 413, "detail": f"the body exceeds {self.max_body_bytes} bytes",
+        }).encode()  # fmt: skip
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", rid.encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+def _route(scope: Scope) -> str:
+    # The route template, not the raw path: session ids must not become metric labels.
+    route: Any = scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log line with the request id (never message text or PII)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record`` as JSON."""
+        entry = {
+            "ts": round(record.created, 3), "level": record.levelname.lower(),
+            "logger": record.name, "msg": record.getMessage(), "request_id": request_id.get(),
+        }  # fmt: skip
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(json_lines: bool) -> None:
+    """Log to stderr, as JSON lines when asked."""
+    handler = logging.StreamHandler()
+    if json_lines:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger("agentgpt")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)

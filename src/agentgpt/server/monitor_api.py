@@ -1,0 +1,172 @@
+"""``/v1/monitor``: the operators' snapshot, live over SSE, and alert acknowledgement."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sse_starlette.sse import EventSourceResponse
+
+from agentgpt.analytics import Snapshot, severity_filter
+from agentgpt.errors import AlreadyDone, InvalidToken
+from agentgpt.security.tokens import Claims
+from agentgpt.server.auth import charge, require
+from agentgpt.server.problems import responses
+from agentgpt.server.services import Services, services
+
+router = APIRouter(prefix="/v1/monitor", tags=["monitor"])
+Svc = Annotated[Services, Depends(services)]
+Window = Annotated[Literal["5m", "15m", "1h", "24h", "7d"], Query(description="time window")]
+SeverityQ = Annotated[
+    Literal["debug", "info", "warning", "critical", "prod"],
+    Query(description="lowest alert severity shown; prod = warning and above"),
+]
+Top = Annotated[int, Query(ge=1, le=20, description="how many topics")]
+_bearer = HTTPBearer(auto_error=False)
+
+
+class LatencyOut(BaseModel):
+    """Turn latency over the window (milliseconds)."""
+
+    avg_ms: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class TopicOut(BaseModel):
+    """One concern topic's share of the topic-bearing turns."""
+
+    topic: str
+    turns: int
+    share: float
+    trend: str | None = None
+
+
+class AlertOut(BaseModel):
+    """An alert (no PII)."""
+
+    id: str
+    rule: str
+    severity: str
+    subject: str
+    message: str
+    at: float
+    acknowledged: bool
+
+
+class TrendOut(BaseModel):
+    """A significant change against the baseline."""
+
+    kind: str
+    subject: str
+    ratio: float
+    p_value: float
+
+
+class MonitorOut(BaseModel):
+    """The monitor screen's figures."""
+
+    window: str
+    at: float
+    active_sessions: int
+    turns: int
+    turns_per_s: float
+    latency: LatencyOut
+    topics: list[TopicOut]
+    sentiment_avg: float | None
+    escalation_rate: float | None
+    alerts: list[AlertOut]
+    trends: list[TrendOut]
+    dropped_events: int
+
+    @classmethod
+    def of(cls, snap: Snapshot, severity: str) -> MonitorOut:
+        """Build from an analytics ``Snapshot``, keeping alerts at or above ``severity``."""
+        floor = severity_filter(severity)
+        flags = {t.subject: t.kind for t in snap.trends}
+        return cls(
+            window=snap.window, at=snap.at, active_sessions=snap.active_sessions,
+            turns=snap.turns, turns_per_s=snap.turns_per_s,
+            latency=LatencyOut(avg_ms=snap.latency_avg_ms, p50_ms=snap.latency_p50_ms,
+                               p95_ms=snap.latency_p95_ms, p99_ms=snap.latency_p99_ms),
+            topics=[TopicOut(topic=t.topic, turns=t.turns, share=t.percent,
+                             trend=flags.get(t.topic)) for t in snap.topics],
+            sentiment_avg=snap.sentiment_avg, escalation_rate=snap.escalation_rate,
+            alerts=[AlertOut(id=a.id, rule=a.rule, severity=a.severity, subject=a.subject,
+                             message=a.message, at=a.at,
+                             acknowledged=a.acknowledged_by is not None)
+                    for a in snap.alerts if a.level >= floor],
+            trends=[TrendOut(kind=t.kind, subject=t.subject, ratio=t.ratio, p_value=t.p_value)
+                    for t in snap.trends],
+            dropped_events=snap.dropped_events,
+        )  # fmt: skip
+
+
+class AckOut(BaseModel):
+    """The result of acknowledging an alert."""
+
+    id: str
+    acknowledged_by: str
+
+
+MonitorClaims = Annotated[Claims, Depends(require("session:monitor"))]
+
+
+@router.get("", response_model=MonitorOut, responses=responses(401, 403, 422, 429, 503),
+            summary="The monitor snapshot for a window")  # fmt: skip
+async def monitor(
+    svc: Svc, claims: MonitorClaims, window: Window = "15m", severity: SeverityQ = "info",
+    top: Top = 5,
+) -> MonitorOut:  # fmt: skip
+    """Active sessions, latency, top concern topics, trends and open alerts."""
+    return MonitorOut.of(await svc.manager.analytics.snapshot(window, top=top), severity)
+
+
+async def stream_claims(
+    svc: Svc,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    token: Annotated[str | None, Query(description="for EventSource (no headers)")] = None,
+) -> Claims:
+    """A ``session:monitor`` token from the header or, for browsers, the query."""
+    raw = creds.credentials if creds is not None else token
+    if not raw:
+        raise InvalidToken("missing bearer token", reason="no Authorization header or token")
+    claims = svc.verifier.verify(raw, scope="session:monitor")
+    await charge(svc, claims)
+    return claims
+
+
+@router.get("/stream", responses=responses(401, 403, 422, 429),
+            summary="The monitor snapshot as Server-Sent Events (event: snapshot)",
+            response_class=EventSourceResponse)  # fmt: skip
+async def monitor_stream(
+    request: Request, svc: Svc, claims: Annotated[Claims, Depends(stream_claims)],
+    window: Window = "15m", severity: SeverityQ = "info", top: Top = 5,
+) -> EventSourceResponse:  # fmt: skip
+    """One ``snapshot`` event per refresh interval until the client goes away."""
+    interval = svc.settings.server.monitor_interval.total_seconds()
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        while not await request.is_disconnected():
+            snap = await svc.manager.analytics.snapshot(window, top=top)
+            yield {"event": "snapshot", "data": json.dumps(
+                MonitorOut.of(snap, severity).model_dump())}  # fmt: skip
+            await asyncio.sleep(interval)
+
+    return EventSourceResponse(events(), ping=15)
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=AckOut,
+             responses=responses(401, 403, 409, 422, 429),
+             summary="Acknowledge an alert")  # fmt: skip
+async def acknowledge(svc: Svc, claims: MonitorClaims, alert_id: str) -> AckOut:
+    """Mark an alert as handled by the calling operator."""
+    if not await svc.manager.analytics.alerts.acknowledge(alert_id, claims.user):
+        raise AlreadyDone(f"alert {alert_id} was already acknowledged")
+    return AckOut(id=alert_id, acknowledged_by=claims.user)

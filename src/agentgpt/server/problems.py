@@ -1,0 +1,113 @@
+"""Errors as ``application/problem+json`` (RFC 9457) with a stable ``type`` per error."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agentgpt.errors import AgentGPTError, InvalidToken, LimitExceeded, RateLimited
+
+log = logging.getLogger("agentgpt.server")
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:agentgpt:problem:"
+
+_TITLES = {
+    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+    405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
+    422: "Unprocessable content", 429: "Too many requests", 500: "Internal error",
+    503: "Service unavailable",
+}  # fmt: skip
+_HTTP_CODES = {
+    400: "bad-request", 401: "invalid-token", 403: "access-denied", 404: "not-found",
+    405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
+    422: "validation", 429: "limit-exceeded", 503: "unavailable",
+}  # fmt: skip
+
+
+class Problem(BaseModel):
+    """The body of every error response."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+def problem(
+    status: int, code: str, detail: str, *, instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:  # fmt: skip
+    """Build a problem+json response."""
+    body = Problem(
+        type=TYPE_PREFIX + code, title=_TITLES.get(status, "Error"), status=status,
+        detail=detail, instance=instance,
+    )  # fmt: skip
+    return JSONResponse(body.model_dump(exclude_none=True), status, headers, MEDIA_TYPE)
+
+
+def problem_for(exc: AgentGPTError, instance: str | None = None) -> JSONResponse:
+    """The problem response of one of our errors (same status everywhere)."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, InvalidToken):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        log.info("token rejected: %s", exc.reason)
+    if isinstance(exc, LimitExceeded):
+        retry = exc.retry_after if isinstance(exc, RateLimited) else 1.0
+        headers["Retry-After"] = str(max(1, math.ceil(retry)))
+    detail = str(exc) if exc.status < 500 or exc.status == 503 else _internal_detail(exc)
+    return problem(exc.status, exc.code, detail, instance=instance, headers=headers)
+
+
+def _internal_detail(exc: AgentGPTError) -> str:
+    log.error("internal error %s: %s", exc.code, exc)
+    return f"the service failed ({exc.code}); the request was not applied, retry or report it"
+
+
+def install(app: FastAPI) -> None:
+    """Map every error the app can raise to a problem response."""
+
+    async def on_ours(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AgentGPTError)
+        return problem_for(exc, request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return problem(400, "bad-request", "the body is not valid JSON (UTF-8)",
+                           instance=request.url.path)  # fmt: skip
+        parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors]
+        return problem(422, "validation", "; ".join(parts)[:500], instance=request.url.path)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        return problem(exc.status_code, code, str(exc.detail), instance=request.url.path,
+                       headers=dict(exc.headers or {}))  # fmt: skip
+
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return problem(500, "internal", "the service failed; the request was not applied",
+                       instance=request.url.path)  # fmt: skip
+
+    app.add_exception_handler(AgentGPTError, on_ours)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` entries documenting the problem bodies of ``statuses``."""
+    return {
+        s: {"model": Problem, "description": _TITLES.get(s, "Error"),
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for s in statuses
+    }  # fmt: skip

@@ -1,0 +1,142 @@
+"""``/v1/sessions``: create, message, read, page turns, report auth events, erase."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+
+from agentgpt.errors import SessionNotFound
+from agentgpt.security.tokens import Claims
+from agentgpt.server.auth import require
+from agentgpt.server.problems import responses
+from agentgpt.server.schemas import (
+    AuthEventIn,
+    AuthEventOut,
+    MessageIn,
+    SessionCreated,
+    SessionOut,
+    TurnOut,
+    TurnRecordOut,
+    TurnsPage,
+)
+from agentgpt.server.services import Services, services
+from agentgpt.sessions.session import Session
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+SessionId = Annotated[str, Path(min_length=1, max_length=256, description="a session id")]
+Svc = Annotated[Services, Depends(services)]
+_COMMON = (400, 401, 403, 404, 422, 429, 503)
+
+
+async def owned_session(svc: Services, session_id: str, claims: Claims) -> Session:
+    """Load a session the caller may see; others' sessions look exactly like missing ones."""
+    session = await svc.manager.load_session(session_id)
+    if not claims.may_access(session.owner):
+        raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
+    return session
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=SessionCreated,
+    responses=responses(401, 403, 429, 503), summary="Create a session for the token's user",
+)  # fmt: skip
+async def create_session(
+    svc: Svc, claims: Annotated[Claims, Depends(require("session:create"))]
+) -> SessionCreated:
+    """Create a session owned by the caller (``session:create``)."""
+    session = await svc.manager.create_session(claims.user)
+    retention = svc.manager.store.retention_ms / 1000
+    return SessionCreated(
+        id=session.id, owner=claims.user, created_at=session.created,
+        expires_at=session.created + retention, idle_timeout_s=svc.manager.idle_timeout,
+    )  # fmt: skip
+
+
+@router.post(
+    "/{session_id}/messages", response_model=TurnOut,
+    responses=responses(*_COMMON, 409, 413), summary="Send a message; get the agent's answer",
+)  # fmt: skip
+async def post_message(
+    svc: Svc,
+    session_id: SessionId,
+    body: MessageIn,
+    claims: Annotated[Claims, Depends(require("session:write"))],
+    on_busy: Annotated[
+        Literal["queue", "reject"],
+        Query(description="queue behind a running turn (default) or reject with 409"),
+    ] = "queue",
+) -> TurnOut:
+    """Process one message of the caller's session, in arrival order (``session:write``)."""
+    owner = None if claims.has("session:admin") else claims.user
+    wait = 0.0 if on_busy == "reject" else None
+    response = await svc.manager.handle(session_id, body.text, owner=owner, lock_wait=wait)
+    return TurnOut.of(session_id, response.seq, response)
+
+
+@router.get(
+    "/{session_id}", response_model=SessionOut, responses=responses(*_COMMON),
+    summary="A session's metadata and redacted context window",
+)  # fmt: skip
+async def get_session(
+    svc: Svc,
+    session_id: SessionId,
+    claims: Annotated[Claims, Depends(require("session:read", "session:admin"))],
+) -> SessionOut:
+    """Show a session to its owner or an operator (``session:read`` or ``session:admin``)."""
+    return SessionOut.of(await owned_session(svc, session_id, claims))
+
+
+@router.get(
+    "/{session_id}/turns", response_model=TurnsPage, responses=responses(*_COMMON),
+    summary="Page through the turn log",
+)  # fmt: skip
+async def get_turns(
+    svc: Svc,
+    session_id: SessionId,
+    claims: Annotated[Claims, Depends(require("session:read", "session:admin"))],
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> TurnsPage:
+    """Turns ``offset+1 .. offset+limit`` of the session (PII redacted)."""
+    session = await owned_session(svc, session_id, claims)
+    records = await svc.manager.turns(session_id, offset, limit)
+    return TurnsPage(
+        session_id=session_id, offset=offset, limit=limit, total=session.version,
+        turns=[TurnRecordOut.of(r) for r in records],
+    )  # fmt: skip
+
+
+@router.post(
+    "/{session_id}/auth-events", response_model=AuthEventOut,
+    status_code=status.HTTP_202_ACCEPTED, responses=responses(*_COMMON),
+    summary="Record an authentication attempt on the session",
+)  # fmt: skip
+async def post_auth_event(
+    svc: Svc,
+    session_id: SessionId,
+    body: AuthEventIn,
+    claims: Annotated[Claims, Depends(require("session:write", "session:admin"))],
+) -> AuthEventOut:
+    """Report an OTP/password step-up result; 3 failures in 10 minutes flag the session."""
+    await owned_session(svc, session_id, claims)
+    failures = await svc.manager.record_auth(session_id, body.success, body.method)
+    flagged = await svc.manager.analytics.is_flagged(session_id)
+    return AuthEventOut(session_id=session_id, recorded=True, recent_failures=failures,
+                        flagged=flagged)  # fmt: skip
+
+
+@router.delete(
+    "/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(*_COMMON),
+    summary="Erase the session now (crypto-shredding)",
+)  # fmt: skip
+async def delete_session(
+    svc: Svc,
+    session_id: SessionId,
+    claims: Annotated[Claims, Depends(require("session:write", "session:admin"))],
+) -> Response:
+    """Erase a session: its data key first, then every key (owner or ``session:admin``)."""
+    await owned_session(svc, session_id, claims)
+    await svc.manager.erase(session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

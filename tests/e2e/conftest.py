@@ -1,0 +1,91 @@
+"""The HTTP service: in-process (TestClient) and as real ``agentgpt serve`` processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from agentgpt.config.settings import Settings
+from agentgpt.security.tokens import TokenIssuer
+from agentgpt.server import create_app
+from tests import servers
+
+
+def make_settings(url: str, **server: object) -> Settings:
+    """Settings for an app on the store at ``url``."""
+    values: dict[str, object] = {"rate_per_user": 1000.0, "rate_burst": 1000}
+    values.update(server)
+    return Settings(store_url=url, server=values)
+
+
+@pytest.fixture(scope="module")
+def issuer() -> TokenIssuer:
+    """Mints tokens the app accepts (the test data directory's signing key)."""
+    return TokenIssuer()
+
+
+@pytest.fixture(scope="module")
+def client(standalone_url: str) -> Iterator[TestClient]:
+    """The app in-process, on the standalone Valkey."""
+    with TestClient(create_app(make_settings(standalone_url))) as test_client:
+        yield test_client
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"agentgpt serve exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("agentgpt serve did not become ready")
+
+
+def start_server(store_url: str, **env: str) -> tuple[str, subprocess.Popen[bytes]]:
+    """Run ``agentgpt serve`` on a free port against ``store_url``; return (base URL, proc)."""
+    port = servers.free_port()
+    environ = {**os.environ, "AGENTGPT_SERVER__RATE_PER_USER": "1000",
+               "AGENTGPT_SERVER__RATE_BURST": "1000", **env}  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentgpt", "serve", "--port", str(port), "--url", store_url],
+        env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc)
+    except RuntimeError:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        raise RuntimeError(err.decode(errors="replace")[-2000:]) from None
+    return base, proc
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server started by ``start_server``."""
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def live_server(standalone_url: str) -> Iterator[str]:
+    """One real ``agentgpt serve`` process on the standalone Valkey; yields its base URL."""
+    base, proc = start_server(standalone_url)
+    try:
+        yield base
+    finally:
+        stop_server(proc)
