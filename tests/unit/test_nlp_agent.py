@@ -194,3 +194,17 @@ def test_operator_playbook_override(tmp_path: Path) -> None:
     broken.write_text("version: 1\nclarify: []\n")
     with pytest.raises(ConfigError, match="invalid playbook"):
         NLPAgent(NLUSettings(playbook_path=broken))
+
+
+async def test_1000_concurrent_turns_each_get_their_own_analysis() -> None:
+    agent = NLPAgent()  # one agent object is enough: process keeps nothing between awaits
+    messages = [
+        (f"My card was stolen, mail me at user{i}@example.com", "Fraud alerts")
+        if i % 2
+        else (f"I forgot my password, I am user{i}@example.com", "Password & access")
+        for i in range(1000)
+    ]
+    responses = await asyncio.gather(*(agent.process(m, Context()) for m, _ in messages))
+    for i, ((_, topic), response) in enumerate(zip(messages, responses, strict=True)):
+        assert response.sensitive == {"<EMAIL_1>": f"user{i}@example.com"}
+        assert response.topic == topic
