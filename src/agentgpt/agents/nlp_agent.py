@@ -7,6 +7,7 @@ actions, which takes microseconds. Agents hold no model: a pool of 100 agents sh
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from agentgpt.config.loader import load_settings
 from agentgpt.config.settings import NLUSettings
 from agentgpt.errors import InvalidInput, MessageTooLarge
 from agentgpt.nlu.analysis import Analysis, Request
+from agentgpt.nlu.batcher import MicroBatcher
 from agentgpt.nlu.engine import shared_engine
 from agentgpt.nlu.pii import Redaction
 from agentgpt.nlu.sentiment import falling, strongly_negative
@@ -61,6 +63,8 @@ class NLPAgent:
         self.composer = Composer(self.playbook)
         self.capabilities: frozenset[str] = DEFAULT
         self._last_input: str | None = None
+        # The process-wide engine, found once per agent (not per-call state).
+        self._engine: MicroBatcher[Request, Analysis] | None = None
 
     def configure(self, capabilities: Sequence[str]) -> None:
         """Choose the analyses of the next calls; PII redaction stays on unless opted out."""
@@ -93,7 +97,11 @@ class NLPAgent:
         self._last_input = text
         caps = self.capabilities
         request = Request(text, pii=PII in caps, sentiment=SENTIMENT in caps, intent=INTENT in caps)
-        analysis = await shared_engine(self.settings).submit(request)
+        if self._engine is None:
+            # The first call may load (or even train) the process's model: seconds of CPU
+            # that must not stall the event loop.
+            self._engine = await asyncio.to_thread(shared_engine, self.settings)
+        analysis = await self._engine.submit(request)
         return self._respond(analysis, context)
 
     def _respond(self, analysis: Analysis, context: Context) -> Response:
