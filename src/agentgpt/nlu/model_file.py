@@ -45,11 +45,15 @@ def digest(manifest: dict[str, Any], arrays: Arrays) -> str:
 def save(path: str | Path, manifest: dict[str, Any], arrays: Arrays) -> Path:
     """Write the model directory at ``path`` atomically (a reader never sees half a model)."""
     target = Path(path)
+    pickled = sorted(name for name, array in arrays.items() if array.dtype.hasobject)
+    if pickled:
+        raise ValueError(f"arrays {pickled} hold Python objects; the model file takes plain arrays")
     target.parent.mkdir(parents=True, exist_ok=True)
     full = {**manifest, "format": FORMAT}
     full["digest"] = digest(full, arrays)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    np.savez_compressed(staging / ARRAYS, allow_pickle=False, **arrays)
+    named: dict[str, Any] = dict(arrays)  # numpy's stubs type **kwds as allow_pickle's bool
+    np.savez_compressed(staging / ARRAYS, **named)
     (staging / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
     if target.exists():
         # Replace an older model: move it aside first so the rename below is atomic.
