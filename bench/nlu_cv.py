@@ -25,11 +25,15 @@ from agentgpt.nlu.features import FeatureSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = [
-    FastParams(c=0.5),
-    FastParams(c=1.0),
-    FastParams(c=1.0, balanced=True),
+    FastParams(c=0.5, balanced=False),
+    FastParams(c=1.0, balanced=False),
+    FastParams(c=0.5, balanced=True),
     FastParams(c=0.7, balanced=True),
-    FastParams(c=1.0, balanced=True, features=FeatureSpec(min_df=2)),
+    FastParams(c=1.0, balanced=True),
+    FastParams(c=0.7, balanced=True, features=FeatureSpec(word_max_n=3)),
+    FastParams(c=0.7, balanced=True, features=FeatureSpec(char_min_n=1, char_max_n=5)),
+    FastParams(c=0.7, balanced=True, features=FeatureSpec(char_min_n=2, char_max_n=6)),
+    FastParams(c=0.7, balanced=True, features=FeatureSpec(min_df=2)),
 ]
 
 
