@@ -1,6 +1,6 @@
 """agentgpt sessions: isolated, encrypted, concurrent support-agent sessions."""
 
-from agentgpt.agents import Action, Agent, Context, Response, Sentiment
+from agentgpt.agents import Action, Agent, Context, NLPAgent, Response, Sentiment
 from agentgpt.agents.faq_agent import FAQAgent
 from agentgpt.agents.pool import AgentPool
 from agentgpt.sessions import Event, HookEvent, Session, SessionManager, generate_session_id
@@ -15,6 +15,7 @@ __all__ = [
     "Event",
     "FAQAgent",
     "HookEvent",
+    "NLPAgent",
     "RedisContextStore",
     "Response",
     "Sentiment",

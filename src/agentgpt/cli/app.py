@@ -15,6 +15,7 @@ from rich.console import Console
 from agentgpt.cli import session_cmd
 from agentgpt.cli.demo import demo
 from agentgpt.cli.keys_cmd import rotate_keys
+from agentgpt.cli.nlu_cmd import nlu_app
 from agentgpt.cli.scan_cmd import scan_command
 from agentgpt.cli.serve_cmd import serve
 from agentgpt.cli.store_cmd import store_app
@@ -40,6 +41,7 @@ security_app = typer.Typer(help="Keys, integrity and leakage checks.", no_args_i
 security_app.command("rotate-keys")(rotate_keys)
 security_app.command("scan")(scan_command)
 app.add_typer(security_app, name="security")
+app.add_typer(nlu_app, name="nlu")
 app.command()(demo)
 app.command()(serve)
 

@@ -6,6 +6,7 @@ from agentgpt.config.paths import data_home
 from agentgpt.config.settings import (
     AnalyticsSettings,
     DataRetention,
+    NLUSettings,
     SessionSettings,
     SessionStorage,
     Settings,
@@ -16,6 +17,7 @@ __all__ = [
     "AnalyticsSettings",
     "DataRetention",
     "Duration",
+    "NLUSettings",
     "SessionSettings",
     "SessionStorage",
     "Settings",

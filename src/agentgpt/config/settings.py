@@ -196,6 +196,28 @@ class ServerSettings(BaseModel):
     )
 
 
+class NLUSettings(BaseModel):
+    """The NLP agent's models: which backend, which model file, how inference is batched."""
+
+    model_config = _STRICT
+
+    backend: Literal["fast", "accurate"] = "fast"
+    model_path: Path | None = Field(
+        default=None, description="a model directory; none = the starter model, cached"
+    )
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    batch_wait_ms: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=100.0,
+        description="wait this long for a fuller batch; 0 = dispatch as soon as the worker is free",
+    )
+    playbook_path: Path | None = Field(default=None, description="operator's reply playbook")
+    phone_region: str | None = Field(
+        default=None, description="ISO country for phone numbers written without +, e.g. GB"
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration of agentgpt sessions."""
 
@@ -207,6 +229,7 @@ class Settings(BaseSettings):
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    nlu: NLUSettings = Field(default_factory=NLUSettings)
     store_url: str | None = Field(
         default=None, description="shortcut for session_storage.config.url"
     )

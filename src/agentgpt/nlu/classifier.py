@@ -1,0 +1,208 @@
+"""Intent classifiers: the protocol, training, saving and loading (both backends)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from agentgpt.errors import IntegrityError, InvalidInput
+from agentgpt.nlu import embedding_backend as emb
+from agentgpt.nlu import model_file
+from agentgpt.nlu.calibration import Scores, fit_temperature, softmax
+from agentgpt.nlu.dataset import Dataset
+from agentgpt.nlu.fast_backend import (
+    FastParams,
+    LinearModel,
+    encode_labels,
+    linear_arrays,
+    linear_from_arrays,
+    oof_scores,
+    train_linear,
+)
+from agentgpt.nlu.features import FeatureSpec
+from agentgpt.nlu.pii import PIIRedactor
+
+Backend = Literal["fast", "accurate"]
+BACKENDS: tuple[Backend, ...] = ("fast", "accurate")
+#: Characters of a message the classifier reads: the intent is stated early, and a bound
+#: keeps the cost of a turn independent of what a customer pastes (invariant 4).
+MAX_CLASSIFY_CHARS = 1_000
+#: Weights of the embedding scores, and SVM costs of the embedding head, tried when training
+#: the accurate backend (chosen on out-of-fold scores of the training data).
+_BETAS = (0.5, 0.75, 1.0, 1.5, 2.0)
+_HEAD_CS = (0.7, 2.0)
+
+
+class Prediction(msgspec.Struct, frozen=True):
+    """The most likely intent of a text and its calibrated probability."""
+
+    intent: str
+    confidence: float
+
+
+@runtime_checkable
+class IntentClassifier(Protocol):
+    """What the agent needs of a classifier: labels and batched predictions."""
+
+    backend: str
+    labels: list[str]
+    fingerprint: str
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Return one prediction per text, in order (thread-safe, pure)."""
+        ...
+
+
+class Classifier:
+    """A trained classifier of either backend (fast model, optional embedding head)."""
+
+    def __init__(
+        self,
+        labels: list[str],
+        fast: LinearModel,
+        *,
+        fingerprint: str,
+        head: emb.EmbeddingHead | None = None,
+        temperature: float | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        """Assemble a classifier from trained parts."""
+        self.labels = labels
+        self.fast = fast
+        self.head = head
+        self.fingerprint = fingerprint
+        self.backend: str = "accurate" if head else "fast"
+        self.temperature = fast.temperature if temperature is None else temperature
+        self.meta = meta or {}
+
+    def scores(self, texts: Sequence[str]) -> Scores:
+        """Uncalibrated decision scores, one row per text."""
+        clipped = [_checked(t)[:MAX_CLASSIFY_CHARS] for t in texts]
+        scores = self.fast.scores(clipped)
+        if self.head is not None:
+            scores = scores + self.head.beta * self.head.scores(emb.encode(clipped))
+        return scores
+
+    def proba(self, texts: Sequence[str]) -> Scores:
+        """Calibrated probabilities over ``labels``, one row per text."""
+        return softmax(self.scores(texts), self.temperature)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Return the best intent and its probability for each text."""
+        if not texts:
+            return []
+        p = self.proba(texts)
+        best = p.argmax(axis=1)
+        return [Prediction(self.labels[i], round(float(p[r, i]), 4)) for r, i in enumerate(best)]
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model directory (safe format, see ``model_file``)."""
+        arrays = linear_arrays(self.fast)
+        manifest: dict[str, Any] = {
+            **self.meta,
+            "backend": self.backend,
+            "labels": self.labels,
+            "training_fingerprint": self.fingerprint,
+            "features": msgspec.to_builtins(self.fast.featurizer.spec),
+            "fast_temperature": self.fast.temperature,
+            "temperature": self.temperature,
+        }
+        if self.head is not None:
+            arrays |= {"head_weights": self.head.weights, "head_bias": self.head.bias}
+            manifest["beta"] = self.head.beta
+        return model_file.save(path, manifest, arrays)
+
+
+def redacted(texts: Sequence[str]) -> list[str]:
+    """Return ``texts`` with PII replaced by placeholders, as the agent classifies them.
+
+    Training and evaluation see what the model sees in production: ``<IBAN_1>``, not an
+    account number it could memorise.
+    """
+    redactor = PIIRedactor()
+    return [redactor.redact(text).text for text in texts]
+
+
+def _checked(text: object) -> str:
+    if not isinstance(text, str):
+        raise InvalidInput(f"texts to classify must be str, not {type(text).__name__}")
+    return text
+
+
+def load(path: str | Path) -> Classifier:
+    """Load a model directory written by ``Classifier.save`` (verifies its digest)."""
+    manifest, arrays = model_file.load(path)
+    try:
+        spec = msgspec.convert(manifest["features"], FeatureSpec)
+        fast = linear_from_arrays(arrays, spec, float(manifest["fast_temperature"]))
+        labels = [str(label) for label in manifest["labels"]]
+        head = None
+        if manifest["backend"] == "accurate":
+            head = emb.EmbeddingHead(
+                np.asarray(arrays["head_weights"], np.float32),
+                np.asarray(arrays["head_bias"], np.float32),
+                float(manifest["beta"]),
+            )
+        if fast.weights.shape[1] != len(labels):
+            raise ValueError("weights and label set differ in size")
+    except (KeyError, TypeError, ValueError, msgspec.ValidationError) as exc:
+        raise IntegrityError(f"model {path} is inconsistent ({exc}); retrain it") from None
+    return Classifier(
+        labels,
+        fast,
+        fingerprint=str(manifest["training_fingerprint"]),
+        head=head,
+        temperature=float(manifest["temperature"]),
+        meta={k: manifest[k] for k in ("trained_at", "examples", "version") if k in manifest},
+    )
+
+
+def train(data: Dataset, backend: Backend = "fast", params: FastParams | None = None) -> Classifier:
+    """Train a classifier of ``backend`` on ``data`` (seconds for fast, minutes accurate)."""
+    if backend not in BACKENDS:
+        raise InvalidInput(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    params = params or FastParams()
+    labels, y = encode_labels(data)
+    texts = [t[:MAX_CLASSIFY_CHARS] for t in redacted(data.texts)]
+    fast = train_linear(texts, y, len(labels), params)
+    meta = {"trained_at": time.time(), "examples": len(data), "version": 1}
+    if backend == "fast":
+        return Classifier(labels, fast, fingerprint=data.fingerprint, meta=meta)
+    head, temperature = _train_head(texts, y, len(labels), fast, params)
+    return Classifier(
+        labels, fast, fingerprint=data.fingerprint, head=head, temperature=temperature, meta=meta
+    )
+
+
+def _train_head(
+    texts: list[str],
+    y: npt.NDArray[np.intp],
+    n_labels: int,
+    fast: LinearModel,
+    params: FastParams,
+) -> tuple[emb.EmbeddingHead, float]:
+    """Fit the embedding head; choose its C, ``beta`` and the temperature out of fold."""
+    vectors = emb.encode(texts)
+    fast_oof = oof_scores(fast.featurizer.transform(texts), y, n_labels, params)
+    if fast_oof is None:
+        weights, bias = emb.fit_svm(vectors, y, n_labels, params.c)
+        return emb.EmbeddingHead(weights, bias, 1.0), fast.temperature
+    best: tuple[float, float, float] = (-1.0, params.c, 1.0)  # (accuracy, C, beta)
+    best_oof = fast_oof
+    for c in _HEAD_CS:
+        head_params = msgspec.structs.replace(params, c=c, balanced=False)
+        head_oof = oof_scores(vectors, y, n_labels, head_params)
+        assert head_oof is not None  # same labels as fast_oof
+        for beta in _BETAS:
+            accuracy = float(((fast_oof + beta * head_oof).argmax(1) == y).mean())
+            if accuracy > best[0]:
+                best, best_oof = (accuracy, c, beta), fast_oof + beta * head_oof
+    _, c, beta = best
+    weights, bias = emb.fit_svm(vectors, y, n_labels, c)
+    return emb.EmbeddingHead(weights, bias, beta), fit_temperature(best_oof, y)
