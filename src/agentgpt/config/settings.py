@@ -134,6 +134,9 @@ class SessionSettings(BaseModel):
     context_window: int = Field(default=8, ge=1, le=200)
     lock_lease: Duration = timedelta(seconds=10)
     lock_wait: Duration = timedelta(seconds=30)
+    agent: Literal["nlp", "faq"] = Field(
+        default="nlp", description="the default agent: NLPAgent, or the rule-based FAQAgent"
+    )
     encryption: Literal["local", "kms", "none"] = "local"
     key_arn: str | None = None
     # --- encryption at rest (issue 4) ---

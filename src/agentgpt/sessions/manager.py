@@ -18,6 +18,7 @@ import msgspec
 
 from agentgpt.agents.context import Context
 from agentgpt.agents.faq_agent import FAQAgent
+from agentgpt.agents.nlp_agent import NLPAgent
 from agentgpt.agents.pool import AgentPool
 from agentgpt.agents.response import Action, Response
 from agentgpt.analytics.alerts import Alert
@@ -56,7 +57,7 @@ class SessionManager:
 
     Subclasses may set any ``AgentPool`` attribute (the guide uses ``self.agents`` or
     ``self.nlp_agents``); the manager uses the first one it finds, else a pool of
-    ``FAQAgent``. A subclass may override ``create_session``: the session it returns is
+    ``NLPAgent`` (``sessions.agent: faq`` picks the rule-based ``FAQAgent``). A subclass may override ``create_session``: the session it returns is
     registered (admission, owner, data key, ``created`` hook) when it comes back.
     """
 
@@ -125,7 +126,8 @@ class SessionManager:
             if isinstance(value, AgentPool):
                 return value
         if self._default_pool is None:
-            self._default_pool = AgentPool(FAQAgent, min_ready=4, max_connections=64)
+            agent_class: type[Any] = NLPAgent if self.settings.agent == "nlp" else FAQAgent
+            self._default_pool = AgentPool(agent_class, min_ready=4, max_connections=64)
         return self._default_pool
 
     @property
