@@ -66,6 +66,13 @@ class NLPAgent:
         # The process-wide engine, found once per agent (not per-call state).
         self._engine: MicroBatcher[Request, Analysis] | None = None
 
+    @staticmethod
+    def preload(settings: NLUSettings | None = None) -> None:
+        """Load (or train, first time) the process's model now, blocking: call in a thread."""
+        from agentgpt.nlu.models import shared_classifier
+
+        shared_classifier(settings or _configured())
+
     def configure(self, capabilities: Sequence[str]) -> None:
         """Choose the analyses of the next calls; PII redaction stays on unless opted out."""
         unknown = set(capabilities) - KNOWN

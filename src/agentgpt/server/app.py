@@ -50,6 +50,11 @@ def create_app(
         svc = _services(settings, metrics, manager, verifier, issuer)
         app.state.services = svc
         await svc.manager.__aenter__()  # analytics flusher, key re-wrap, sweeper
+        # Load the model before reporting ready, so no customer waits for it.
+        preload = getattr(svc.manager.agent_pool.agent_class, "preload", None)
+        if preload is not None:
+            await asyncio.to_thread(preload)
+        svc.extras["model_ready"] = True
         stop = asyncio.Event()
         sampler = asyncio.create_task(_sample(svc, stop), name="agentgpt-metrics-sampler")
         try:

@@ -35,6 +35,7 @@ async def readyz(svc: Svc) -> Response:
         checks["store"] = str(exc)
     pool = svc.manager.agent_pool
     checks["agents"] = "ok" if pool.live >= min(1, pool.min_ready) else "warming"
+    checks["model"] = "ok" if svc.extras.get("model_ready") else "loading"
     ready = all(v == "ok" for v in checks.values())
     body = Health(status="ok" if ready else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

@@ -57,8 +57,9 @@ class SessionManager:
 
     Subclasses may set any ``AgentPool`` attribute (the guide uses ``self.agents`` or
     ``self.nlp_agents``); the manager uses the first one it finds, else a pool of
-    ``NLPAgent`` (``sessions.agent: faq`` picks the rule-based ``FAQAgent``). A subclass may override ``create_session``: the session it returns is
-    registered (admission, owner, data key, ``created`` hook) when it comes back.
+    ``NLPAgent`` (``sessions.agent: faq`` picks the rule-based ``FAQAgent``). A subclass
+    may override ``create_session``: the session it returns is registered (admission,
+    owner, data key, ``created`` hook) when it comes back.
     """
 
     def __init__(

@@ -27,7 +27,8 @@ function banner(kind, text) {
   $("banners").replaceChildren(div);
 }
 
-function chip(label, value) { return `<span class="chip">${label}: ${String(value).replace(/[<>&]/g, "")}</span>`; }
+const esc = (s) => String(s).replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" }[c]));
+function chip(label, value) { return `<span class="chip">${label}: ${esc(value)}</span>`; }
 
 function onTurn(turn) {
   const meta = [chip("intent", turn.intent || "?"), chip("topic", turn.topic || "?"),

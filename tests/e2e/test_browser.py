@@ -1,0 +1,69 @@
+"""The web pages in a real browser: Playwright driving Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("AGENTGPT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (.ci/run installs it)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Chromium."""
+    with playwright_api.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+def test_chat_round_trip_and_dashboard_within_two_seconds(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ops = browser.new_page(viewport={"width": 1200, "height": 1100})
+    ops.goto(f"{live_server}/ops")
+    ops.fill("#window", "5m")
+    ops.click("text=Open the dashboard")
+    ops.wait_for_selector("#dash:not([hidden])")
+    ops.wait_for_function("document.querySelector('#updated').textContent !== 'never'")
+    before = int(ops.text_content("#active").replace(",", "") or 0)
+
+    chat = browser.new_page(viewport={"width": 1000, "height": 800})
+    chat.goto(live_server)
+    chat.fill("#user", "browser-customer")
+    chat.click("#signin-btn")
+    chat.wait_for_selector("#chat:not([hidden])")
+    for i, text in enumerate(["I forgot my password",
+                              "I think my card was stolen, this is outrageous"], 1):  # fmt: skip
+        chat.fill("#text", text)
+        chat.click("#send")
+        chat.wait_for_function(f"document.querySelectorAll('.msg.bot').length >= {i}")
+    sent_at = time.monotonic()
+    assert "topic:" in chat.inner_text(".msg.bot >> nth=0")
+    chat.wait_for_selector(".banner.escalate")
+    chat.screenshot(path=str(SHOTS / "chat.png"))
+
+    # The dashboard shows the new session and its turns within 2 seconds.
+    ops.wait_for_function(
+        f"parseInt(document.querySelector('#active').textContent.replace(/,/g, '')) > {before}"
+        " && document.querySelector('#topics').textContent.includes('%')",
+        timeout=2000,
+    )
+    assert time.monotonic() - sent_at <= 2.0
+    ops.screenshot(path=str(SHOTS / "ops.png"), full_page=True)
+    chat.close()
+    ops.close()
