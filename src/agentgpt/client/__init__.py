@@ -1,0 +1,31 @@
+"""Python client SDK of the HTTP API (``agentgpt serve``)."""
+
+from agentgpt.client.http import AsyncClient
+from agentgpt.client.models import (
+    AuthResult,
+    Entity,
+    Health,
+    Sentiment,
+    SessionInfo,
+    SessionView,
+    Token,
+    Turn,
+    TurnRecord,
+    TurnsPage,
+)
+from agentgpt.client.monitor import Snapshot
+
+__all__ = [
+    "AsyncClient",
+    "AuthResult",
+    "Entity",
+    "Health",
+    "Sentiment",
+    "SessionInfo",
+    "SessionView",
+    "Snapshot",
+    "Token",
+    "Turn",
+    "TurnRecord",
+    "TurnsPage",
+]
