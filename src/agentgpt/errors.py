@@ -198,6 +198,14 @@ class KeyProviderUnavailable(StoreError):
     code = "key-provider-unavailable"
 
 
+class ServiceUnavailable(AgentGPTError):
+    """The HTTP service could not be started or reached."""
+
+    code = "service-unavailable"
+    status = 503
+    exit_code = 69  # EX_UNAVAILABLE
+
+
 class AgentError(AgentGPTError):
     """An agent failed while processing a turn; the turn was not committed."""
 
