@@ -85,7 +85,7 @@ async def converse(
             break
         turn, latency = await say(customer, rng)
         outcome.latencies_ms.append(latency)
-        outcome.escalated |= "escalate" in turn.actions
+        outcome.escalated |= any(a.startswith("escalate") for a in turn.actions)
         if on_turn is not None:
             on_turn(turn, latency)
         if index == 0:

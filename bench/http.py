@@ -1,0 +1,281 @@
+"""Turns over HTTP: simulated customers against one ``agentgpt serve`` on the embedded store.
+
+Prints one JSON line: turns/s, p50/p95/p99 latency seen by the customers, session creation
+rate, errors, and the server's own figures from /metrics (server-side turn latency, lock and
+agent-pool waits, store round trips per turn).
+
+Setup: ``--sessions`` customers each get a development token and open a session (all of
+them stay live for the run). Then one of two load shapes, as in bench/turns.py:
+
+* closed loop (default): every customer sends ``--turns`` messages back to back;
+* open loop (``--rate R``): messages arrive as a Poisson process at R/s over random
+  customers for ``--duration`` s; latency is measured from each message's *scheduled*
+  arrival, so a slow server cannot hide its queue (no coordinated omission).
+
+The customers share ``--connections`` keep-alive connections on loopback (a portal's
+gateway multiplexes its users the same way). The server is started as a child process
+with a fresh data directory unless ``--url`` names a running one.
+
+    python bench/http.py --sessions 1000 --turns 5
+    python bench/http.py --sessions 10000 --rate 1000 --duration 30 \
+        --plot docs/screenshots/http-latency.png
+    python bench/http.py --sessions 10000 --rate 1000 --duration 30 --workers 2
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The issue names this file http.py, like the standard library's ``http`` package: run as a
+# script its folder comes first on the path, so drop it before anything imports ``http``.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import argparse
+import asyncio
+import json
+import random
+import tempfile
+import time
+from typing import Any
+
+import httpx
+import uvloop
+from prometheus_client.parser import text_string_to_metric_families
+
+from agentgpt.client import AsyncClient
+from agentgpt.client.launch import LocalServer
+from agentgpt.client.simulate import Customer, enroll, say
+from agentgpt.client.stats import percentiles
+from agentgpt.errors import AgentGPTError
+
+DRAIN_S = 30.0  # open loop: how long in-flight messages may take after the last arrival
+
+
+class Run:
+    """Latency samples (arrival offset, ms) and errors of the measured phase."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.samples: list[tuple[float, float]] = []
+        self.errors: dict[str, int] = {}
+
+    def error(self, exc: BaseException) -> None:
+        """Count an error by class."""
+        name = type(exc).__name__
+        self.errors[name] = self.errors.get(name, 0) + 1
+
+
+class Lanes:
+    """Keep-alive connections split into small httpx pools, each behind a gate of its size.
+
+    httpcore's pool scans every queued request against every connection on each change
+    (quadratic): one big pool with thousands of waiting customers costs the load generator
+    more CPU than the server spends on the turns. Small pools that never queue avoid it.
+    """
+
+    def __init__(self, base_url: str, connections: int, per_lane: int = 8) -> None:
+        """``connections`` in total, ``per_lane`` per httpx pool."""
+        count = max(1, connections // per_lane)
+        limits = httpx.Limits(max_connections=per_lane, max_keepalive_connections=per_lane)
+        timeout = httpx.Timeout(60.0, pool=120.0)
+        self.pools = [httpx.AsyncClient(limits=limits, timeout=timeout) for _ in range(count)]
+        self.clients = [AsyncClient(base_url, http=p) for p in self.pools]
+        self.gates = [asyncio.Semaphore(per_lane) for _ in range(count)]
+
+    def lane(self, index: int) -> tuple[AsyncClient, asyncio.Semaphore]:
+        """The client and gate of customer ``index``."""
+        return self.clients[index % len(self.clients)], self.gates[index % len(self.gates)]
+
+    async def aclose(self) -> None:
+        """Close every pool."""
+        for pool in self.pools:
+            await pool.aclose()
+
+
+Seat = tuple[Customer, asyncio.Semaphore]
+
+
+async def setup(lanes: Lanes, count: int, seed: int) -> tuple[list[Seat], float]:
+    """Sign ``count`` customers in and open their sessions; return them and sessions/s."""
+    rng = random.Random(seed)
+
+    async def one(i: int) -> Seat:
+        client, gate = lanes.lane(i)
+        async with gate:
+            return await enroll(client, f"bench-{i}", rng), gate
+
+    started = time.perf_counter()
+    seats = await asyncio.gather(*(one(i) for i in range(count)))
+    return list(seats), count / (time.perf_counter() - started)
+
+
+async def turn(seat: Seat, rng: random.Random) -> None:
+    """One message of the seat's customer, through its lane's gate."""
+    customer, gate = seat
+    async with gate:
+        await say(customer, rng)
+
+
+async def closed_loop(seats: list[Seat], turns: int, seed: int, run: Run) -> float:
+    """Every customer sends ``turns`` messages back to back; return the elapsed seconds."""
+    rng = random.Random(seed)
+    started = time.perf_counter()
+
+    async def customer(seat: Seat) -> None:
+        for _ in range(turns):
+            sent = time.perf_counter()
+            try:
+                await turn(seat, rng)
+            except (AgentGPTError, httpx.HTTPError) as exc:
+                run.error(exc)
+                continue
+            run.samples.append((sent - started, (time.perf_counter() - sent) * 1000))
+
+    await asyncio.gather(*(customer(s) for s in seats))
+    return time.perf_counter() - started
+
+
+async def open_loop(seats: list[Seat], rate: float, duration: float, seed: int, run: Run) -> float:
+    """Poisson arrivals at ``rate``/s for ``duration`` s; return the elapsed seconds."""
+    rng = random.Random(seed)
+    tasks: set[asyncio.Task[None]] = set()
+    start = time.perf_counter()
+
+    async def message(seat: Seat, due: float) -> None:
+        try:
+            await turn(seat, rng)
+        except (AgentGPTError, httpx.HTTPError) as exc:
+            run.error(exc)
+            return
+        run.samples.append((due - start, (time.perf_counter() - due) * 1000))
+
+    due = start
+    while due - start < duration:
+        due += rng.expovariate(rate)
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(message(rng.choice(seats), due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    if tasks:
+        _, late = await asyncio.wait(set(tasks), timeout=DRAIN_S)
+        for task in late:  # bounded in time: what is still running counts as lost
+            task.cancel()
+            run.errors["unfinished"] = run.errors.get("unfinished", 0) + 1
+    return time.perf_counter() - start
+
+
+def server_figures(before: str, after: str) -> dict[str, Any]:
+    """Deltas of the server's /metrics over the measured phase."""
+    a, b = _scalars(before), _scalars(after)
+
+    def delta(name: str) -> float:
+        return b.get(name, 0.0) - a.get(name, 0.0)
+
+    turns = delta("agentgpt_turn_latency_seconds_count")
+    if not turns:
+        return {}
+    locks = delta("agentgpt_lock_wait_seconds_count")
+    return {
+        "server_turn_avg_ms": round(delta("agentgpt_turn_latency_seconds_sum") / turns * 1000, 2),
+        "server_lock_wait_avg_ms": round(delta("agentgpt_lock_wait_seconds_sum") / locks * 1000, 3)
+        if locks
+        else None,
+        "server_pool_wait_s": round(delta("agentgpt_pool_wait_seconds_total"), 3),
+        "store_round_trips_per_turn": round(delta("agentgpt_store_round_trips") / turns, 2),
+    }
+
+
+def _scalars(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if not sample.labels or sample.name.endswith(("_sum", "_count")):
+                out[sample.name] = out.get(sample.name, 0.0) + sample.value
+    return out
+
+
+def plot(run: Run, path: str, title: str) -> None:
+    """Latency over time (scatter) and its CDF, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = [t for t, _ in run.samples]
+    latencies = sorted(ms for _, ms in run.samples)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    left.scatter(times, [ms for _, ms in run.samples], s=2, alpha=0.3)
+    left.set(xlabel="arrival (s since start)", ylabel="latency (ms)", yscale="log",
+             title="latency of each turn")  # fmt: skip
+    fractions = [(i + 1) / len(latencies) for i in range(len(latencies))]
+    right.plot(latencies, fractions)
+    for q in (0.5, 0.95, 0.99):
+        right.axhline(q, color="grey", linewidth=0.5, linestyle="--")
+    right.set(xlabel="latency (ms)", ylabel="fraction of turns", xscale="log", title="CDF")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+async def measure(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
+    """Set up the customers, run the load shape, collect the figures."""
+    lanes = Lanes(base_url, args.connections)
+    try:
+        seats, create_per_s = await setup(lanes, args.sessions, args.seed)
+        before = await lanes.clients[0].metrics()
+        run = Run()
+        if args.rate:
+            elapsed = await open_loop(seats, args.rate, args.duration, args.seed, run)
+        else:
+            elapsed = await closed_loop(seats, args.turns, args.seed, run)
+        after = await lanes.clients[0].metrics()
+    finally:
+        await lanes.aclose()
+    mode = f"open loop at {args.rate:g}/s offered" if args.rate else "closed loop"
+    figures: dict[str, Any] = {
+        "mode": mode, "sessions": args.sessions, "workers": args.workers,
+        "connections": args.connections, "turns": len(run.samples),
+        "turns_per_s": round(len(run.samples) / elapsed, 1),
+        **percentiles([ms for _, ms in run.samples]),
+        "errors": run.errors, "create_sessions_per_s": round(create_per_s, 1),
+        **server_figures(before, after),
+    }  # fmt: skip
+    if args.plot:
+        plot(run, args.plot, f"agentgpt serve: {args.sessions} sessions, {mode}, "
+             f"{figures['turns_per_s']} turns/s")  # fmt: skip
+    return figures
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure against ``--url`` or a child ``agentgpt serve`` with a fresh data directory."""
+    if args.url:
+        return await measure(args, args.url)
+    home = tempfile.mkdtemp(prefix="agentgpt-bench-http-")
+    async with LocalServer(workers=args.workers, env={"AGENTGPT_HOME": home}) as server:
+        return await measure(args, server.base_url)
+
+
+def main() -> None:
+    """Parse arguments, run, print one JSON line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sessions", type=int, default=1000, help="customers (live sessions)")
+    parser.add_argument("--turns", type=int, default=5, help="closed loop: turns per customer")
+    parser.add_argument("--rate", type=float, default=0.0, help="open loop: offered turns/s")
+    parser.add_argument("--duration", type=float, default=20.0, help="open loop: seconds")
+    parser.add_argument("--connections", type=int, default=128, help="keep-alive connections")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--url", help="a running service (default: start one)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--plot", help="write a latency plot (PNG) here")
+    args = parser.parse_args()
+    print(json.dumps(uvloop.run(main_async(args))))
+
+
+if __name__ == "__main__":
+    main()
