@@ -242,8 +242,10 @@ async def measure(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
         "turns_per_s": round(len(run.samples) / elapsed, 1),
         **percentiles([ms for _, ms in run.samples]),
         "errors": run.errors, "create_sessions_per_s": round(create_per_s, 1),
-        **server_figures(before, after),
     }  # fmt: skip
+    if args.workers == 1 or args.url:
+        # With several workers /metrics answers for whichever one took the request.
+        figures.update(server_figures(before, after))
     if args.plot:
         plot(run, args.plot, f"agentgpt serve: {args.sessions} sessions, {mode}, "
              f"{figures['turns_per_s']} turns/s")  # fmt: skip
