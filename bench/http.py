@@ -35,6 +35,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import argparse
 import asyncio
 import json
+import os
 import random
 import tempfile
 import time
@@ -198,6 +199,30 @@ def _scalars(text: str) -> dict[str, float]:
     return out
 
 
+def process_cpu_s(pid: int | None) -> float:
+    """CPU seconds of ``pid`` and its python children (uvicorn workers); 0 if unknown."""
+    if pid is None:
+        return 0.0
+    pids = [pid] + [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _stat(int(entry.name))[:2] == ["python", str(pid)]
+    ]
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum(float(_stat(p)[2]) + float(_stat(p)[3]) for p in pids if _stat(p)) / tick
+
+
+def _stat(pid: int) -> list[str]:
+    # /proc/<pid>/stat: "pid (comm) state ppid ... utime stime ..." (fields 14 and 15).
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    comm = text[text.index("(") + 1 : text.rindex(")")]
+    rest = text[text.rindex(")") + 2 :].split()
+    return [comm.split(".")[0].rstrip("0123456789"), rest[1], rest[11], rest[12]]
+
+
 def plot(run: Run, path: str, title: str) -> None:
     """Latency over time (scatter) and its CDF, as a PNG."""
     import matplotlib
@@ -221,18 +246,23 @@ def plot(run: Run, path: str, title: str) -> None:
     fig.savefig(path, dpi=110)
 
 
-async def measure(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
+async def measure(
+    args: argparse.Namespace, base_url: str, server_pid: int | None = None
+) -> dict[str, Any]:
     """Set up the customers, run the load shape, collect the figures."""
     lanes = Lanes(base_url, args.connections)
     try:
         seats, create_per_s = await setup(lanes, args.sessions, args.seed)
         before = await lanes.clients[0].metrics()
+        cpu_before = (process_cpu_s(server_pid), time.process_time())
         run = Run()
         if args.rate:
             elapsed = await open_loop(seats, args.rate, args.duration, args.seed, run)
         else:
             elapsed = await closed_loop(seats, args.turns, args.seed, run)
         after = await lanes.clients[0].metrics()
+        server_cpu = process_cpu_s(server_pid) - cpu_before[0]
+        client_cpu = time.process_time() - cpu_before[1]
     finally:
         await lanes.aclose()
     mode = f"open loop at {args.rate:g}/s offered" if args.rate else "closed loop"
@@ -242,7 +272,10 @@ async def measure(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
         "turns_per_s": round(len(run.samples) / elapsed, 1),
         **percentiles([ms for _, ms in run.samples]),
         "errors": run.errors, "create_sessions_per_s": round(create_per_s, 1),
+        "client_cpu_ms_per_turn": round(client_cpu / max(1, len(run.samples)) * 1000, 3),
     }  # fmt: skip
+    if server_pid is not None:
+        figures["server_cpu_ms_per_turn"] = round(server_cpu / max(1, len(run.samples)) * 1000, 3)
     if args.workers == 1 or args.url:
         # With several workers /metrics answers for whichever one took the request.
         figures.update(server_figures(before, after))
@@ -258,7 +291,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         return await measure(args, args.url)
     home = tempfile.mkdtemp(prefix="agentgpt-bench-http-")
     async with LocalServer(workers=args.workers, env={"AGENTGPT_HOME": home}) as server:
-        return await measure(args, server.base_url)
+        assert server.proc is not None
+        return await measure(args, server.base_url, server.proc.pid)
 
 
 def main() -> None:
