@@ -239,7 +239,10 @@ def plot(run: Run, path: str, title: str) -> None:
     fractions = [(i + 1) / len(latencies) for i in range(len(latencies))]
     right.plot(latencies, fractions)
     for q in (0.5, 0.95, 0.99):
+        value = latencies[min(len(latencies) - 1, int(q * len(latencies)))]
         right.axhline(q, color="grey", linewidth=0.5, linestyle="--")
+        right.annotate(f"p{round(q * 100)} {value:.1f} ms", (latencies[0], q),
+                       xytext=(2, 2), textcoords="offset points", fontsize=8)  # fmt: skip
     right.set(xlabel="latency (ms)", ylabel="fraction of turns", xscale="log", title="CDF")
     fig.suptitle(title)
     fig.tight_layout()

@@ -92,7 +92,9 @@ async def converse(
             for _ in range(customer.persona.failed_otps):
                 result = await customer.client.report_auth(customer.session_id, False, "otp")
                 outcome.flagged = result.flagged
-        await asyncio.sleep(min(rng.uniform(*work.think_s), max(0.0, deadline - time.monotonic())))
+        if index + 1 < len(customer.persona.lines):  # think before the next line only
+            pause = min(rng.uniform(*work.think_s), max(0.0, deadline - time.monotonic()))
+            await asyncio.sleep(pause)
     return outcome
 
 
