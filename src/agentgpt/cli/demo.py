@@ -43,7 +43,12 @@ def demo(
       agentgpt demo --server http://127.0.0.1:8080     # against a running agentgpt serve
     """
     work = Workload(customers=customers, duration_s=duration, seed=seed)
-    asyncio.run(_demo(work, port, server, url, keep_serving))
+    try:
+        asyncio.run(_demo(work, port, server, url, keep_serving))
+    except KeyboardInterrupt:
+        if not keep_serving:
+            raise
+        _out.print("stopped")  # Ctrl-C is how --keep-serving is meant to end: exit 0
 
 
 async def _demo(
