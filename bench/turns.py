@@ -34,7 +34,7 @@ import time
 from typing import Any
 
 from agentgpt import SessionManager
-from agentgpt.config.settings import StoreSettings
+from agentgpt.config.settings import SessionSettings, StoreSettings
 from agentgpt.store.context_store import RedisContextStore
 
 LINES = ("I forgot my password", "Card blocked in foreign country", "Can I get a loan?",
@@ -96,7 +96,8 @@ async def _create_live(manager: SessionManager, count: int, worker: int) -> dict
 
 async def _worker(worker: int, args: argparse.Namespace, sessions: int) -> dict[str, Any]:
     store = _store(args.home)
-    manager = SessionManager(store=store, max_concurrent_sessions=10**7)
+    settings = SessionSettings(agent=args.agent)
+    manager = SessionManager(store=store, max_concurrent_sessions=10**7, settings=settings)
     client = await store.client()
     ids = [(await manager.create_session(f"bench-{worker}-{i}")).id for i in range(sessions)]
     mem_before = (await client.info("memory"))["used_memory"]
@@ -140,6 +141,7 @@ def _summary(args: argparse.Namespace, results: list[dict[str, Any]]) -> dict[st
         "mode": f"open loop at {args.rate}/s offered" if args.rate else "closed loop",
         "processes": args.processes,
         "event_loop": "uvloop" if args.uvloop else "asyncio",
+        "agent": args.agent,
         "sessions": args.sessions,
         "turns": len(latencies),
         "turns_per_s": round(len(latencies) / elapsed, 1),
@@ -170,6 +172,8 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--create", type=int, default=0, help="then create N more live sessions")
     parser.add_argument("--no-uvloop", dest="uvloop", action="store_false")
+    parser.add_argument("--agent", choices=["faq", "nlp"], default="faq",
+                        help="faq: the simple rule-based agent; nlp: NLPAgent")  # fmt: skip
     args = parser.parse_args()
     args.home = tempfile.mkdtemp(prefix="agentgpt-bench-")
     per = args.sessions // args.processes
