@@ -330,3 +330,17 @@ def _flush(client: TestClient) -> None:
     """Flush the app's pending analytics events (normally done every second)."""
     assert client.portal is not None
     client.portal.call(client.app.state.services.manager.analytics.flush)  # type: ignore[attr-defined]
+
+
+def test_store_down_is_503_and_readyz_says_so(issuer: TokenIssuer) -> None:
+    from tests import servers
+
+    dead = f"redis://127.0.0.1:{servers.free_port()}/0"
+    settings = make_settings(dead)
+    settings.session_storage.config.connect_timeout = 0.5
+    with TestClient(create_app(settings)) as down:
+        assert_problem(down.post("/v1/sessions", headers=auth(issuer)), 503, "store-unavailable")
+        ready = down.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["store"] != "ok"
+        assert down.get("/healthz").status_code == 200
