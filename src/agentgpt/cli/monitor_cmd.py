@@ -84,7 +84,14 @@ def finite(data: Any) -> Any:
 
 
 def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}ms"
+    if value is None:
+        return "-"
+    # Loopback turns take well under 10 ms: whole milliseconds would all read "0ms".
+    return f"{value:.1f}ms" if value < 10 else f"{value:,.0f}ms"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
 
 
 def _short(alert: dict[str, Any]) -> str:
@@ -107,7 +114,8 @@ def snapshot_lines(view: dict[str, Any], severity: str) -> list[str]:
     lines = [
         f"ACTIVE SESSIONS: {view['active_sessions']:,} | AVG LATENCY: {_ms(lat['avg_ms'])}",
         f"P95: {_ms(lat['p95_ms'])} | P99: {_ms(lat['p99_ms'])} | TURNS/S: "
-        f"{view['turns_per_s']:,.1f} | TURNS: {view['turns']:,} | WINDOW: {view['window']}",
+        f"{view['turns_per_s']:,.2f} | TURNS: {view['turns']:,} | ESCALATIONS: "
+        f"{_pct(view['escalation_rate'])} | WINDOW: {view['window']}",
         "TOP CONCERN TOPICS:",
     ]
     lines += [f"{i}. {t['topic']} ({t['share']:.0f}%)" for i, t in enumerate(view["topics"], 1)]
