@@ -195,3 +195,35 @@ def test_bad_option_is_one_line_and_exit_2(
     assert out == ""
     assert len(err.strip().splitlines()) == 1
     assert needle in err
+
+
+async def _fill_cluster(url: str, sessions: int) -> None:
+    store = RedisContextStore(url)
+    await (await store.client()).flushall()
+    manager = SessionManager(store=store, settings=SessionSettings(agent="faq"))
+    try:
+        for i in range(sessions):
+            session = await manager.create_session(f"user-{i}")
+            await manager.handle(session.id, "I forgot my password")
+        await manager.analytics.flush()
+    finally:
+        await manager.aclose()
+        await store.aclose()
+
+
+@pytest.mark.cluster
+def test_memory_metric_sums_every_primary_of_a_cluster(
+    cluster_nodes: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"redis+cluster://{','.join(cluster_nodes)}"
+    # 12 random ids spread over the primaries: a SCAN of one node alone would miss some.
+    asyncio.run(_fill_cluster(url, 12))
+    code, out, _ = _run(capsys, "--url", url, "--metric", "memory", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["store"]["primaries"] == len(cluster_nodes)
+    assert doc["sessions"] == 12
+    assert doc["bytes_per_session"] > 0
+    code, out, _ = _run(capsys, "--url", url, "--json")
+    assert code == 0
+    assert json.loads(out)["active_sessions"] == 12
