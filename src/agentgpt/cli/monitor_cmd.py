@@ -114,8 +114,8 @@ def snapshot_lines(view: dict[str, Any], severity: str) -> list[str]:
     lines = [
         f"ACTIVE SESSIONS: {view['active_sessions']:,} | AVG LATENCY: {_ms(lat['avg_ms'])}",
         f"P95: {_ms(lat['p95_ms'])} | P99: {_ms(lat['p99_ms'])} | TURNS/S: "
-        f"{view['turns_per_s']:,.2f} | TURNS: {view['turns']:,} | ESCALATIONS: "
-        f"{_pct(view['escalation_rate'])} | WINDOW: {view['window']}",
+        f"{view['turns_per_s']:,.2f} | ESCALATIONS: {_pct(view['escalation_rate'])} | "
+        f"WINDOW: {view['window']}",
         "TOP CONCERN TOPICS:",
     ]
     lines += [f"{i}. {t['topic']} ({t['share']:.0f}%)" for i, t in enumerate(view["topics"], 1)]
