@@ -104,8 +104,10 @@ def _short(alert: dict[str, Any]) -> str:
 
 def _trend(trend: dict[str, Any]) -> str:
     ratio = "new" if trend["ratio"] is None else f"x{trend['ratio']:.1f}"
-    what = trend["subject"] or trend["kind"].replace("_", " ")
-    return f"- {_ARROWS.get(trend['kind'], '•')} {trend['kind']}: {what} {ratio}"
+    arrow, kind = _ARROWS.get(trend["kind"], "•"), trend["kind"]
+    # Sentiment and escalation trends have no subject: the kind says it all.
+    what = f"{kind}: {trend['subject']}" if trend["subject"] else kind.replace("_", " ")
+    return f"- {arrow} {what} {ratio}"
 
 
 def snapshot_lines(view: dict[str, Any], severity: str) -> list[str]:
