@@ -314,7 +314,7 @@ def test_monitor_snapshot_reflects_turns_and_auth_alerts(
     assert snap["turns"] >= 3
     assert snap["active_sessions"] >= 1
     assert snap["latency"]["p99_ms"] is not None
-    alerts = [a for a in snap["alerts"] if a["rule"] == "auth_failures"]
+    alerts = [a for a in snap["alerts"] if a["rule"] == "auth_failures" and a["subject"] == sid]
     assert len(alerts) == 1
     assert alerts[0]["severity"] == "critical"
     assert sid not in json.dumps(snap) or alerts[0]["subject"] == sid
