@@ -34,7 +34,8 @@ import time
 from typing import Any
 
 from agentgpt import SessionManager
-from agentgpt.config.settings import StoreSettings
+from agentgpt.config.settings import SessionSettings, StoreSettings
+from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
 
 LINES = ("I forgot my password", "Card blocked in foreign country", "Can I get a loan?",
@@ -96,8 +97,10 @@ async def _create_live(manager: SessionManager, count: int, worker: int) -> dict
 
 async def _worker(worker: int, args: argparse.Namespace, sessions: int) -> dict[str, Any]:
     store = _store(args.home)
-    manager = SessionManager(store=store, max_concurrent_sessions=10**7)
+    settings = SessionSettings(agent=args.agent)
+    manager = SessionManager(store=store, max_concurrent_sessions=10**7, settings=settings)
     client = await store.client()
+    empty = (await client.info("memory"))["used_memory"]
     ids = [(await manager.create_session(f"bench-{worker}-{i}")).id for i in range(sessions)]
     mem_before = (await client.info("memory"))["used_memory"]
     started = time.perf_counter()
@@ -107,10 +110,13 @@ async def _worker(worker: int, args: argparse.Namespace, sessions: int) -> dict[
     else:
         latencies = await _closed_loop(manager, ids, args.turns)
     elapsed = time.perf_counter() - started
+    sampled = await _sampled_key_bytes(client, ids[:100], worker)
     result: dict[str, Any] = {
+        "key_bytes": sampled,
         "latencies": latencies,
         "elapsed": elapsed,
         "mem_before": mem_before,
+        "mem_empty": empty,
         "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     if args.create and worker == 0:
@@ -122,6 +128,16 @@ async def _worker(worker: int, args: argparse.Namespace, sessions: int) -> dict[
     result["mem_after"] = (await client.info("memory"))["used_memory"]
     await store.aclose()
     return result
+
+
+async def _sampled_key_bytes(client: Any, ids: list[str], worker: int) -> float:
+    """Mean MEMORY USAGE of one session's own keys (meta, ctx, log, owner index)."""
+    total = 0
+    for i, sid in enumerate(ids):
+        keys = K.session_keys(sid)
+        for key in (keys.meta, keys.ctx, keys.log, K.user_key(f"bench-{worker}-{i}")):
+            total += int(await client.memory_usage(key, samples=0) or 0)
+    return total / max(1, len(ids))
 
 
 def _run_worker(worker: int, args: argparse.Namespace, sessions: int) -> dict[str, Any]:
@@ -140,6 +156,7 @@ def _summary(args: argparse.Namespace, results: list[dict[str, Any]]) -> dict[st
         "mode": f"open loop at {args.rate}/s offered" if args.rate else "closed loop",
         "processes": args.processes,
         "event_loop": "uvloop" if args.uvloop else "asyncio",
+        "agent": args.agent,
         "sessions": args.sessions,
         "turns": len(latencies),
         "turns_per_s": round(len(latencies) / elapsed, 1),
@@ -155,8 +172,12 @@ def _summary(args: argparse.Namespace, results: list[dict[str, Any]]) -> dict[st
                     "store_bytes_per_fresh_session"):  # fmt: skip
             figures[key] = first[key]
     else:
+        # Growth of the server's used memory from before the first session to after the
+        # last turn, per session (the server's own baseline excluded).
         after = max(r["mem_after"] for r in results)
-        figures["store_bytes_per_session_with_turns"] = round(after / args.sessions)
+        empty = min(r["mem_empty"] for r in results)
+        figures["store_bytes_per_session_with_turns"] = round((after - empty) / args.sessions)
+        figures["session_key_bytes"] = round(statistics.mean(r["key_bytes"] for r in results))
     return figures
 
 
@@ -170,6 +191,8 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--create", type=int, default=0, help="then create N more live sessions")
     parser.add_argument("--no-uvloop", dest="uvloop", action="store_false")
+    parser.add_argument("--agent", choices=["faq", "nlp"], default="faq",
+                        help="faq: the simple rule-based agent; nlp: NLPAgent")  # fmt: skip
     args = parser.parse_args()
     args.home = tempfile.mkdtemp(prefix="agentgpt-bench-")
     per = args.sessions // args.processes

@@ -314,7 +314,7 @@ def test_monitor_snapshot_reflects_turns_and_auth_alerts(
     assert snap["turns"] >= 3
     assert snap["active_sessions"] >= 1
     assert snap["latency"]["p99_ms"] is not None
-    alerts = [a for a in snap["alerts"] if a["rule"] == "auth_failures"]
+    alerts = [a for a in snap["alerts"] if a["rule"] == "auth_failures" and a["subject"] == sid]
     assert len(alerts) == 1
     assert alerts[0]["severity"] == "critical"
     assert sid not in json.dumps(snap) or alerts[0]["subject"] == sid
@@ -330,3 +330,17 @@ def _flush(client: TestClient) -> None:
     """Flush the app's pending analytics events (normally done every second)."""
     assert client.portal is not None
     client.portal.call(client.app.state.services.manager.analytics.flush)  # type: ignore[attr-defined]
+
+
+def test_store_down_is_503_and_readyz_says_so(issuer: TokenIssuer) -> None:
+    from tests import servers
+
+    dead = f"redis://127.0.0.1:{servers.free_port()}/0"
+    settings = make_settings(dead)
+    settings.session_storage.config.connect_timeout = 0.5
+    with TestClient(create_app(settings)) as down:
+        assert_problem(down.post("/v1/sessions", headers=auth(issuer)), 503, "store-unavailable")
+        ready = down.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["store"] != "ok"
+        assert down.get("/healthz").status_code == 200

@@ -10,7 +10,7 @@ DEFAULT_WINDOW = 8
 SUMMARY_TOPICS = 12
 
 
-class Exchange(msgspec.Struct, frozen=True, kw_only=True):
+class Exchange(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     """One customer message and the agent's reply, as kept in the window (PII redacted)."""
 
     seq: int
@@ -22,7 +22,7 @@ class Exchange(msgspec.Struct, frozen=True, kw_only=True):
     sentiment: float | None = None
 
 
-class Context(msgspec.Struct, kw_only=True):
+class Context(msgspec.Struct, kw_only=True, array_like=True):
     """What an agent may read of a session: recent exchanges, a summary and slots.
 
     Bounded by construction (invariant 4): ``window`` never exceeds its limit and the

@@ -3,6 +3,7 @@
 from agentgpt.analytics.alerts import Alert, AlertLog, Severity, severity_filter
 from agentgpt.analytics.events import AuthEvent, TurnEvent
 from agentgpt.analytics.snapshot import WINDOWS, Analytics, Snapshot, TopicShare, Trend
+from agentgpt.analytics.snapshot_view import snapshot_view
 from agentgpt.analytics.trends import TrendFlag, TrendParams
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "TrendParams",
     "TurnEvent",
     "severity_filter",
+    "snapshot_view",
 ]

@@ -15,6 +15,7 @@ from rich.console import Console
 from agentgpt.cli import session_cmd
 from agentgpt.cli.demo import demo
 from agentgpt.cli.keys_cmd import rotate_keys
+from agentgpt.cli.monitor_cmd import monitor
 from agentgpt.cli.nlu_cmd import nlu_app
 from agentgpt.cli.scan_cmd import scan_command
 from agentgpt.cli.serve_cmd import serve
@@ -35,6 +36,7 @@ session_app.command("show")(session_cmd.show)
 session_app.command("list")(session_cmd.list_sessions)
 session_app.command("erase")(session_cmd.erase)
 session_app.command("verify")(verify)
+session_app.command("monitor")(monitor)
 app.add_typer(session_app, name="session")
 app.add_typer(token_app, name="token")
 security_app = typer.Typer(help="Keys, integrity and leakage checks.", no_args_is_help=True)

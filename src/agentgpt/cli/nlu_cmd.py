@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 import typer
+from rich.console import Console
 
 from agentgpt.config.loader import load_settings
 from agentgpt.config.paths import data_home
@@ -41,7 +42,8 @@ def train(
     training = dataset.load(data, "train")
     chosen = _backend(backend)
     started = time.perf_counter()
-    model = classifier.train(training, chosen)
+    with Console(stderr=True).status(f"training the {chosen} model on {len(training)} examples"):
+        model = classifier.train(training, chosen)
     seconds = time.perf_counter() - started
     target = out or data_home() / "models" / f"{chosen}-{training.fingerprint[:16]}"
     model.save(target)

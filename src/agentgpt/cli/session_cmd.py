@@ -17,7 +17,8 @@ SessionIdArg = Annotated[str, typer.Option("--id", help="the session id (sess_..
 
 
 def _manager(settings: Settings) -> SessionManager:
-    return SessionManager(store=RedisContextStore(settings.store), settings=settings.sessions)
+    return SessionManager(store=RedisContextStore(settings.store), settings=settings.sessions,
+                          analytics_settings=settings.analytics)  # fmt: skip
 
 
 async def _with_manager(settings: Settings, work: Any) -> Any:

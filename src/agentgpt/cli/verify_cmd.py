@@ -11,6 +11,8 @@ from typing import Annotated
 
 import msgspec
 import typer
+from rich.console import Console
+from rich.progress import Progress
 
 from agentgpt.cli.connect import ConfigOption, UrlOption, key_manager_for, open_store
 from agentgpt.errors import InvalidInput
@@ -36,7 +38,7 @@ def verify(
     """
     if (session_id is None) == (not all_) or (sample is not None and not all_):
         raise InvalidInput("give either --id SESSION_ID or --all [--sample N]")
-    reports = asyncio.run(_run(session_id, sample or DEFAULT_SAMPLE, file, url))
+    reports = asyncio.run(_run(session_id, sample or DEFAULT_SAMPLE, file, url, not as_json))
     if as_json:
         typer.echo(json.dumps(msgspec.to_builtins(_summary(reports))))
     else:
@@ -51,14 +53,20 @@ def verify(
 
 
 async def _run(
-    session_id: str | None, sample: int, file: ConfigOption, url: UrlOption
+    session_id: str | None, sample: int, file: ConfigOption, url: UrlOption, show_bar: bool
 ) -> list[VerifyReport]:
     settings, store = open_store(file, url)
     key_manager = key_manager_for(settings)
     try:
         if session_id is not None:
             return [await verify_session(store, key_manager, session_id)]
-        return await verify_sample(store, key_manager, sample)
+        # A progress bar on stderr for bulk checks (stdout stays the report).
+        with Progress(console=Console(stderr=True), transient=True,
+                      disable=not show_bar) as bar:  # fmt: skip
+            task = bar.add_task("verifying", total=None)
+            return await verify_sample(store, key_manager, sample,
+                                       lambda done, total: bar.update(task, completed=done,
+                                                                      total=total))  # fmt: skip
     finally:
         await store.aclose()
 

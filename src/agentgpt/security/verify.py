@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
 
 import msgspec
 
@@ -100,18 +101,30 @@ async def verify_session(
 
 
 async def verify_sample(
-    store: RedisContextStore, key_manager: SessionKeyManager, n: int
+    store: RedisContextStore,
+    key_manager: SessionKeyManager,
+    n: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[VerifyReport]:
-    """Verify ``n`` sessions picked at random across the store (every primary)."""
+    """Verify ``n`` sessions picked at random across the store (every primary).
+
+    ``progress(done, total)`` is called after each session (for a progress bar).
+    """
     ids = await sample_session_ids(store, n)
     gate = asyncio.Semaphore(CONCURRENCY)
+    done = 0
 
     async def one(session_id: str) -> VerifyReport | None:
+        nonlocal done
         async with gate:
             try:
                 return await verify_session(store, key_manager, session_id)
             except SessionNotFound:
                 return None  # expired or erased since the scan: nothing left to check
+            finally:
+                done += 1
+                if progress is not None:
+                    progress(done, len(ids))
 
     reports = await asyncio.gather(*(one(i) for i in ids))
     return [r for r in reports if r is not None]

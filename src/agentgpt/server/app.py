@@ -97,7 +97,8 @@ def _services(
         raise ConfigError("encryption 'none' (plaintext at rest) is refused in production")
     if manager is None:
         store = RedisContextStore(settings.store)
-        manager = SessionManager(store=store, settings=settings.sessions)
+        manager = SessionManager(store=store, settings=settings.sessions,
+                                 analytics_settings=settings.analytics)  # fmt: skip
     manager.register_hook(HookEvent.TURN, metrics.on_turn)
     manager.register_hook(HookEvent.ALERT, metrics.on_alert)
     manager.agent_pool.warm()

@@ -12,7 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
-from agentgpt.analytics import Snapshot, severity_filter
+from agentgpt.analytics import Snapshot
+from agentgpt.analytics.snapshot_view import snapshot_view
 from agentgpt.errors import AlreadyDone, InvalidToken
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import charge, require
@@ -88,24 +89,7 @@ class MonitorOut(BaseModel):
     @classmethod
     def of(cls, snap: Snapshot, severity: str) -> MonitorOut:
         """Build from an analytics ``Snapshot``, keeping alerts at or above ``severity``."""
-        floor = severity_filter(severity)
-        flags = {t.subject: t.kind for t in snap.trends}
-        return cls(
-            window=snap.window, at=snap.at, active_sessions=snap.active_sessions,
-            turns=snap.turns, turns_per_s=snap.turns_per_s,
-            latency=LatencyOut(avg_ms=snap.latency_avg_ms, p50_ms=snap.latency_p50_ms,
-                               p95_ms=snap.latency_p95_ms, p99_ms=snap.latency_p99_ms),
-            topics=[TopicOut(topic=t.topic, turns=t.turns, share=t.percent,
-                             trend=flags.get(t.topic)) for t in snap.topics],
-            sentiment_avg=snap.sentiment_avg, escalation_rate=snap.escalation_rate,
-            alerts=[AlertOut(id=a.id, rule=a.rule, severity=a.severity, subject=a.subject,
-                             message=a.message, at=a.at,
-                             acknowledged=a.acknowledged_by is not None)
-                    for a in snap.alerts if a.level >= floor],
-            trends=[TrendOut(kind=t.kind, subject=t.subject, ratio=t.ratio, p_value=t.p_value)
-                    for t in snap.trends],
-            dropped_events=snap.dropped_events,
-        )  # fmt: skip
+        return cls.model_validate(snapshot_view(snap, severity))
 
 
 class AckOut(BaseModel):

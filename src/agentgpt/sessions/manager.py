@@ -74,12 +74,14 @@ class SessionManager:
         settings: SessionSettings | None = None,
         sweep_interval: float = 1.0,
         analytics: Analytics | None = None,
+        analytics_settings: AnalyticsSettings | None = None,
     ) -> None:
         """Configure the manager; arguments override the loaded configuration."""
-        analytics_settings = AnalyticsSettings()
         if settings is None:
             loaded = load_settings()
-            settings, analytics_settings = loaded.sessions, loaded.analytics
+            settings = loaded.sessions
+            analytics_settings = analytics_settings or loaded.analytics
+        analytics_settings = analytics_settings or AnalyticsSettings()
         self.settings = settings
         self.max_concurrent_sessions = (
             max_concurrent_sessions or self.settings.max_concurrent_sessions

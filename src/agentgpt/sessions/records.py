@@ -17,7 +17,7 @@ def associated_data(session_id: str, kind: str, version: int) -> bytes:
     return f"ag1|{session_id}|{kind}|{version}".encode()
 
 
-class TurnRecord(msgspec.Struct, kw_only=True):
+class TurnRecord(msgspec.Struct, kw_only=True, array_like=True):
     """One entry of the append-only turn log (PII redacted; ``prev`` chains the log)."""
 
     seq: int
@@ -35,7 +35,7 @@ class TurnRecord(msgspec.Struct, kw_only=True):
     prev: bytes = b""
 
 
-class VaultRecord(msgspec.Struct, kw_only=True):
+class VaultRecord(msgspec.Struct, kw_only=True, array_like=True):
     """Raw PII values captured at one turn (sensitive retention class)."""
 
     seq: int
