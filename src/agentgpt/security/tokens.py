@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,14 +150,29 @@ class TokenIssuer:
 class TokenVerifier:
     """Checks signature, expiry, audience and issuer; the server and the CLI share it."""
 
-    def __init__(self, key: Ed25519PublicKey | None = None) -> None:
+    def __init__(self, key: Ed25519PublicKey | None = None, cache_size: int = 4096) -> None:
         """Verify with ``key``, or the configured/local public key."""
         self._key = key or load_public_key()
+        # A portal sends many requests per token: remember verified tokens until they
+        # expire instead of checking the Ed25519 signature on every request.
+        self._cache: OrderedDict[str, Claims] = OrderedDict()
+        self._cache_size = cache_size
 
     def verify(self, token: str, scope: str | None = None) -> Claims:
         """Return the token's claims; ``InvalidToken`` (401) or ``AccessDenied`` (403)."""
         if not isinstance(token, str) or not token or len(token) > 4096:
             raise _rejected("missing or oversized token")
+        claims = self._cache.get(token)
+        if claims is None or claims.expires_at + _LEEWAY_S <= time.time():
+            claims = self._verified(token)
+        else:
+            self._cache.move_to_end(token)
+        if scope is not None:
+            claims.require(scope)
+        return claims
+
+    def _verified(self, token: str) -> Claims:
+        self._cache.pop(token, None)
         try:
             payload = jwt.decode(
                 token, self._key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
@@ -176,8 +192,9 @@ class TokenVerifier:
             expires_at=float(payload["exp"]),
             token_id=str(payload.get("jti", "")),
         )
-        if scope is not None:
-            claims.require(scope)
+        self._cache[token] = claims
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
         return claims
 
 
