@@ -109,3 +109,17 @@ def test_missing_file_is_a_configuration_error(
 ) -> None:
     assert main(["session", "store", "init", "-f", str(tmp_path / "nope.yaml")]) == 78
     assert "nope.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["session", "list"], ["session", "verify", "--id", "sess_abcdefgh"],
+     ["session", "monitor"]],
+)  # fmt: skip
+def test_bad_store_url_is_a_one_line_configuration_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--url", "ftp://x"]) == 78
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "--url" in err

@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
-from agentgpt.config.loader import load_settings
-from agentgpt.config.settings import Settings
+from agentgpt.config.loader import describe_validation_error, load_settings
+from agentgpt.config.settings import Settings, StoreSettings
+from agentgpt.errors import ConfigError
 
 ConfigFile = Annotated[
     Path | None,
-    typer.Option("-f", "--config", help="YAML configuration (default: $AGENTGPT_CONFIG)"),
+    typer.Option("-f", "--config", "--file", help="YAML configuration (default: $AGENTGPT_CONFIG)"),
 ]
 StoreUrl = Annotated[
     str | None,
@@ -23,11 +25,19 @@ Json = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
 
 def settings_from(config: Path | None, url: str | None) -> Settings:
-    """Load the configuration; ``--url`` overrides the store it names."""
+    """Load the configuration; ``--url`` overrides the store it names (``ConfigError``)."""
     settings = load_settings(config)
-    if url:
-        settings = Settings(**{**settings.model_dump(exclude_unset=True), "store_url": url})
-    return settings
+    if not url:
+        return settings
+    try:
+        # Keep the configured retention classes: TTLs are written and checked against them.
+        store = StoreSettings.from_url(url, data_retention=settings.store.data_retention)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, "--url")) from None
+    except ValueError as exc:
+        raise ConfigError(f"--url: {exc}") from None
+    storage = settings.session_storage.model_copy(update={"config": store, "engine": "redis"})
+    return settings.model_copy(update={"session_storage": storage})
 
 
 def emit(data: Any, as_json: bool, lines: list[str]) -> None:

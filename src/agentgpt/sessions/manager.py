@@ -345,9 +345,9 @@ class SessionManager:
     async def _loaded(self, session_id: str, lock: DistributedLock, owner: str | None) -> Session:
         assert lock.acquired is not None
         assert lock.acquired.meta is not None
-        if owner is not None and R.SessionMeta.from_hash(lock.acquired.meta).owner != owner:
-            raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         session = await self._materialise(session_id, lock.acquired.meta, lock.acquired.ctx)
+        if owner is not None and session.owner != owner:
+            raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         if session.closed:
             raise SessionClosed(f"session {session_id} is closed; create a new session")
         return session
