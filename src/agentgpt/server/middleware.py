@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import secrets
 import time
 from typing import Any
 
@@ -13,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentgpt.server.metrics import Metrics
 from agentgpt.server.problems import MEDIA_TYPE, TYPE_PREFIX
+from agentgpt.store.tickets import new_ticket
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 log = logging.getLogger("agentgpt.access")
@@ -37,7 +37,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or secrets.token_hex(8)
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or new_ticket()
         token = request_id.set(rid)
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:

@@ -32,7 +32,9 @@ class Services:
         return self.settings.server.environment == "development"
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     """The app's ``Services`` (a FastAPI dependency)."""
+    # async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread, a
+    # thread hand-off on every request for an attribute lookup.
     found: Services = request.app.state.services
     return found

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from types import TracebackType
 from agentgpt.errors import AgentGPTError, LockNotHeld, LockTimeout, StoreUnavailable
 from agentgpt.store.context_store import Acquired, RedisContextStore
 from agentgpt.store.keys import LockKeys, lock_keys
+from agentgpt.store.tickets import new_ticket
 
 DEFAULT_LEASE = 10.0
 DEFAULT_TIMEOUT = 30.0
@@ -89,7 +89,7 @@ class DistributedLock:
         self.lease_ms = max(100, int(lease * 1000))
         self.timeout = timeout
         self._load = load
-        self.ticket = secrets.token_hex(12)
+        self.ticket = new_ticket()
         self.fence = 0
         self.acquired: Acquired | None = None
         self._renewer: asyncio.TimerHandle | None = None
