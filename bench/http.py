@@ -13,7 +13,9 @@ them stay live for the run). Then one of two load shapes, as in bench/turns.py:
   arrival, so a slow server cannot hide its queue (no coordinated omission).
 
 The customers share ``--connections`` keep-alive connections on loopback (a portal's
-gateway multiplexes its users the same way). The server is started as a child process
+gateway multiplexes its users the same way), through bench/keepalive.py: a lean HTTP/1.1
+client, because the SDK's httpx transport costs more CPU per request than the service
+spends on the turn, on the same 2 cores. The server is started as a child process
 with a fresh data directory unless ``--url`` names a running one.
 
     python bench/http.py --sessions 1000 --turns 5
@@ -34,24 +36,39 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import tempfile
 import time
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import msgspec
 import uvloop
 from prometheus_client.parser import text_string_to_metric_families
 
-from agentgpt.client import AsyncClient
+sys.path.append(str(_HERE))  # after the standard library: ``http`` stays the stdlib's
 from agentgpt.client.launch import LocalServer
-from agentgpt.client.simulate import Customer, enroll, say
+from agentgpt.client.models import SessionInfo, Token, Turn
+from agentgpt.client.personas import Persona, pick
 from agentgpt.client.stats import percentiles
-from agentgpt.errors import AgentGPTError
+from keepalive import ConnectionLost, KeepAlivePool
 
+_JSON = {"content-type": "application/json"}
 DRAIN_S = 30.0  # open loop: how long in-flight messages may take after the last arrival
+
+
+class Failed(Exception):
+    """A response that was not the expected success (its status and problem type)."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        """Keep the status and the problem type for the error count."""
+        problem = body.decode(errors="replace")
+        with contextlib.suppress(ValueError, AttributeError):
+            problem = json.loads(body).get("type", "").rsplit(":", 1)[-1]
+        super().__init__(f"HTTP {status} {problem}")
 
 
 class Run:
@@ -63,91 +80,110 @@ class Run:
         self.errors: dict[str, int] = {}
 
     def error(self, exc: BaseException) -> None:
-        """Count an error by class."""
-        name = type(exc).__name__
+        """Count an error by its message (status and problem type) or class."""
+        name = str(exc) if isinstance(exc, Failed) else type(exc).__name__
         self.errors[name] = self.errors.get(name, 0) + 1
 
 
-class Lanes:
-    """Keep-alive connections split into small httpx pools, each behind a gate of its size.
+@dataclass
+class Customer:
+    """A signed-in customer with an open session and a scripted persona."""
 
-    httpcore's pool scans every queued request against every connection on each change
-    (quadratic): one big pool with thousands of waiting customers costs the load generator
-    more CPU than the server spends on the turns. Small pools that never queue avoid it.
-    """
+    headers: dict[str, str]
+    messages_path: str
+    persona: Persona
+    sent: int = 0
 
-    def __init__(self, base_url: str, connections: int, per_lane: int = 8) -> None:
-        """``connections`` in total, ``per_lane`` per httpx pool."""
-        count = max(1, connections // per_lane)
-        limits = httpx.Limits(max_connections=per_lane, max_keepalive_connections=per_lane)
-        timeout = httpx.Timeout(60.0, pool=120.0)
-        self.pools = [httpx.AsyncClient(limits=limits, timeout=timeout) for _ in range(count)]
-        self.clients = [AsyncClient(base_url, http=p) for p in self.pools]
-        self.gates = [asyncio.Semaphore(per_lane) for _ in range(count)]
 
-    def lane(self, index: int) -> tuple[AsyncClient, asyncio.Semaphore]:
-        """The client and gate of customer ``index``."""
-        return self.clients[index % len(self.clients)], self.gates[index % len(self.gates)]
+class Wire:
+    """The service over ``--connections`` keep-alive connections (see bench/keepalive.py)."""
+
+    def __init__(self, base_url: str, connections: int) -> None:
+        """Connect lazily."""
+        self.pool = KeepAlivePool(base_url, connections)
+
+    async def call(
+        self, method: str, path: str, into: type[Any], body: Any = None,
+        headers: dict[str, str] | None = None, expect: int = 200,
+    ) -> Any:  # fmt: skip
+        """Send a request, check the status, decode the JSON reply into ``into``."""
+        raw = msgspec.json.encode(body) if body is not None else b""
+        reply = await self.pool.request(method, path, raw, {**_JSON, **(headers or {})})
+        if reply.status != expect:
+            raise Failed(reply.status, reply.body)
+        return msgspec.json.decode(reply.body, type=into)
+
+    async def metrics(self) -> str:
+        """The service's /metrics text."""
+        reply = await self.pool.request("GET", "/metrics")
+        return reply.body.decode()
 
     async def aclose(self) -> None:
-        """Close every pool."""
-        for pool in self.pools:
-            await pool.aclose()
+        """Close the connections."""
+        await self.pool.aclose()
 
 
-Seat = tuple[Customer, asyncio.Semaphore]
+async def enroll(wire: Wire, user: str, rng: random.Random) -> Customer:
+    """Get a development token for ``user`` and open a session."""
+    token = await wire.call("POST", "/v1/demo/token", Token, {"user": user, "role": "customer"})
+    headers = {"authorization": f"Bearer {token.token}"}
+    session = await wire.call("POST", "/v1/sessions", SessionInfo, headers=headers, expect=201)
+    return Customer(headers, f"/v1/sessions/{session.id}/messages", pick(rng))
 
 
-async def setup(lanes: Lanes, count: int, seed: int) -> tuple[list[Seat], float]:
+async def say(wire: Wire, customer: Customer, rng: random.Random) -> Turn:
+    """Send the customer's next scripted line and return the agent's turn."""
+    text = customer.persona.line(customer.sent, rng)
+    customer.sent += 1
+    turn: Turn = await wire.call("POST", customer.messages_path, Turn, {"text": text},
+                                 customer.headers)  # fmt: skip
+    return turn
+
+
+async def setup(wire: Wire, count: int, seed: int) -> tuple[list[Customer], float]:
     """Sign ``count`` customers in and open their sessions; return them and sessions/s."""
     rng = random.Random(seed)
-
-    async def one(i: int) -> Seat:
-        client, gate = lanes.lane(i)
-        async with gate:
-            return await enroll(client, f"bench-{i}", rng), gate
-
     started = time.perf_counter()
-    seats = await asyncio.gather(*(one(i) for i in range(count)))
-    return list(seats), count / (time.perf_counter() - started)
+    customers = await asyncio.gather(*(enroll(wire, f"bench-{i}", rng) for i in range(count)))
+    return list(customers), count / (time.perf_counter() - started)
 
 
-async def turn(seat: Seat, rng: random.Random) -> None:
-    """One message of the seat's customer, through its lane's gate."""
-    customer, gate = seat
-    async with gate:
-        await say(customer, rng)
+ERRORS = (Failed, ConnectionLost, OSError, msgspec.DecodeError)
 
 
-async def closed_loop(seats: list[Seat], turns: int, seed: int, run: Run) -> float:
+async def closed_loop(
+    wire: Wire, customers: list[Customer], turns: int, seed: int, run: Run
+) -> float:
     """Every customer sends ``turns`` messages back to back; return the elapsed seconds."""
     rng = random.Random(seed)
     started = time.perf_counter()
 
-    async def customer(seat: Seat) -> None:
+    async def customer(c: Customer) -> None:
         for _ in range(turns):
             sent = time.perf_counter()
             try:
-                await turn(seat, rng)
-            except (AgentGPTError, httpx.HTTPError) as exc:
+                await say(wire, c, rng)
+            except ERRORS as exc:
                 run.error(exc)
                 continue
             run.samples.append((sent - started, (time.perf_counter() - sent) * 1000))
 
-    await asyncio.gather(*(customer(s) for s in seats))
+    await asyncio.gather(*(customer(c) for c in customers))
     return time.perf_counter() - started
 
 
-async def open_loop(seats: list[Seat], rate: float, duration: float, seed: int, run: Run) -> float:
+async def open_loop(
+    wire: Wire, customers: list[Customer], rate: float, duration: float, seed: int, run: Run
+) -> float:
     """Poisson arrivals at ``rate``/s for ``duration`` s; return the elapsed seconds."""
     rng = random.Random(seed)
     tasks: set[asyncio.Task[None]] = set()
     start = time.perf_counter()
 
-    async def message(seat: Seat, due: float) -> None:
+    async def message(c: Customer, due: float) -> None:
         try:
-            await turn(seat, rng)
-        except (AgentGPTError, httpx.HTTPError) as exc:
+            await say(wire, c, rng)
+        except ERRORS as exc:
             run.error(exc)
             return
         run.samples.append((due - start, (time.perf_counter() - due) * 1000))
@@ -158,7 +194,7 @@ async def open_loop(seats: list[Seat], rate: float, duration: float, seed: int, 
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(message(rng.choice(seats), due))
+        task = asyncio.create_task(message(rng.choice(customers), due))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
     if tasks:
@@ -253,21 +289,21 @@ async def measure(
     args: argparse.Namespace, base_url: str, server_pid: int | None = None
 ) -> dict[str, Any]:
     """Set up the customers, run the load shape, collect the figures."""
-    lanes = Lanes(base_url, args.connections)
+    wire = Wire(base_url, args.connections)
     try:
-        seats, create_per_s = await setup(lanes, args.sessions, args.seed)
-        before = await lanes.clients[0].metrics()
+        customers, create_per_s = await setup(wire, args.sessions, args.seed)
+        before = await wire.metrics()
         cpu_before = (process_cpu_s(server_pid), time.process_time())
         run = Run()
         if args.rate:
-            elapsed = await open_loop(seats, args.rate, args.duration, args.seed, run)
+            elapsed = await open_loop(wire, customers, args.rate, args.duration, args.seed, run)
         else:
-            elapsed = await closed_loop(seats, args.turns, args.seed, run)
-        after = await lanes.clients[0].metrics()
+            elapsed = await closed_loop(wire, customers, args.turns, args.seed, run)
+        after = await wire.metrics()
         server_cpu = process_cpu_s(server_pid) - cpu_before[0]
         client_cpu = time.process_time() - cpu_before[1]
     finally:
-        await lanes.aclose()
+        await wire.aclose()
     mode = f"open loop at {args.rate:g}/s offered" if args.rate else "closed loop"
     figures: dict[str, Any] = {
         "mode": mode, "sessions": args.sessions, "workers": args.workers,

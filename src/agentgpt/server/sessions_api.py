@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from agentgpt.errors import SessionNotFound
 from agentgpt.security.tokens import Claims
@@ -59,7 +59,7 @@ async def create_session(
     responses=responses(*_COMMON, 409, 413), summary="Send a message; get the agent's answer",
 )  # fmt: skip
 async def post_message(
-    svc: Svc,
+    request: Request,
     session_id: SessionId,
     body: MessageIn,
     claims: Annotated[Claims, Depends(require("session:write"))],
@@ -67,12 +67,16 @@ async def post_message(
         Literal["queue", "reject"],
         Query(description="queue behind a running turn (default) or reject with 409"),
     ] = "queue",
-) -> TurnOut:
+) -> Response:
     """Process one message of the caller's session, in arrival order (``session:write``)."""
+    # The hot path: the services are read off the app (no extra dependency to solve) and
+    # the answer is serialised once here, not validated again by FastAPI's response model.
+    svc: Services = request.app.state.services
     owner = None if claims.has("session:admin") else claims.user
     wait = 0.0 if on_busy == "reject" else None
     response = await svc.manager.handle(session_id, body.text, owner=owner, lock_wait=wait)
-    return TurnOut.of(session_id, response.seq, response)
+    out = TurnOut.of(session_id, response.seq, response)
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.get(
