@@ -162,3 +162,34 @@ async def _scan(client: object):  # type: ignore[no-untyped-def]
     else:
         async for key in client.scan_iter():  # type: ignore[attr-defined]
             yield key
+
+
+async def test_a_retried_commit_is_applied_once(store: RedisContextStore) -> None:
+    # The store client retries a command whose reply was lost on a broken connection: the
+    # replay of an applied commit must report the same success and write nothing twice.
+    m = manager(store)
+    session = await m.create_session("user-retry")
+    loaded = await m.load_session(session.id)
+    response = await loaded.agents[0].process(input="hello", context=loaded.context)
+    write, _ = loaded.prepare_turn("hello", response, fence=None)
+    assert await store.commit(write) == 1
+    assert await store.commit(write) == 1
+    assert len(await store.read_log(session.id)) == 1
+    other = await m.load_session(session.id)
+    late = await loaded.agents[0].process(input="other", context=loaded.context)
+    stale, _ = loaded.prepare_turn("other", late, fence=None)
+    with pytest.raises(ConcurrentUpdate):  # a different turn on the same version still fails
+        await store.commit(stale)
+    assert other.version == 1
+
+
+async def test_a_retried_acquire_gets_the_same_grant(store: RedisContextStore) -> None:
+    m = manager(store)
+    session = await m.create_session("user-retry-lock")
+    lock = DistributedLock(f"session_{session.id}", store=store, lease=5)
+    first = await store.acquire(lock.keys, lock.ticket, 5000, 5000, load=True)
+    again = await store.acquire(lock.keys, lock.ticket, 5000, 5000, load=True)
+    assert first.granted and again.granted
+    assert again.fence == first.fence
+    other = DistributedLock(f"session_{session.id}", store=store, lease=5)
+    assert not (await store.acquire(other.keys, other.ticket, 5000, 5000, load=False)).granted

@@ -5,13 +5,14 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis, UnixDomainSocketConnection
+from redis.asyncio import Redis, UnixDomainSocketConnection
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
+from redis.asyncio.retry import Retry
 
 from agentgpt.config.settings import StoreSettings
 from agentgpt.errors import ConfigError
+from agentgpt.store.connection_pool import LeanBlockingPool, hiredis_packing
 
 #: Either client: both speak the same commands for our single-slot usage.
 Client = Redis | RedisCluster
@@ -64,8 +65,8 @@ def create_client(settings: StoreSettings, url: str | None = None) -> Client:
         "timeout": settings.pool_timeout,
     }
     if target.startswith("unix://"):
-        pool = BlockingConnectionPool(
-            connection_class=UnixDomainSocketConnection,
+        pool = LeanBlockingPool(
+            connection_class=hiredis_packing(UnixDomainSocketConnection),
             path=target.removeprefix("unix://"),
             **pool_kwargs,
             **kwargs,
@@ -73,7 +74,8 @@ def create_client(settings: StoreSettings, url: str | None = None) -> Client:
         return Redis.from_pool(pool)
     kwargs.update(_tls_kwargs(settings))
     kwargs.pop("ssl", None)  # implied by the rediss:// scheme
-    pool = BlockingConnectionPool.from_url(_plain_scheme(target), **pool_kwargs, **kwargs)
+    pool = LeanBlockingPool.from_url(_plain_scheme(target), **pool_kwargs, **kwargs)
+    pool.connection_class = hiredis_packing(pool.connection_class)
     return Redis.from_pool(pool)
 
 

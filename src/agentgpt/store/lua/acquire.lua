@@ -19,7 +19,19 @@ local function wait()
   return {0, redis.call('ZRANK', KEYS[2], ticket)}
 end
 
-if redis.call('EXISTS', KEYS[1]) == 1 then return wait() end
+local holder = redis.call('GET', KEYS[1])
+if holder then
+  -- The client retries a command whose reply was lost: if that first attempt was granted,
+  -- grant the same lock again instead of queueing behind ourselves until the lease ends.
+  local mine = ticket .. ':'
+  if string.sub(holder, 1, #mine) ~= mine then return wait() end
+  local fence = tonumber(string.sub(holder, #mine + 1))
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  if ARGV[5] == '1' then
+    return {1, fence, redis.call('HGETALL', KEYS[4]), redis.call('GET', KEYS[5])}
+  end
+  return {1, fence}
+end
 -- The lock is free: it goes to the oldest waiter still alive (dead tickets are dropped).
 for _ = 1, 32 do
   local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]

@@ -11,7 +11,18 @@ if m[3] == '1' then return -3 end
 -- Fencing: only the holder of the newest token issued may write (a holder whose lease
 -- expired and was overtaken carries an older token).
 if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= tonumber(m[2] or '0') then return -1 end
-if tonumber(m[1] or '0') ~= tonumber(ARGV[2]) then return -4 end
+if tonumber(m[1] or '0') ~= tonumber(ARGV[2]) then
+  -- A retried commit whose first attempt was applied (its reply was lost) finds its own
+  -- turn on top: report the same success rather than a conflict.
+  if tonumber(m[1] or '0') == tonumber(ARGV[2]) + 1
+      and redis.call('HGET', KEYS[1], 'head') == ARGV[5] then
+    if ARGV[11] == '1' and redis.call('GET', KEYS[4]) == ARGV[12] then
+      redis.call('DEL', KEYS[4])
+    end
+    return tonumber(m[1])
+  end
+  return -4
+end
 local version = tonumber(ARGV[2]) + 1
 redis.call('HSET', KEYS[1], 'version', version, 'head', ARGV[5], 'last_active', ARGV[6],
   'fence', ARGV[1])
