@@ -189,7 +189,8 @@ async def test_a_retried_acquire_gets_the_same_grant(store: RedisContextStore) -
     lock = DistributedLock(f"session_{session.id}", store=store, lease=5)
     first = await store.acquire(lock.keys, lock.ticket, 5000, 5000, load=True)
     again = await store.acquire(lock.keys, lock.ticket, 5000, 5000, load=True)
-    assert first.granted and again.granted
+    assert first.granted
+    assert again.granted
     assert again.fence == first.fence
     other = DistributedLock(f"session_{session.id}", store=store, lease=5)
     assert not (await store.acquire(other.keys, other.ticket, 5000, 5000, load=False)).granted

@@ -7,8 +7,8 @@ from typing import Any
 
 from redis.asyncio import Redis, UnixDomainSocketConnection
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.backoff import ExponentialBackoff
 from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from agentgpt.config.settings import StoreSettings
 from agentgpt.errors import ConfigError
