@@ -195,9 +195,9 @@ def shutdown() -> None:
 
 
 @contextlib.contextmanager
-def configured(settings: TracingSettings) -> Iterator[bool]:
+def configured(settings: TracingSettings, *, set_global: bool = True) -> Iterator[bool]:
     """``configure(settings)`` for the duration of the block (e.g. a server's lifespan)."""
-    active = configure(settings)
+    active = configure(settings, set_global=set_global)
     try:
         yield active
     finally:
@@ -224,4 +224,5 @@ def _exporter(kind: str) -> SpanExporter | None:
             )
     from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-    return ConsoleSpanExporter()
+    # sys.stdout as it is now: the SDK's default is the one bound when it was imported.
+    return ConsoleSpanExporter(out=sys.stdout)
