@@ -74,14 +74,15 @@ def start_server(
     return base, proc
 
 
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server started by ``start_server``."""
+def stop_server(proc: subprocess.Popen[bytes]) -> bytes:
+    """Stop a server started by ``start_server``; return what it wrote to stderr."""
     proc.terminate()
     try:
-        proc.communicate(timeout=15)
+        _, err = proc.communicate(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate(timeout=5)
+        _, err = proc.communicate(timeout=5)
+    return err or b""
 
 
 @pytest.fixture(scope="module")
