@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 # Tests never touch the user's data directory.
 _HOME = tempfile.mkdtemp(prefix="agentgpt-test-home-")
@@ -72,3 +77,35 @@ async def _close_stores() -> AsyncIterator[None]:
 
     for backend in list(_Backend._shared.values()):
         await backend.aclose()
+
+
+@pytest.fixture(scope="session")
+def _span_provider() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
+    """One SDK provider with an in-memory exporter; never OpenTelemetry's global one."""
+    pytest.importorskip("opentelemetry.sdk.trace")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    # Simple (synchronous) processor: a span is in the exporter as soon as it ends.
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield provider, exporter
+    provider.shutdown()
+
+
+@pytest.fixture
+def spans(
+    _span_provider: tuple[TracerProvider, InMemorySpanExporter],
+) -> Iterator[InMemorySpanExporter]:
+    """Tracing on for one test; yields the InMemorySpanExporter holding its finished spans."""
+    from agentgpt.observability import tracing
+
+    provider, exporter = _span_provider
+    exporter.clear()
+    tracing.install(provider)
+    try:
+        yield exporter
+    finally:
+        tracing.uninstall()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import IO
 
 import httpx
 import pytest
@@ -52,14 +53,16 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.
     raise RuntimeError("agentgpt serve did not become ready")
 
 
-def start_server(store_url: str, **env: str) -> tuple[str, subprocess.Popen[bytes]]:
+def start_server(
+    store_url: str, stdout: IO[bytes] | int = subprocess.DEVNULL, **env: str
+) -> tuple[str, subprocess.Popen[bytes]]:
     """Run ``agentgpt serve`` on a free port against ``store_url``; return (base URL, proc)."""
     port = servers.free_port()
     environ = {**os.environ, "AGENTGPT_SERVER__RATE_PER_USER": "1000",
                "AGENTGPT_SERVER__RATE_BURST": "1000", **env}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentgpt", "serve", "--port", str(port), "--url", store_url],
-        env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=environ, stdout=stdout, stderr=subprocess.PIPE,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -71,14 +74,15 @@ def start_server(store_url: str, **env: str) -> tuple[str, subprocess.Popen[byte
     return base, proc
 
 
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server started by ``start_server``."""
+def stop_server(proc: subprocess.Popen[bytes]) -> bytes:
+    """Stop a server started by ``start_server``; return what it wrote to stderr."""
     proc.terminate()
     try:
-        proc.communicate(timeout=15)
+        _, err = proc.communicate(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate(timeout=5)
+        _, err = proc.communicate(timeout=5)
+    return err or b""
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from agentgpt.config.settings import (
     SessionStorage,
     Settings,
     StoreSettings,
+    TracingSettings,
 )
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "SessionStorage",
     "Settings",
     "StoreSettings",
+    "TracingSettings",
     "data_home",
     "load_settings",
     "parse_duration",

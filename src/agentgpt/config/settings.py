@@ -221,6 +221,23 @@ class NLUSettings(BaseModel):
     )
 
 
+class TracingSettings(BaseModel):
+    """OpenTelemetry tracing of the turn path (needs the ``otel`` extra when enabled)."""
+
+    model_config = _STRICT
+
+    enabled: bool = False
+    exporter: Literal["auto", "console", "otlp", "none"] = Field(
+        default="auto",
+        description="auto: OTLP when opentelemetry-exporter-otlp is installed, else console; "
+        "none: spans only for trace ids in logs and propagation",
+    )
+    service_name: str = Field(default="agentgpt-sessions", min_length=1, max_length=200)
+    sample_ratio: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="share of new traces kept (parent-based)"
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration of agentgpt sessions."""
 
@@ -233,6 +250,7 @@ class Settings(BaseSettings):
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     nlu: NLUSettings = Field(default_factory=NLUSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
     store_url: str | None = Field(
         default=None, description="shortcut for session_storage.config.url"
     )

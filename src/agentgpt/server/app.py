@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from agentgpt.config.loader import load_settings
 from agentgpt.config.settings import Settings
 from agentgpt.errors import AgentGPTError, ConfigError
+from agentgpt.observability import tracing
 from agentgpt.security.tokens import TokenIssuer, TokenVerifier
 from agentgpt.server import chat_socket, health, monitor_api, pages, problems, sessions_api
 from agentgpt.server.metrics import Metrics
@@ -47,26 +48,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        svc = _services(settings, metrics, manager, verifier, issuer)
-        app.state.services = svc
-        await svc.manager.__aenter__()  # analytics flusher, key re-wrap, sweeper
-        # Load the model before reporting ready, so no customer waits for it.
-        preload = getattr(svc.manager.agent_pool.agent_class, "preload", None)
-        if preload is not None:
-            await asyncio.to_thread(preload)
-        svc.extras["model_ready"] = True
-        stop = asyncio.Event()
-        sampler = asyncio.create_task(_sample(svc, stop), name="agentgpt-metrics-sampler")
-        try:
-            yield
-        finally:
-            # Stopped by an event, not by cancel(): a cancel that lands while the task
-            # waits on the store's pool condition could be swallowed there.
-            stop.set()
-            await sampler
-            await svc.manager.aclose()
-            if manager is None:  # we built it: its connections belong to this loop
-                await svc.manager.store.aclose()
+        # Tracing first (ConfigError if asked for without the packages), flushed last.
+        with tracing.configured(settings.tracing):
+            svc = _services(settings, metrics, manager, verifier, issuer)
+            async with _running(app, svc, owns_store=manager is None):
+                yield
 
     app = FastAPI(
         title="agentgpt sessions", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
@@ -83,6 +69,29 @@ def create_app(
     app.add_middleware(RequestContext, metrics=metrics,
                        max_body_bytes=settings.server.max_body_bytes)  # fmt: skip
     return app
+
+
+@contextlib.asynccontextmanager
+async def _running(app: FastAPI, svc: Services, *, owns_store: bool) -> AsyncIterator[None]:
+    app.state.services = svc
+    await svc.manager.__aenter__()  # analytics flusher, key re-wrap, sweeper
+    # Load the model before reporting ready, so no customer waits for it.
+    preload = getattr(svc.manager.agent_pool.agent_class, "preload", None)
+    if preload is not None:
+        await asyncio.to_thread(preload)
+    svc.extras["model_ready"] = True
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(_sample(svc, stop), name="agentgpt-metrics-sampler")
+    try:
+        yield
+    finally:
+        # Stopped by an event, not by cancel(): a cancel that lands while the task
+        # waits on the store's pool condition could be swallowed there.
+        stop.set()
+        await sampler
+        await svc.manager.aclose()
+        if owns_store:  # we built it: its connections belong to this loop
+            await svc.manager.store.aclose()
 
 
 def _services(

@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids in logs, body-size limit, request metrics."""
+"""ASGI middleware: request ids in logs, body-size limit, request metrics, server spans."""
 
 from __future__ import annotations
 
@@ -6,13 +6,18 @@ import contextvars
 import json
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentgpt.observability import tracing
 from agentgpt.server.metrics import Metrics
 from agentgpt.server.problems import MEDIA_TYPE, TYPE_PREFIX
 from agentgpt.store.tickets import new_ticket
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+    from opentelemetry.util.types import AttributeValue
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 log = logging.getLogger("agentgpt.access")
@@ -23,7 +28,7 @@ class BodyTooLarge(Exception):
 
 
 class RequestContext:
-    """Gives each request an id (``X-Request-ID``), a size limit and a metrics line."""
+    """Gives each request an id (``X-Request-ID``), a size limit, a metrics line and a span."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int) -> None:
         """Wrap ``app``."""
@@ -36,6 +41,20 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not tracing.enabled():
+            await self._serve(scope, receive, send)
+            return
+        method = scope["method"]
+        # Named "GET" until routing has found the template: the raw path holds session ids.
+        with tracing.server_span(method, scope["headers"], _request_attributes(scope)) as span:
+            status = 500  # if the app raises, the client sees a 500
+            try:
+                status = await self._serve(scope, receive, send)
+            finally:
+                if span is not None:
+                    _finish_span(span, method, _route(scope), status)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> int:
         headers = dict(scope["headers"])
         rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or new_ticket()
         token = request_id.set(rid)
@@ -43,7 +62,7 @@ class RequestContext:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(send, rid)
             request_id.reset(token)
-            return
+            return 413
         status = {"code": 500}
         started = time.perf_counter()
         seen = 0
@@ -74,6 +93,7 @@ class RequestContext:
             log.info("%s %s %s %.1fms", scope["method"], route, status["code"],
                      (time.perf_counter() - started) * 1000)  # fmt: skip
             request_id.reset(token)
+        return status["code"]
 
     async def _too_large(self, send: Send, rid: str) -> None:
         body = json.dumps({
@@ -92,8 +112,21 @@ def _route(scope: Scope) -> str:
     return str(getattr(route, "path", "unmatched"))
 
 
+def _request_attributes(scope: Scope) -> dict[str, AttributeValue]:
+    return {"http.request.method": scope["method"], "url.scheme": scope.get("scheme", "http")}
+
+
+def _finish_span(span: Span, method: str, route: str, status: int) -> None:
+    span.update_name(f"{method} {route}")
+    span.set_attributes({"http.route": route, "http.response.status_code": status})
+    if status >= 500:  # a 4xx is the client's error, not the server span's (OTel semconv)
+        from opentelemetry.trace import Status, StatusCode
+
+        span.set_status(Status(StatusCode.ERROR))
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per log line with the request id (never message text or PII)."""
+    """One JSON object per log line with request and trace ids (never message text or PII)."""
 
     def format(self, record: logging.LogRecord) -> str:
         """Render ``record`` as JSON."""
@@ -101,6 +134,9 @@ class JsonFormatter(logging.Formatter):
             "ts": round(record.created, 3), "level": record.levelname.lower(),
             "logger": record.name, "msg": record.getMessage(), "request_id": request_id.get(),
         }  # fmt: skip
+        ids = tracing.current_ids()
+        if ids is not None:
+            entry["trace_id"], entry["span_id"] = ids
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry)

@@ -35,6 +35,7 @@ from agentgpt.errors import (
     SessionLimitExceeded,
     SessionNotFound,
 )
+from agentgpt.observability import tracing
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.protocols import SessionKeyManager
 from agentgpt.security.rewrap import Rewrapper
@@ -50,6 +51,11 @@ from agentgpt.store.keys import validate_session_id
 from agentgpt.store.lock import DistributedLock
 
 DEFAULT_CAPABILITIES = ("intent_detection", "sentiment_analysis")
+# Span names of the turn path (tracing is optional: see agentgpt.observability).
+TURN_SPAN = "agentgpt.turn"
+LOCK_LOAD_SPAN = "agentgpt.turn.lock_load"
+PROCESS_SPAN = "agentgpt.turn.process"
+COMMIT_SPAN = "agentgpt.turn.commit"
 
 
 class SessionManager:
@@ -308,39 +314,49 @@ class SessionManager:
         (default from settings; ``0`` rejects at once with ``LockTimeout`` when busy).
         """
         started = time.perf_counter()
-        validate_session_id(session_id)
+        validate_session_id(session_id)  # before the span: an attribute must be a valid id
         message = validate_message(text, self.settings.max_message_bytes)
-        lock = DistributedLock(
-            resource=f"session_{session_id}",
-            store=self.store,
-            lease=self.settings.lock_lease.total_seconds(),
-            timeout=self.settings.lock_wait.total_seconds() if lock_wait is None else lock_wait,
-            load=True,
-        )
-        await lock.acquire()
-        lock_wait_ms = (time.perf_counter() - started) * 1000
-        committed = False
-        try:
-            session = await self._loaded(session_id, lock, owner)
-            response = await self._process(session, message)
-            self._require_verification_if_flagged(lock, response)
-            latency_ms = (time.perf_counter() - started) * 1000
-            write, context = session.prepare_turn(
-                message, response, fence=lock.fence, window=self.settings.context_window,
-                latency_ms=latency_ms, release_value=lock.value,
-            )  # fmt: skip
-            await self.store.commit(write)
-            committed = True
-            session.applied(write, context)
-            response.seq = session.version
-        finally:
-            if committed:
-                lock.forget()
-            else:
-                await lock.release()
-        self._record_turn(response, latency_ms)
-        await self._fire_turn(session, response, latency_ms, lock_wait_ms)
+        with tracing.span(TURN_SPAN, {"session.id": session_id}) as span:
+            lock = self._turn_lock(session_id, lock_wait)
+            committed = False
+            try:
+                with tracing.span(LOCK_LOAD_SPAN):
+                    await lock.acquire()  # one round trip: lock + meta + context
+                    lock_wait_ms = (time.perf_counter() - started) * 1000
+                    session = await self._loaded(session_id, lock, owner)
+                with tracing.span(PROCESS_SPAN):
+                    response = await self._process(session, message)
+                self._require_verification_if_flagged(lock, response)
+                latency_ms = (time.perf_counter() - started) * 1000
+                with tracing.span(COMMIT_SPAN):
+                    write, context = session.prepare_turn(
+                        message, response, fence=lock.fence, window=self.settings.context_window,
+                        latency_ms=latency_ms, release_value=lock.value,
+                    )  # fmt: skip
+                    await self.store.commit(write)
+                committed = True
+                session.applied(write, context)
+                response.seq = session.version
+            finally:
+                # release() is a no-op when acquire() failed (no fence yet).
+                if committed:
+                    lock.forget()
+                else:
+                    await lock.release()
+            self._record_turn(response, latency_ms)
+            await self._fire_turn(session, response, latency_ms, lock_wait_ms)
+            if span is not None:
+                # Ids and counters only: intent/topic come from pluggable agents and could
+                # echo customer text.
+                span.set_attribute("agentgpt.turn.seq", session.version)
         return response
+
+    def _turn_lock(self, session_id: str, lock_wait: float | None) -> DistributedLock:
+        wait = self.settings.lock_wait.total_seconds() if lock_wait is None else lock_wait
+        return DistributedLock(
+            resource=f"session_{session_id}", store=self.store, timeout=wait, load=True,
+            lease=self.settings.lock_lease.total_seconds(),
+        )  # fmt: skip
 
     async def _loaded(self, session_id: str, lock: DistributedLock, owner: str | None) -> Session:
         assert lock.acquired is not None
