@@ -11,6 +11,7 @@ connections handed out through a queue. It is not a general HTTP client.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import urlsplit
@@ -93,9 +94,11 @@ class KeepAlivePool:
             raise ValueError(f"only http://host:port URLs are supported, not {base_url!r}")
         self.host, self.port = parts.hostname, parts.port or 80
         self.size = size
-        self._idle: asyncio.Queue[_Connection | None] = asyncio.Queue()
-        for _ in range(size):
-            self._idle.put_nowait(None)  # a slot; connected on first use
+        # Free slots (None: not connected yet) and callers waiting for one, served in
+        # order: asyncio.Queue would let a caller arriving just after a release take the
+        # connection ahead of those already waiting (and starve them).
+        self._idle: deque[_Connection | None] = deque([None] * size)
+        self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
         self._all: list[_Connection] = []
         self._host_header = f"{self.host}:{self.port}".encode()
 
@@ -104,7 +107,7 @@ class KeepAlivePool:
     ) -> Reply:
         """Send one request and return its reply (``ConnectionLost`` if the server hung up)."""
         raw = self._encode(method, path, body, headers or {})
-        conn = await self._idle.get()
+        conn = await self._checkout()
         try:
             if conn is None or conn.transport is None:
                 conn = await self._connect()
@@ -112,10 +115,30 @@ class KeepAlivePool:
         except BaseException:
             if conn is not None and conn.transport is not None:
                 conn.transport.close()  # its state is unknown: do not reuse it
-            self._idle.put_nowait(None)
+            self._checkin(None)
             raise
-        self._idle.put_nowait(conn)
+        self._checkin(conn)
         return reply
+
+    async def _checkout(self) -> _Connection | None:
+        if self._idle and not self._waiters:
+            return self._idle.popleft()
+        waiter: asyncio.Future[_Connection | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._checkin(waiter.result())  # handed over as we were cancelled
+            raise
+
+    def _checkin(self, conn: _Connection | None) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
 
     def _encode(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> bytes:
         lines = [f"{method} {path} HTTP/1.1".encode(), b"host: " + self._host_header]
