@@ -36,6 +36,7 @@ from agentgpt.analytics.alerts import (
 from agentgpt.analytics.events import AuthEvent, TurnEvent
 from agentgpt.analytics.trends import TrendFlag, TrendParams, all_trends
 from agentgpt.analytics.writer import STORE_FAILURES, AggregateWriter, call_script
+from agentgpt.background_tasks import stop_task
 from agentgpt.config.settings import AnalyticsSettings
 from agentgpt.errors import InvalidInput, SessionNotFound
 from agentgpt.store import keys as K
@@ -315,11 +316,8 @@ class Analytics:
 
     async def aclose(self) -> None:
         """Stop background work and flush what is pending (best effort)."""
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
-            self._loop = None
+        task, self._loop = self._loop, None
+        await stop_task(task)
         await self.writer.drain()
 
     async def _run(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -79,6 +80,7 @@ async def _running(app: FastAPI, svc: Services, *, owns_store: bool) -> AsyncIte
     preload = getattr(svc.manager.agent_pool.agent_class, "preload", None)
     if preload is not None:
         await asyncio.to_thread(preload)
+    _freeze_startup_objects()
     svc.extras["model_ready"] = True
     stop = asyncio.Event()
     sampler = asyncio.create_task(_sample(svc, stop), name="agentgpt-metrics-sampler")
@@ -137,3 +139,12 @@ async def _sample(svc: Services, stop: asyncio.Event) -> None:
         svc.metrics.sample(svc.manager.agent_pool, active, svc.manager.store.round_trips)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
+
+
+def _freeze_startup_objects() -> None:
+    # What startup built (modules, the NLU model's vocabularies, the app) lives as long as
+    # the process. Left to the collector, every full collection walks it again: ~110,000
+    # objects, a 120 ms pause of every turn in flight on the benchmark machine. Frozen, a
+    # full collection only walks what requests allocated since.
+    gc.collect()
+    gc.freeze()

@@ -24,6 +24,7 @@ from agentgpt.agents.response import Action, Response
 from agentgpt.analytics.alerts import Alert
 from agentgpt.analytics.events import TurnEvent
 from agentgpt.analytics.snapshot import Analytics, flag_active
+from agentgpt.background_tasks import stop_task
 from agentgpt.config.loader import load_settings
 from agentgpt.config.settings import AnalyticsSettings, SessionSettings
 from agentgpt.errors import (
@@ -162,9 +163,7 @@ class SessionManager:
         """Stop background work: sweeper, key re-wrap, analytics flush (connections stay open)."""
         await self.sweeper.stop()
         task, self._rewrap = self._rewrap, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await stop_task(task)
         await self.analytics.aclose()
 
     async def __aenter__(self) -> SessionManager:

@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 
+from agentgpt.background_tasks import stop_task
 from agentgpt.errors import StoreUnavailable
 from agentgpt.sessions.hooks import Event, HookEvent
 from agentgpt.store import keys as K
@@ -51,9 +52,7 @@ class Sweeper:
     async def stop(self) -> None:
         """Stop the loop."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await stop_task(task)
 
     async def _loop(self) -> None:
         lease_ms = int(self.interval * 3000) + 1000
