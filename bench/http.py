@@ -248,6 +248,20 @@ def process_cpu_s(pid: int | None) -> float:
     return sum(float(_stat(p)[2]) + float(_stat(p)[3]) for p in pids if _stat(p)) / tick
 
 
+def store_pid(home: str) -> int | None:
+    """The embedded Valkey's pid, from its pid file in the service's data directory."""
+    try:
+        return int((Path(home) / "valkey" / "valkey.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def single_cpu_s(pid: int | None) -> float:
+    """CPU seconds of one process; 0 if unknown."""
+    fields = _stat(pid) if pid is not None else []
+    return (float(fields[2]) + float(fields[3])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
 def _stat(pid: int) -> list[str]:
     # /proc/<pid>/stat: "pid (comm) state ppid ... utime stime ..." (fields 14 and 15).
     try:
@@ -286,14 +300,15 @@ def plot(run: Run, path: str, title: str) -> None:
 
 
 async def measure(
-    args: argparse.Namespace, base_url: str, server_pid: int | None = None
-) -> dict[str, Any]:
+    args: argparse.Namespace, base_url: str, server_pid: int | None = None,
+    valkey_pid: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Set up the customers, run the load shape, collect the figures."""
     wire = Wire(base_url, args.connections)
     try:
         customers, create_per_s = await setup(wire, args.sessions, args.seed)
         before = await wire.metrics()
-        cpu_before = (process_cpu_s(server_pid), time.process_time())
+        cpu_before = (process_cpu_s(server_pid), time.process_time(), single_cpu_s(valkey_pid))
         run = Run()
         if args.rate:
             elapsed = await open_loop(wire, customers, args.rate, args.duration, args.seed, run)
@@ -302,6 +317,7 @@ async def measure(
         after = await wire.metrics()
         server_cpu = process_cpu_s(server_pid) - cpu_before[0]
         client_cpu = time.process_time() - cpu_before[1]
+        store_cpu = single_cpu_s(valkey_pid) - cpu_before[2]
     finally:
         await wire.aclose()
     mode = f"open loop at {args.rate:g}/s offered" if args.rate else "closed loop"
@@ -315,6 +331,8 @@ async def measure(
     }  # fmt: skip
     if server_pid is not None:
         figures["server_cpu_ms_per_turn"] = round(server_cpu / max(1, len(run.samples)) * 1000, 3)
+    if valkey_pid is not None:
+        figures["store_cpu_ms_per_turn"] = round(store_cpu / max(1, len(run.samples)) * 1000, 3)
     if args.workers == 1 or args.url:
         # With several workers /metrics answers for whichever one took the request.
         figures.update(server_figures(before, after))
@@ -331,7 +349,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     home = tempfile.mkdtemp(prefix="agentgpt-bench-http-")
     async with LocalServer(workers=args.workers, env={"AGENTGPT_HOME": home}) as server:
         assert server.proc is not None
-        return await measure(args, server.base_url, server.proc.pid)
+        return await measure(args, server.base_url, server.proc.pid, store_pid(home))
 
 
 def main() -> None:
