@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -344,3 +345,16 @@ def test_store_down_is_503_and_readyz_says_so(issuer: TokenIssuer) -> None:
         assert ready.status_code == 503
         assert ready.json()["checks"]["store"] != "ok"
         assert down.get("/healthz").status_code == 200
+
+
+def test_docs_page_serves_its_assets_itself(client: TestClient) -> None:
+    # A bank's network (and this CI machine) has no route to a public CDN: every script,
+    # stylesheet and icon of /docs must come from the app.
+    html = client.get("/docs").text
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
+    for asset in assets:
+        assert asset.startswith("/"), f"{asset} is not served by the app"
+        assert client.get(asset).status_code == 200, asset
+    assert "/openapi.json" in html
+    assert client.get("/redoc").status_code == 404  # FastAPI's ReDoc page loads from a CDN

@@ -72,3 +72,16 @@ def test_chat_round_trip_and_dashboard_within_two_seconds(browser, live_server: 
     ops.screenshot(path=str(SHOTS / "ops.png"), full_page=True)
     chat.close()
     ops.close()
+
+
+def test_api_docs_render_without_internet(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    # This machine has no route to a CDN: Swagger UI renders only if the app serves it.
+    page = browser.new_page()
+    try:
+        page.goto(f"{live_server}/docs")
+        page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+        assert "agentgpt sessions" in page.inner_text(".swagger-ui .info .title")
+        route = "/v1/sessions/{session_id}/messages"
+        page.wait_for_selector(f".opblock-summary-path[data-path='{route}']", timeout=5_000)
+    finally:
+        page.close()

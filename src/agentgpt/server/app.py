@@ -18,7 +18,15 @@ from agentgpt.config.settings import Settings
 from agentgpt.errors import AgentGPTError, ConfigError
 from agentgpt.observability import tracing
 from agentgpt.security.tokens import TokenIssuer, TokenVerifier
-from agentgpt.server import chat_socket, health, monitor_api, pages, problems, sessions_api
+from agentgpt.server import (
+    api_docs,
+    chat_socket,
+    health,
+    monitor_api,
+    pages,
+    problems,
+    sessions_api,
+)
 from agentgpt.server.metrics import Metrics
 from agentgpt.server.middleware import RequestContext
 from agentgpt.server.services import Services
@@ -57,9 +65,10 @@ def create_app(
 
     app = FastAPI(
         title="agentgpt sessions", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-        responses=problems.responses(500),
+        responses=problems.responses(500), docs_url=None, redoc_url=None,
     )  # fmt: skip
     problems.install(app)
+    api_docs.install(app)  # /docs with locally served assets (FastAPI's default uses a CDN)
     app.include_router(sessions_api.router)
     app.include_router(chat_socket.router)
     app.include_router(monitor_api.router)
