@@ -30,8 +30,8 @@ from agentgpt.config.settings import SessionSettings, StoreSettings
 from agentgpt.security import SessionEncryptor
 from agentgpt.security.plaintext import PlaintextKeyManager
 from agentgpt.security.rewrap import Rewrapper
-from agentgpt.sessions.records import associated_data
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.records import associated_data
 
 LINES = ("I forgot my password", "Card blocked in foreign country", "Can I get a loan?",
          "Wire transfer to my landlord please", "thanks, bye")  # fmt: skip

@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 ruff check src tests bench
 ruff format --check src
 mypy
+lint-imports  # the layers of DESIGN.md ([tool.importlinter] in pyproject.toml)
 python3 -m pytest -q

@@ -14,8 +14,9 @@ from agentgpt.errors import IntegrityError
 from agentgpt.security import SessionEncryptor
 from agentgpt.security.aead import record_key_id
 from agentgpt.security.rewrap import Rewrapper
-from agentgpt.sessions import records as R
+from agentgpt.sessions.records import TurnRecord
 from agentgpt.store import keys as K
+from agentgpt.store import records as R
 from agentgpt.store.context_store import RedisContextStore
 from tests.integration.agents_for_tests import EchoAgent, VaultingAgent
 
@@ -132,7 +133,7 @@ async def test_long_lived_session_gets_a_new_data_key(
     assert [x.user for x in loaded.context.window] == [
         "under the first data key", "under the second data key"
     ]  # fmt: skip
-    first = loaded.open(log[0], R.KIND_LOG, 1, R.TurnRecord)
+    first = loaded.open(log[0], R.KIND_LOG, 1, TurnRecord)
     assert first.user == "under the first data key"
 
 
@@ -152,7 +153,7 @@ async def test_vault_is_encrypted_under_the_session_key_with_7_day_retention(
     record = loaded.open(blob, R.KIND_VAULT, 1, R.VaultRecord)
     assert record.values == {"<SECRET_1>": "DE89 3704 0044 0532 0130 00"}
     with pytest.raises(IntegrityError):  # the vault record is bound to its kind
-        loaded.open(blob, R.KIND_LOG, 1, R.TurnRecord)
+        loaded.open(blob, R.KIND_LOG, 1, TurnRecord)
 
 
 async def test_background_rewrap_follows_the_rotation_schedule(
@@ -217,7 +218,7 @@ async def test_turns_during_data_key_rotation_all_commit_and_stay_readable(
         loaded = await m.load_session(session_id)
         assert loaded.version == 6
         log = await client.lrange(K.session_keys(session_id).log, 0, -1)
-        users = [loaded.open(e, R.KIND_LOG, n, R.TurnRecord).user for n, e in enumerate(log, 1)]
+        users = [loaded.open(e, R.KIND_LOG, n, TurnRecord).user for n, e in enumerate(log, 1)]
         assert users == [f"turn {i}" for i in range(6)]
         newest.append(max(record_key_id(e)[0] for e in log))
     assert max(newest) > 1  # turns after a data-key rotation sealed under the new key

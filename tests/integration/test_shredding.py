@@ -13,8 +13,8 @@ from agentgpt.config.settings import SessionSettings, StoreSettings
 from agentgpt.errors import IntegrityError, KeyProviderUnavailable, SessionNotFound
 from agentgpt.security import SessionEncryptor
 from agentgpt.security.rewrap import Rewrapper
-from agentgpt.sessions import records as R
 from agentgpt.store import keys as K
+from agentgpt.store import records as R
 from agentgpt.store.codec import RecordCodec
 from agentgpt.store.context_store import RedisContextStore
 from tests.integration.agents_for_tests import EchoAgent

@@ -19,7 +19,7 @@ from agentgpt.security import SessionEncryptor
 from agentgpt.security.aead import SessionCipher, record_key_id, seal
 from agentgpt.security.key_providers.local import KEYSET_ENV, LocalKeyProvider
 from agentgpt.security.key_providers.resolve import provider_for
-from agentgpt.sessions.records import associated_data
+from agentgpt.store.records import associated_data
 
 
 def encryptor(tmp_path: Path, **kw: object) -> SessionEncryptor:

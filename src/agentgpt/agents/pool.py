@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from agentgpt.agents.context import Context
 from agentgpt.agents.protocol import Agent
 from agentgpt.errors import InvalidInput, PoolTimeout
 
@@ -132,6 +133,14 @@ class AgentPool(Generic[A]):
     def holding_state(self) -> list[A]:
         """Idle agents that still hold per-call state (must be empty; leakage audit)."""
         return [agent for agent, _ in self._idle if agent.holds_state()]
+
+    async def probe(self, text: str) -> None:
+        """Run one call with ``text`` and an empty context through a pooled agent (audit canary).
+
+        The leakage audit then checks with ``holding_state`` that check-in cleared it.
+        """
+        async with self.checkout() as agent:
+            await agent.process(input=text, context=Context())
 
     def owns_checked_out(self, agent: object) -> bool:
         """True if ``agent`` is checked out of this pool now."""

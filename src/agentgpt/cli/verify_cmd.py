@@ -17,6 +17,7 @@ from rich.progress import Progress
 from agentgpt.cli.connect import ConfigOption, UrlOption, key_manager_for, open_store
 from agentgpt.errors import InvalidInput
 from agentgpt.security.verify import VerifyReport, verify_sample, verify_session
+from agentgpt.sessions.records import RECORD_TYPES
 
 #: Sessions checked by ``--all`` without ``--sample``.
 DEFAULT_SAMPLE = 100
@@ -59,14 +60,15 @@ async def _run(
     key_manager = key_manager_for(settings)
     try:
         if session_id is not None:
-            return [await verify_session(store, key_manager, session_id)]
+            return [await verify_session(store, key_manager, session_id, records=RECORD_TYPES)]
         # A progress bar on stderr for bulk checks (stdout stays the report).
         with Progress(console=Console(stderr=True), transient=True,
                       disable=not show_bar) as bar:  # fmt: skip
             task = bar.add_task("verifying", total=None)
             return await verify_sample(store, key_manager, sample,
                                        lambda done, total: bar.update(task, completed=done,
-                                                                      total=total))  # fmt: skip
+                                                                      total=total),
+                                       records=RECORD_TYPES)  # fmt: skip
     finally:
         await store.aclose()
 

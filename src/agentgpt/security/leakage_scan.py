@@ -11,26 +11,33 @@ Looks for what must never happen between sessions:
 
 The scan reads sessions in batches (one pipelined round trip per batch and step) and holds
 one cipher and the vault fingerprints per session, never the records themselves.
+
+Like ``verify``, the scan sits below the agents and the session engine: the caller passes
+the types the context and log entries decode as (``records=``, see ``verify``), and the
+pools to check as ``AuditedPool``s (``agentgpt.agents.pool.AgentPool`` is one).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
-from agentgpt.agents.context import Context
-from agentgpt.agents.pool import AgentPool
 from agentgpt.errors import IntegrityError, SessionNotFound
 from agentgpt.security.findings import Finding, shown_key
 from agentgpt.security.fingerprints import Fingerprinter, shown, strings_in
 from agentgpt.security.keyspace import guarded, list_page, misplaced, scan_keys, session_of_meta
-from agentgpt.security.protocols import RecordCipher, SessionKeyManager
+from agentgpt.security.protocols import (
+    AuditedPool,
+    RecordCipher,
+    RecordTypes,
+    SessionKeyManager,
+)
 from agentgpt.security.verify import PAGE, SEQ_SEARCH, open_log_entry, open_record
-from agentgpt.sessions import records as R
 from agentgpt.store import keys as K
+from agentgpt.store import records as R
 from agentgpt.store.context_store import RedisContextStore
 
 #: Sessions read per pipelined round trip.
@@ -84,18 +91,20 @@ async def scan(
     key_manager: SessionKeyManager,
     sessions: Sequence[str] | Literal["all"] = ALL,
     *,
-    pools: Iterable[AgentPool[Any]] = (),
+    records: RecordTypes,
+    pools: Iterable[AuditedPool] = (),
     probe: bool = False,
     keyspace: bool = True,
     scan_key: bytes | None = None,
 ) -> ScanReport:
     """Audit ``sessions`` (ids, or ``"all"``) against each other, the keyspace and ``pools``.
 
+    ``records`` gives the types the context and log entries decode as;
     ``probe`` first runs a canary call through each pool; ``keyspace`` walks every key of
     every primary for keys outside the namespace or without a hash tag; ``scan_key`` fixes
     the fingerprint key (random per scan by default).
     """
-    audit = _Audit(store, key_manager, Fingerprinter(scan_key))
+    audit = _Audit(store, key_manager, Fingerprinter(scan_key), records)
     ids = await audit.walk_keyspace(collect=sessions == ALL, check=keyspace)
     if sessions != ALL:
         audit.explicit = True
@@ -114,11 +123,16 @@ class _Audit:
     """The state of one scan: ciphers, PII fingerprints, unreadable records, findings."""
 
     def __init__(
-        self, store: RedisContextStore, key_manager: SessionKeyManager, prints: Fingerprinter
+        self,
+        store: RedisContextStore,
+        key_manager: SessionKeyManager,
+        prints: Fingerprinter,
+        records: RecordTypes,
     ) -> None:
         self.store = store
         self.key_manager = key_manager
         self.prints = prints
+        self.records = records
         self.report = ScanReport()
         self.ciphers: dict[str, tuple[RecordCipher, int]] = {}
         # fingerprint -> {session: placeholder} of every vault holding that value
@@ -190,7 +204,6 @@ class _Audit:
             key = K.session_keys(session_id).vault(seq)
             self._suspect(_Suspect(session_id, key, f"seq {seq}", blob))
             return
-        assert isinstance(record, R.VaultRecord)
         for placeholder, value in record.values.items():
             fingerprint = self.prints.value(value)
             if fingerprint is not None:
@@ -239,13 +252,13 @@ class _Audit:
         if kind == R.KIND_LOG:
             # An entry bound to a nearby seq is this session's own (a gap that verify
             # reports), not a leak: only one that no seq of ours opens is suspect.
-            found = open_log_entry(cipher, blob, session_id, version)
+            found = open_log_entry(cipher, blob, session_id, version, self.records.log_entry)
             if found is None:
                 self._suspect(_Suspect(session_id, key, field, blob))
                 return
             record = found[1]
         else:
-            opened = _open_context(cipher, blob, session_id, version)
+            opened = _open_context(cipher, blob, session_id, version, self.records.context)
             if opened is None:
                 self._suspect(_Suspect(session_id, key, field, blob))
                 return
@@ -326,11 +339,10 @@ class _Audit:
                     return f"session {other}, {kind} v{seq}"
         return None
 
-    async def check_pool(self, pool: AgentPool[Any], probe: bool) -> None:
+    async def check_pool(self, pool: AuditedPool, probe: bool) -> None:
         """Report idle agents of ``pool`` that hold state (after a canary call if ``probe``)."""
         if probe:
-            async with pool.checkout() as agent:
-                await agent.process(input=CANARY, context=Context())
+            await pool.probe(CANARY)
         self.report.agents_checked += pool.idle
         name = getattr(pool.agent_class, "__name__", type(pool.agent_class).__name__)
         for agent in pool.holding_state():
@@ -346,11 +358,13 @@ class _Audit:
             )
 
 
-def _open_context(cipher: RecordCipher, blob: bytes, session_id: str, version: int) -> object:
+def _open_context(
+    cipher: RecordCipher, blob: bytes, session_id: str, version: int, type_: type[object]
+) -> object:
     """Open a context at ``version`` or a few later ones (a turn committed during the scan)."""
     for seq in range(version, version + SEQ_SEARCH):
         try:
-            return open_record(cipher, blob, session_id, R.KIND_CONTEXT, seq, Context)
+            return open_record(cipher, blob, session_id, R.KIND_CONTEXT, seq, type_)
         except IntegrityError:
             continue
     return None

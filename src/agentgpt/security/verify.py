@@ -5,6 +5,15 @@ binding (session id, record kind, version), that the turn log is an unbroken has
 numbered 1..N, that the context, the log head, the metadata and the fencing tokens agree,
 and that every key expires within its retention class. The log is read in pages, so a
 session of any age is checked in bounded memory.
+
+The security layer sits below the agents and the session engine, so it does not import
+the types they write a session's context and log entries as: the caller passes them
+(``records=agentgpt.sessions.records.RECORD_TYPES``), and the checks read them only
+through the ``ContextRecord`` and ``LogEntry`` protocols. Moving ``Context`` and the log
+entry down instead would pull the agents' vocabulary (exchanges, sentiment, entities,
+actions) into the store, while what the audits read of those records is a few numbers
+(and, for the leakage scan, every string). The store's own layouts (metadata, vault
+records, the AEAD binding) are imported from ``agentgpt.store.records``.
 """
 
 from __future__ import annotations
@@ -12,18 +21,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
+from typing import TypeVar
 
 import msgspec
 
-from agentgpt.agents.context import Context
 from agentgpt.errors import IntegrityError, SessionNotFound
 from agentgpt.security.findings import Finding
 from agentgpt.security.keyspace import guarded, list_page, sample_session_ids
-from agentgpt.security.protocols import RecordCipher, SessionKeyManager
-from agentgpt.sessions import records as R
+from agentgpt.security.protocols import LogEntry, RecordCipher, RecordTypes, SessionKeyManager
 from agentgpt.store import keys as K
+from agentgpt.store import records as R
 from agentgpt.store.codec import RecordCodec
 from agentgpt.store.context_store import RedisContextStore
+
+T = TypeVar("T")
 
 #: Log entries (and vault records) fetched per round trip.
 PAGE = 256
@@ -61,17 +72,16 @@ class VerifyReport(msgspec.Struct, kw_only=True):
 
 
 def open_record(
-    cipher: RecordCipher, blob: bytes, session_id: str, kind: str, version: int, type_: type
-) -> object:
+    cipher: RecordCipher, blob: bytes, session_id: str, kind: str, version: int, type_: type[T]
+) -> T:
     """Decrypt and decode a record under its binding; raise ``IntegrityError``."""
     plain = cipher.decrypt(blob, R.associated_data(session_id, kind, version))
-    result: object = _codec.decode(plain, type_)
-    return result
+    return _codec.decode(plain, type_)
 
 
 def open_log_entry(
-    cipher: RecordCipher, blob: bytes, session_id: str, expected: int
-) -> tuple[int, R.TurnRecord] | None:
+    cipher: RecordCipher, blob: bytes, session_id: str, expected: int, type_: type[T]
+) -> tuple[int, T] | None:
     """Open a log entry bound to ``expected`` or a nearby seq: (bound seq, entry) or None.
 
     Searching near the expected seq tells a deleted or reordered entry (a gap, reported as
@@ -84,20 +94,26 @@ def open_log_entry(
     ]
     for seq in candidates:
         try:
-            record = open_record(cipher, blob, session_id, R.KIND_LOG, seq, R.TurnRecord)
+            record = open_record(cipher, blob, session_id, R.KIND_LOG, seq, type_)
         except IntegrityError:
             continue
-        assert isinstance(record, R.TurnRecord)
         return seq, record
     return None
 
 
 async def verify_session(
-    store: RedisContextStore, key_manager: SessionKeyManager, session_id: str
+    store: RedisContextStore,
+    key_manager: SessionKeyManager,
+    session_id: str,
+    *,
+    records: RecordTypes,
 ) -> VerifyReport:
-    """Check every record of ``session_id``; raise ``SessionNotFound`` if it has none."""
+    """Check every record of ``session_id``; raise ``SessionNotFound`` if it has none.
+
+    ``records`` gives the types the context and log entries decode as.
+    """
     K.validate_session_id(session_id)
-    return await _Verifier(store, key_manager, session_id).run()
+    return await _Verifier(store, key_manager, session_id, records).run()
 
 
 async def verify_sample(
@@ -105,10 +121,13 @@ async def verify_sample(
     key_manager: SessionKeyManager,
     n: int,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    records: RecordTypes,
 ) -> list[VerifyReport]:
     """Verify ``n`` sessions picked at random across the store (every primary).
 
-    ``progress(done, total)`` is called after each session (for a progress bar).
+    ``progress(done, total)`` is called after each session (for a progress bar);
+    ``records`` is as for ``verify_session``.
     """
     ids = await sample_session_ids(store, n)
     gate = asyncio.Semaphore(CONCURRENCY)
@@ -118,7 +137,7 @@ async def verify_sample(
         nonlocal done
         async with gate:
             try:
-                return await verify_session(store, key_manager, session_id)
+                return await verify_session(store, key_manager, session_id, records=records)
             except SessionNotFound:
                 return None  # expired or erased since the scan: nothing left to check
             finally:
@@ -134,10 +153,15 @@ class _Verifier:
     """The checks of one session, in the order the records depend on each other."""
 
     def __init__(
-        self, store: RedisContextStore, key_manager: SessionKeyManager, session_id: str
+        self,
+        store: RedisContextStore,
+        key_manager: SessionKeyManager,
+        session_id: str,
+        records: RecordTypes,
     ) -> None:
         self.store = store
         self.key_manager = key_manager
+        self.records = records
         self.sid = session_id
         self.keys = K.session_keys(session_id)
         self.report = VerifyReport(session_id=session_id)
@@ -232,7 +256,9 @@ class _Verifier:
             return
         self.report.records_checked += 1
         try:
-            ctx = open_record(cipher, blob, self.sid, R.KIND_CONTEXT, meta.version, Context)
+            ctx = open_record(
+                cipher, blob, self.sid, R.KIND_CONTEXT, meta.version, self.records.context
+            )
         except IntegrityError as exc:
             self.add(
                 key,
@@ -241,7 +267,6 @@ class _Verifier:
                 f"does not authenticate as this session's context v{meta.version}: {exc}",
             )
             return
-        assert isinstance(ctx, Context)
         if ctx.turns != meta.version:
             self.add(
                 key,
@@ -257,8 +282,8 @@ class _Verifier:
                 f"last exchange is seq {ctx.window[-1].seq}, metadata version is {meta.version}",
             )
 
-    def _open_entry(self, cipher: RecordCipher, blob: bytes, expected: int) -> R.TurnRecord | None:
-        found = open_log_entry(cipher, blob, self.sid, expected)
+    def _open_entry(self, cipher: RecordCipher, blob: bytes, expected: int) -> LogEntry | None:
+        found = open_log_entry(cipher, blob, self.sid, expected, self.records.log_entry)
         if found is None:
             return None
         bound, record = found
@@ -274,7 +299,7 @@ class _Verifier:
     async def _check_log(self, cipher: RecordCipher, meta: R.SessionMeta, length: int) -> None:
         key = self.keys.log
         prev_hash, expected, last_fence = b"", 1, None
-        last: R.TurnRecord | None = None
+        last: LogEntry | None = None
         for start in range(0, length, PAGE):
             # Never past the snapshot's length: entries appended since belong to later turns.
             page = await list_page(self.store, key, start, min(PAGE, length - start))
@@ -335,7 +360,7 @@ class _Verifier:
         self._check_head(meta, length, last, prev_hash)
 
     def _check_head(
-        self, meta: R.SessionMeta, length: int, last: R.TurnRecord | None, head: bytes
+        self, meta: R.SessionMeta, length: int, last: LogEntry | None, head: bytes
     ) -> None:
         if length != meta.version:
             self.add(
@@ -391,7 +416,6 @@ class _Verifier:
                 f"does not authenticate as this session's vault record {seq}: {exc}",
             )
             return
-        assert isinstance(record, R.VaultRecord)
         if record.seq != seq:
             self.add(key, f"seq {seq}", "binding-mismatch", f"record says seq {record.seq}")
 

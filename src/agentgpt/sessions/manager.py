@@ -40,13 +40,14 @@ from agentgpt.observability import tracing
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.protocols import SessionKeyManager
 from agentgpt.security.rewrap import Rewrapper
-from agentgpt.sessions import records as R
 from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
 from agentgpt.sessions.ids import generate_session_id
 from agentgpt.sessions.key_managers import default_key_manager
+from agentgpt.sessions.records import TurnRecord
 from agentgpt.sessions.session import BoundAgent, Session
 from agentgpt.sessions.sweeper import Sweeper
 from agentgpt.sessions.validation import validate_message
+from agentgpt.store import records as R
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.keys import validate_session_id
 from agentgpt.store.lock import DistributedLock
@@ -252,14 +253,14 @@ class SessionManager:
             session.context = session.open(ctx, R.KIND_CONTEXT, meta.version, Context)
         return session
 
-    async def turns(self, session_id: str, offset: int = 0, limit: int = 50) -> list[R.TurnRecord]:
+    async def turns(self, session_id: str, offset: int = 0, limit: int = 50) -> list[TurnRecord]:
         """Page through the session's turn log (decrypted, PII already redacted)."""
         if offset < 0 or not 1 <= limit <= 500:
             raise InvalidInput("offset must be >= 0 and limit between 1 and 500")
         session = await self.load_session(session_id)
         blobs = await self.store.read_log(session_id, offset, offset + limit - 1)
         return [
-            session.open(blob, R.KIND_LOG, offset + i + 1, R.TurnRecord)
+            session.open(blob, R.KIND_LOG, offset + i + 1, TurnRecord)
             for i, blob in enumerate(blobs)
         ]
 

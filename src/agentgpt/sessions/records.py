@@ -1,20 +1,20 @@
-"""What a session stores: metadata fields, turn-log entries and sensitive records."""
+"""The turn-log entry, and the record types the audits decode a session's records as.
+
+The rest of what a session stores (metadata, vault records, the AEAD binding) is the
+store's format: ``agentgpt.store.records``. The log entry lives here because it is built
+from an agent's ``Response`` (sentiment, entities, actions), which the store must not
+import; for the same reason ``RECORD_TYPES`` hands the context and log-entry types to the
+security audits, which sit below the agents and the sessions.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import msgspec
 
+from agentgpt.agents.context import Context
 from agentgpt.agents.response import Action, Entity, Sentiment
-
-#: Record kinds, bound into every ciphertext's associated data.
-KIND_CONTEXT = "ctx"
-KIND_LOG = "log"
-KIND_VAULT = "vault"
-
-
-def associated_data(session_id: str, kind: str, version: int) -> bytes:
-    """AEAD associated data binding a record to its session, kind and version."""
-    return f"ag1|{session_id}|{kind}|{version}".encode()
 
 
 class TurnRecord(msgspec.Struct, kw_only=True, array_like=True):
@@ -35,47 +35,13 @@ class TurnRecord(msgspec.Struct, kw_only=True, array_like=True):
     prev: bytes = b""
 
 
-class VaultRecord(msgspec.Struct, kw_only=True, array_like=True):
-    """Raw PII values captured at one turn (sensitive retention class)."""
+@dataclass(frozen=True)
+class SessionRecordTypes:
+    """The types a session's records are written as (``security.protocols.RecordTypes``)."""
 
-    seq: int
-    ts: float
-    values: dict[str, str]
+    context: type[Context] = Context
+    log_entry: type[TurnRecord] = TurnRecord
 
 
-class SessionMeta(msgspec.Struct, kw_only=True):
-    """A session's metadata as read from its hash."""
-
-    owner: str
-    created: float
-    capabilities: list[str]
-    wrapped_key: bytes
-    version: int = 0
-    head: bytes = b""
-    last_active: float = 0.0
-    fence: int | None = None
-    fence_issued: int = 0
-    closed: bool = False
-
-    @classmethod
-    def from_hash(cls, raw: dict[bytes, bytes]) -> SessionMeta:
-        """Parse the store's hash (bytes fields) into a SessionMeta."""
-
-        def text(name: str, default: str = "") -> str:
-            value = raw.get(name.encode())
-            return value.decode() if value is not None else default
-
-        fence = text("fence")
-        caps = text("caps")
-        return cls(
-            owner=text("owner"),
-            created=int(text("created", "0")) / 1000,
-            capabilities=caps.split(",") if caps else [],
-            wrapped_key=raw.get(b"dk", b""),
-            version=int(text("version", "0")),
-            head=raw.get(b"head", b""),
-            last_active=int(text("last_active", "0")) / 1000,
-            fence=int(fence) if fence else None,
-            fence_issued=int(text("fence_issued", "0")),
-            closed=text("closed") == "1",
-        )
+#: What to pass as ``records=`` to ``security.verify`` and ``security.leakage_scan``.
+RECORD_TYPES = SessionRecordTypes()

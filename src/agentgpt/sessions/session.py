@@ -12,7 +12,8 @@ from agentgpt.agents.pool import AgentPool, pool_of
 from agentgpt.agents.response import Response
 from agentgpt.errors import InvalidInput
 from agentgpt.security.protocols import RecordCipher, SessionKeyManager
-from agentgpt.sessions import records as R
+from agentgpt.sessions.records import TurnRecord
+from agentgpt.store import records as R
 from agentgpt.store.codec import RecordCodec
 from agentgpt.store.context_store import RedisContextStore, TurnWrite
 from agentgpt.store.keys import SESSION_RESOURCE_PREFIX, validate_session_id
@@ -132,7 +133,7 @@ class Session:
         )  # fmt: skip
         context = self.context.appended(exchange, window=window)
         context.slots.update(response.slots)
-        entry = R.TurnRecord(
+        entry = TurnRecord(
             seq=seq, ts=now, user=text, reply=response.reply, intent=response.intent,
             topic=response.topic, confidence=response.confidence, sentiment=response.sentiment,
             entities=response.entities, actions=response.actions, fence=fence,

@@ -1,0 +1,67 @@
+"""What the store holds for a session: the record bindings, metadata and vault records.
+
+These layouts are the store's data format (the Lua scripts write the metadata hash that
+``SessionMeta.from_hash`` reads), shared by the session engine that writes them and the
+audits (``agentgpt.security.verify``, ``leakage_scan``) that read them. The turn-log entry,
+which is built from an agent's response, is ``agentgpt.sessions.records.TurnRecord``.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+#: Record kinds, bound into every ciphertext's associated data.
+KIND_CONTEXT = "ctx"
+KIND_LOG = "log"
+KIND_VAULT = "vault"
+
+
+def associated_data(session_id: str, kind: str, version: int) -> bytes:
+    """AEAD associated data binding a record to its session, kind and version."""
+    return f"ag1|{session_id}|{kind}|{version}".encode()
+
+
+class VaultRecord(msgspec.Struct, kw_only=True, array_like=True):
+    """Raw PII values captured at one turn (sensitive retention class)."""
+
+    seq: int
+    ts: float
+    values: dict[str, str]
+
+
+class SessionMeta(msgspec.Struct, kw_only=True):
+    """A session's metadata as read from its hash."""
+
+    owner: str
+    created: float
+    capabilities: list[str]
+    wrapped_key: bytes
+    version: int = 0
+    head: bytes = b""
+    last_active: float = 0.0
+    fence: int | None = None
+    fence_issued: int = 0
+    closed: bool = False
+
+    @classmethod
+    def from_hash(cls, raw: dict[bytes, bytes]) -> SessionMeta:
+        """Parse the store's hash (bytes fields) into a SessionMeta."""
+
+        def text(name: str, default: str = "") -> str:
+            value = raw.get(name.encode())
+            return value.decode() if value is not None else default
+
+        fence = text("fence")
+        caps = text("caps")
+        return cls(
+            owner=text("owner"),
+            created=int(text("created", "0")) / 1000,
+            capabilities=caps.split(",") if caps else [],
+            wrapped_key=raw.get(b"dk", b""),
+            version=int(text("version", "0")),
+            head=raw.get(b"head", b""),
+            last_active=int(text("last_active", "0")) / 1000,
+            fence=int(fence) if fence else None,
+            fence_issued=int(text("fence_issued", "0")),
+            closed=text("closed") == "1",
+        )
