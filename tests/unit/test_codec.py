@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+from importlib import resources
+
 import msgspec
 import pytest
+import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agentgpt.agents.context import Context, Exchange
 from agentgpt.errors import CodecError, InvalidSessionId
 from agentgpt.store import keys as K
-from agentgpt.store.codec import RecordCodec
+from agentgpt.store.codec import DICTIONARY_V1, DICTIONARY_V1_SHA256, RecordCodec
 
 codec = RecordCodec()
 exchanges = st.builds(
@@ -60,3 +64,34 @@ def test_every_key_of_a_session_shares_its_hash_tag(session_id: str) -> None:
 def test_malformed_ids_refused(session_id: str) -> None:
     with pytest.raises(InvalidSessionId):
         K.session_keys(session_id)
+
+
+def test_records_written_before_the_dictionary_still_decode() -> None:
+    # Version 1 of the format: a standard zstd frame (flag 0x01) or raw msgpack (0x00).
+    ctx = Context(slots={"note": "same words again " * 20}, turns=3)
+    raw = msgspec.msgpack.encode(ctx)
+    old_zstd = bytes((0xA1, 0x01)) + zstandard.ZstdCompressor(level=3).compress(raw)
+    assert codec.decode(old_zstd, Context) == ctx
+    assert codec.decode(bytes((0xA1, 0x00)) + raw, Context) == ctx
+
+
+def test_the_shipped_dictionary_is_the_pinned_one() -> None:
+    # Records compressed with records-v1.dict cannot be read without that exact file.
+    data = (resources.files("agentgpt.store") / "zstd" / DICTIONARY_V1).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == DICTIONARY_V1_SHA256
+
+
+def test_small_session_records_shrink_with_the_dictionary() -> None:
+    window = [Exchange(seq=i, ts=1.8e9 + i, user="I lost my card, please block it",
+                       reply="I've blocked the card ending <CARD_1>. A replacement is on its way.",
+                       intent="lost_or_stolen_card") for i in range(3)]  # fmt: skip
+    ctx = Context(window=window, turns=3)
+    encoded = codec.encode(ctx)
+    assert encoded[1] == 0x02
+    assert len(encoded) < len(msgspec.msgpack.encode(ctx)) / 2
+    assert codec.decode(encoded, Context) == ctx
+
+
+def test_both_compression_flags_at_once_are_refused() -> None:
+    with pytest.raises(CodecError, match="unknown flags"):
+        codec.decode(bytes((0xA1, 0x03, 0x00)), Context)
