@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from agentgpt import SessionManager
@@ -47,3 +50,35 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+SCRIPT_THAT_NEVER_CLOSES = """
+import asyncio
+from agentgpt import SessionManager
+
+async def main():
+    manager = SessionManager()
+    session = await manager.create_session("user-script")
+    await manager.handle(session.id, "I lost my card")
+    print(open(HOME + "/valkey/valkey.pid").read().strip(), flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_a_script_that_never_closes_its_store_stops_the_server_at_exit(tmp_path: Path) -> None:
+    # The README's quickstart never closes the manager: the embedded server it started
+    # must not stay behind, orphaned, when the script ends.
+    home = tmp_path / "home"
+    env = {**os.environ, "AGENTGPT_HOME": str(home), "AGENTGPT_SESSIONS__AGENT": "faq"}
+    script = f"HOME = {str(home)!r}\n" + SCRIPT_THAT_NEVER_CLOSES
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout.strip().splitlines()[-1])
+    for _ in range(100):
+        if not _alive(pid):
+            break
+        time.sleep(0.05)
+    assert not _alive(pid)

@@ -13,6 +13,7 @@ their lock with the kernel, so a crash never leaves the count wrong.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import hashlib
@@ -106,12 +107,16 @@ class EmbeddedServer:
             if self._users is None:
                 self._users = (self.directory / "users.lock").open("ab")
                 fcntl.flock(self._users, fcntl.LOCK_SH)
+                # A script that never closes its store still stops the server at exit
+                # (when it is the last user) instead of leaving it running, orphaned.
+                atexit.register(self.release)
         return self.url
 
     def release(self) -> bool:
         """Unregister this process; shut the server down if it was the last user."""
         if self._users is None:
             return False
+        atexit.unregister(self.release)
         with self._file_lock("start.lock", fcntl.LOCK_EX):
             users, self._users = self._users, None
             try:
