@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, types, then unit + integration tests on real Valkey servers.
+# The whole test suite: lint, types, then unit + integration + e2e tests on real servers.
+# Runs in .venv (made by scripts/setup.sh); extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  [ -x .venv/bin/python ] || { echo "no .venv: run 'bash scripts/setup.sh' first" >&2; exit 78; }
+  # shellcheck disable=SC1091
+  . .venv/bin/activate
+fi
 ruff check src tests bench
 ruff format --check src
 mypy
 lint-imports  # the layers of DESIGN.md ([tool.importlinter] in pyproject.toml)
-python3 -m pytest -q
+python -m pytest -q "$@"
