@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import tempfile
@@ -60,6 +61,11 @@ async def test_dead_analytics_store_costs_turns_nothing(
     assert (
         await m.load_session((await standalone_store.user_sessions("user-outage"))[0])
     ).version == 200
+    # The alert is announced by a task of its own: give it the loop (bounded) before looking.
+    for _ in range(200):
+        if alerts:
+            break
+        await asyncio.sleep(0.01)
     assert [(e.data["rule"], e.data["severity"]) for e in alerts][:1] == [
         ("store_unreachable", "critical")
     ]
