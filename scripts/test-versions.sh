@@ -14,12 +14,13 @@ case "$mode" in
 esac
 command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5"
 venv=".venv-$mode"
+resolved="$(mktemp)"
 uv pip compile pyproject.toml requirements/build.in --extra dev --python-version 3.11 \
-  --resolution "$resolution" --no-header --quiet -o "$venv.requirements.txt"
+  --resolution "$resolution" --no-header --quiet -o "$resolved"
 python3 -m venv --clear "$venv"
-uv pip install --quiet --python "$venv/bin/python" -r "$venv.requirements.txt"
+uv pip install --quiet --python "$venv/bin/python" -r "$resolved"
 uv pip install --quiet --python "$venv/bin/python" --no-deps --no-build-isolation -e .
-mv "$venv.requirements.txt" "$venv/resolved.txt"
+mv "$resolved" "$venv/resolved.txt"
 echo "$mode: $(grep -cE '^[A-Za-z]' "$venv/resolved.txt") packages, see $venv/resolved.txt"
 # The tests only: ruff and mypy are tools pinned by the lock, their verdicts are not about
 # whether our code runs on these versions.
