@@ -129,6 +129,9 @@ class SessionSettings(BaseModel):
     model_config = _STRICT
 
     max_concurrent_sessions: int = Field(default=10_000, ge=1)
+    max_sessions_per_user: int = Field(
+        default=10, ge=1, description="live sessions one user may hold at once"
+    )
     idle_timeout: Duration = timedelta(minutes=15)
     max_message_bytes: int = Field(default=8 * 1024, ge=16, le=1024 * 1024)
     context_window: int = Field(default=8, ge=1, le=200)
@@ -195,7 +198,14 @@ class ServerSettings(BaseModel):
     monitor_interval: Duration = timedelta(seconds=1)
     log_json: bool = False
     demo_tokens: bool = Field(
-        default=True, description="serve /v1/demo/token (development only) for the web pages"
+        default=False,
+        description="serve /v1/demo/token for the web pages: development, loopback bind only "
+        "(`agentgpt demo` and `agentgpt serve --demo-tokens` turn it on)",
+    )
+    tls_proxy: bool = Field(
+        default=False,
+        description="a proxy in front terminates TLS (required to bind a non-loopback "
+        "address in production)",
     )
 
 
