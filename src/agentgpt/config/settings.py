@@ -60,6 +60,11 @@ class StoreSettings(BaseModel):
     connect_timeout: float = Field(default=2.0, gt=0)
     pool_timeout: float = Field(default=30.0, gt=0, description="wait for a free connection")
     appendfsync: Literal["always", "everysec"] = "everysec"
+    erase_compaction_delay: Duration = Field(
+        default=timedelta(seconds=10),
+        description="embedded store: rewrite the AOF this long after an erasure, so erased "
+        "sessions leave the disk (bound: this delay plus the rewrite, documented as 60 s)",
+    )
 
     @model_validator(mode="after")
     def _nodes_need_cluster(self) -> StoreSettings:

@@ -31,6 +31,7 @@ from agentgpt.errors import (
     StoreUnavailable,
 )
 from agentgpt.store import keys as K
+from agentgpt.store.compaction import ErasureCompactor
 from agentgpt.store.connection import Client, create_client
 from agentgpt.store.embedded import EmbeddedServer
 from agentgpt.store.scripts import Scripts
@@ -279,6 +280,7 @@ class RedisContextStore:
         alert_keys = [K.alert_stream_key(), acked, ackby,
                       K.alert_cooldown_key(K.AUTH_FAILURE_RULE, session_id)]  # fmt: skip
         await self._script(client, "forget_alerts", alert_keys, [session_id])
+        self._backend.erased(client)
         return int(deleted)
 
     async def user_sessions(self, *index_keys: str) -> list[str]:
@@ -463,6 +465,9 @@ class _Backend:
         self.round_trips = 0
         self._client: Client | None = None
         self._embedded: EmbeddedServer | None = None
+        #: AOF rewrites after erasures (embedded server only: external ones are the
+        #: operator's, see ``agentgpt security compact``).
+        self.compactor: ErasureCompactor | None = None
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -517,8 +522,18 @@ class _Backend:
             ) from exc
         return client
 
+    def erased(self, client: Client) -> None:
+        """Schedule the rewrite that takes an erasure off the embedded server's disk."""
+        if self._embedded is None:
+            return
+        if self.compactor is None:
+            self.compactor = ErasureCompactor(self.settings.erase_compaction_delay.total_seconds())
+        self.compactor.erased(client)
+
     async def aclose(self) -> None:
         """Close the client and leave the embedded server."""
+        if self.compactor is not None and self._client is not None:
+            await self.compactor.flush()
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
