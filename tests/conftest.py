@@ -18,6 +18,8 @@ _HOME = tempfile.mkdtemp(prefix="agentgpt-test-home-")
 os.environ["AGENTGPT_HOME"] = _HOME
 os.environ.pop("AGENTGPT_STORE_URL", None)
 os.environ.pop("AGENTGPT_CONFIG", None)
+# Many tests give one user dozens of sessions; the per-user limit has its own tests.
+os.environ["AGENTGPT_SESSIONS__MAX_SESSIONS_PER_USER"] = "1000000"
 
 from agentgpt.config.settings import StoreSettings  # noqa: E402
 from agentgpt.store.context_store import RedisContextStore  # noqa: E402

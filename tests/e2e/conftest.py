@@ -59,7 +59,8 @@ def start_server(
     """Run ``agentgpt serve`` on a free port against ``store_url``; return (base URL, proc)."""
     port = servers.free_port()
     environ = {**os.environ, "AGENTGPT_SERVER__RATE_PER_USER": "1000",
-               "AGENTGPT_SERVER__RATE_BURST": "1000", **env}  # fmt: skip
+               "AGENTGPT_SERVER__RATE_BURST": "1000", "AGENTGPT_SERVER__DEMO_TOKENS": "true",
+               **env}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentgpt", "serve", "--port", str(port), "--url", store_url],
         env=environ, stdout=stdout, stderr=subprocess.PIPE,

@@ -58,9 +58,7 @@ async def test_dead_analytics_store_costs_turns_nothing(
     assert m.analytics.dropped + writer.pending == 200  # every event is either kept or counted
     assert writer.pending <= FAST.max_pending_events
     assert slowest < 0.5
-    assert (
-        await m.load_session((await standalone_store.user_sessions("user-outage"))[0])
-    ).version == 200
+    assert (await m.load_session((await m.user_sessions("user-outage"))[0])).version == 200
     # The alert is announced by a task of its own: give it the loop (bounded) before looking.
     for _ in range(200):
         if alerts:

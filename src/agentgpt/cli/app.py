@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from agentgpt.cli import session_cmd
+from agentgpt.cli.compact_cmd import compact
 from agentgpt.cli.demo import demo
 from agentgpt.cli.keys_cmd import rotate_keys
 from agentgpt.cli.monitor_cmd import monitor
@@ -42,6 +43,7 @@ app.add_typer(token_app, name="token")
 security_app = typer.Typer(help="Keys, integrity and leakage checks.", no_args_is_help=True)
 security_app.command("rotate-keys")(rotate_keys)
 security_app.command("scan")(scan_command)
+security_app.command("compact")(compact)
 app.add_typer(security_app, name="security")
 app.add_typer(nlu_app, name="nlu")
 app.command()(demo)

@@ -15,18 +15,37 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="worker processes", min=1, max=64)] = None,
     config: ConfigFile = None,
     url: StoreUrl = None,
+    demo_tokens: Annotated[
+        bool,
+        typer.Option(
+            "--demo-tokens",
+            help="serve /v1/demo/token for the web pages (development, loopback bind only)",
+        ),
+    ] = False,
 ) -> None:
     """Serve the REST/WebSocket API, /metrics and the web pages.
 
     Examples:
       agentgpt serve                      # embedded store, http://127.0.0.1:8080
       agentgpt serve --port 9000 --workers 2 -f conf/session-store.yaml
+      agentgpt serve --demo-tokens        # the web pages sign in by themselves (dev only)
     """
     import os
 
     import uvicorn
 
+    # The app (in each worker) reads these: it checks the bind and the demo-token switch.
+    if host:
+        os.environ["AGENTGPT_SERVER__HOST"] = host
+    if demo_tokens:
+        os.environ["AGENTGPT_SERVER__DEMO_TOKENS"] = "true"
     settings = settings_from(config, url)  # validate before forking workers
+    from agentgpt.server.safety import bind_warning, refuse_unsafe
+
+    refuse_unsafe(settings)
+    warning = bind_warning(settings)
+    if warning:
+        typer.echo(warning, err=True)
     if config is not None:
         os.environ["AGENTGPT_CONFIG"] = str(config)
     if url:

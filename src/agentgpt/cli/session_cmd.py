@@ -40,7 +40,8 @@ def show(session_id: SessionIdArg, config: ConfigFile = None, url: StoreUrl = No
     async def work(manager: SessionManager) -> dict[str, Any]:
         session = await manager.load_session(session_id)
         return {
-            "id": session.id, "owner": session.owner, "created_at": session.created,
+            "id": session.id, "owner": session.owner or session.owner_hash,
+            "created_at": session.created,
             "turns": session.version, "closed": session.closed,
             "window": [{"seq": x.seq, "user": x.user, "reply": x.reply, "intent": x.intent,
                         "topic": x.topic} for x in session.context.window],
@@ -73,7 +74,7 @@ def list_sessions(
         data: dict[str, Any] = {"active_sessions": await manager.count_active()}
         if user is not None:
             data["user"] = user
-            data["sessions"] = sorted(await manager.store.user_sessions(user))
+            data["sessions"] = await manager.user_sessions(user)
         return data
 
     data = asyncio.run(_with_manager(settings_from(config, url), work))

@@ -21,6 +21,8 @@ from agentgpt.errors import ServiceUnavailable
 # defaults are for the internet, not for a load generator on loopback.
 LOAD_ENV = {
     "AGENTGPT_SERVER__ENVIRONMENT": "development",
+    # The demo and load runs sign their simulated customers in through /v1/demo/token.
+    "AGENTGPT_SERVER__DEMO_TOKENS": "true",
     "AGENTGPT_SERVER__RATE_PER_USER": "10000",
     "AGENTGPT_SERVER__RATE_BURST": "10000",
     "AGENTGPT_SESSIONS__MAX_CONCURRENT_SESSIONS": "1000000",

@@ -60,6 +60,11 @@ class StoreSettings(BaseModel):
     connect_timeout: float = Field(default=2.0, gt=0)
     pool_timeout: float = Field(default=30.0, gt=0, description="wait for a free connection")
     appendfsync: Literal["always", "everysec"] = "everysec"
+    erase_compaction_delay: Duration = Field(
+        default=timedelta(seconds=10),
+        description="embedded store: rewrite the AOF this long after an erasure, so erased "
+        "sessions leave the disk (bound: this delay plus the rewrite, documented as 60 s)",
+    )
 
     @model_validator(mode="after")
     def _nodes_need_cluster(self) -> StoreSettings:
@@ -129,6 +134,9 @@ class SessionSettings(BaseModel):
     model_config = _STRICT
 
     max_concurrent_sessions: int = Field(default=10_000, ge=1)
+    max_sessions_per_user: int = Field(
+        default=10, ge=1, description="live sessions one user may hold at once"
+    )
     idle_timeout: Duration = timedelta(minutes=15)
     max_message_bytes: int = Field(default=8 * 1024, ge=16, le=1024 * 1024)
     context_window: int = Field(default=8, ge=1, le=200)
@@ -195,7 +203,14 @@ class ServerSettings(BaseModel):
     monitor_interval: Duration = timedelta(seconds=1)
     log_json: bool = False
     demo_tokens: bool = Field(
-        default=True, description="serve /v1/demo/token (development only) for the web pages"
+        default=False,
+        description="serve /v1/demo/token for the web pages: development, loopback bind only "
+        "(`agentgpt demo` and `agentgpt serve --demo-tokens` turn it on)",
+    )
+    tls_proxy: bool = Field(
+        default=False,
+        description="a proxy in front terminates TLS (required to bind a non-loopback "
+        "address in production)",
     )
 
 

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from agentgpt.config.paths import data_home
 from agentgpt.errors import AccessDenied, ConfigError, InvalidInput, InvalidToken
+from agentgpt.security.owners import normalise_user, same_user
 
 SCOPES = ("session:create", "session:read", "session:write", "session:monitor", "session:admin")
 AUDIENCE = "agentgpt-sessions"
@@ -54,9 +55,8 @@ class Claims:
 
     def may_access(self, owner: str | None) -> bool:
         """True for the session's owner and for operators holding ``session:admin``."""
-        return (owner is not None and secrets.compare_digest(owner, self.user)) or self.has(
-            "session:admin"
-        )
+        # As bytes after NFC: compare_digest refuses non-ASCII str (a 500 for "josé").
+        return (owner is not None and same_user(owner, self.user)) or self.has("session:admin")
 
 
 def _key_dir() -> Path:
@@ -141,7 +141,7 @@ class TokenIssuer:
             raise InvalidInput(f"token lifetime must be between 1 s and {MAX_TTL_S // 86400} days")
         now = int(time.time())
         payload = {
-            "sub": user, "scope": " ".join(wanted), "aud": AUDIENCE, "iss": ISSUER,
+            "sub": normalise_user(user), "scope": " ".join(wanted), "aud": AUDIENCE, "iss": ISSUER,
             "iat": now, "nbf": now, "exp": now + int(ttl_s), "jti": secrets.token_urlsafe(12),
         }  # fmt: skip
         return jwt.encode(payload, self._key, algorithm=ALGORITHM)
@@ -187,7 +187,7 @@ class TokenVerifier:
         if not isinstance(scopes, str) or not isinstance(user, str) or not user:
             raise _rejected("malformed claims")
         claims = Claims(
-            user=user,
+            user=normalise_user(user),  # once, here: every later comparison is of bytes
             scopes=frozenset(scopes.split()) & frozenset(SCOPES),
             expires_at=float(payload["exp"]),
             token_id=str(payload.get("jti", "")),

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from agentgpt.config.loader import load_settings
 from agentgpt.config.settings import Settings
-from agentgpt.errors import AgentGPTError, ConfigError
+from agentgpt.errors import AgentGPTError
 from agentgpt.observability import tracing
 from agentgpt.security.tokens import TokenIssuer, TokenVerifier
 from agentgpt.server import (
@@ -29,6 +29,7 @@ from agentgpt.server import (
 )
 from agentgpt.server.metrics import Metrics
 from agentgpt.server.middleware import RequestContext
+from agentgpt.server.safety import refuse_unsafe
 from agentgpt.server.services import Services
 from agentgpt.sessions.hooks import HookEvent
 from agentgpt.sessions.manager import SessionManager
@@ -113,8 +114,7 @@ def _services(
     issuer: TokenIssuer | None,
 ) -> Services:
     production = settings.server.environment == "production"
-    if production and settings.sessions.encryption == "none":
-        raise ConfigError("encryption 'none' (plaintext at rest) is refused in production")
+    refuse_unsafe(settings)  # `agentgpt serve` also prints bind_warning's line at start
     if manager is None:
         store = RedisContextStore(settings.store)
         manager = SessionManager(store=store, settings=settings.sessions,
@@ -122,7 +122,7 @@ def _services(
     manager.register_hook(HookEvent.TURN, metrics.on_turn)
     manager.register_hook(HookEvent.ALERT, metrics.on_alert)
     manager.agent_pool.warm()
-    if issuer is None and not production:
+    if issuer is None and not production and settings.server.demo_tokens:
         issuer = TokenIssuer()
     return Services(
         settings=settings,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from agentgpt.errors import InvalidToken, RateLimited
 from agentgpt.security.tokens import Claims
+from agentgpt.server.problems import retry_after_seconds
 from agentgpt.server.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `agentgpt token create`")
@@ -17,10 +18,15 @@ _bearer = HTTPBearer(auto_error=False, description="a token from `agentgpt token
 
 async def authenticate(request: Request, creds: HTTPAuthorizationCredentials | None) -> Claims:
     """Verify the bearer token and spend one token of the caller's rate bucket."""
-    if creds is None:
-        raise InvalidToken("missing bearer token", reason="no Authorization header")
     svc: Services = request.app.state.services
-    claims = svc.verifier.verify(creds.credentials)
+    try:
+        if creds is None:
+            raise InvalidToken("missing bearer token", reason="no Authorization header")
+        claims = svc.verifier.verify(creds.credentials)
+    except InvalidToken:
+        # Guessing tokens costs the guesser: each refusal spends the address's bucket.
+        await charge_address(svc, request, "badtoken")
+        raise
     await charge(svc, claims)
     request.state.user = claims.user
     return claims
@@ -28,12 +34,23 @@ async def authenticate(request: Request, creds: HTTPAuthorizationCredentials | N
 
 async def charge(svc: Services, claims: Claims) -> None:
     """Apply the per-user request rate limit (``RateLimited`` with a retry delay)."""
-    decision = await svc.limiter.take(claims.user)
+    await _spend(svc, claims.user, "per user")
+
+
+async def charge_address(svc: Services, request: Request | WebSocket, purpose: str) -> None:
+    """Apply the same token bucket per client address (``purpose`` keeps buckets apart)."""
+    host = request.client.host if request.client is not None else "unknown"
+    await _spend(svc, f"{purpose}@{host}", "per client address")
+
+
+async def _spend(svc: Services, subject: str, per: str) -> None:
+    decision = await svc.limiter.take(subject)
     if not decision.allowed:
+        # Whole seconds, as in Retry-After: the detail and the header say the same thing.
+        seconds = retry_after_seconds(decision.retry_after_s)
         raise RateLimited(
-            f"too many requests: the limit is {svc.limiter.rate:g}/s per user; "
-            f"retry in {decision.retry_after_s:.1f}s",
-            retry_after=decision.retry_after_s,
+            f"too many requests: the limit is {svc.limiter.rate:g}/s {per}; retry in {seconds}s",
+            retry_after=seconds,
         )
 
 

@@ -1,15 +1,18 @@
-"""``WS /v1/sessions/{id}/ws``: the chat over a WebSocket, token given at connect."""
+"""``WS /v1/sessions/{id}/ws``: the chat over a WebSocket, authenticated for its lifetime."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from agentgpt.errors import AccessDenied, AgentGPTError, InvalidToken
+from agentgpt.security.owners import same_user
 from agentgpt.security.tokens import Claims
-from agentgpt.server.auth import charge
+from agentgpt.server.auth import charge, charge_address
 from agentgpt.server.problems import TYPE_PREFIX
 from agentgpt.server.schemas import TurnOut
 from agentgpt.server.services import Services
@@ -40,31 +43,72 @@ def _error(exc: AgentGPTError) -> dict[str, Any]:
 
 @router.websocket("/v1/sessions/{session_id}/ws")
 async def chat(ws: WebSocket, session_id: str) -> None:
-    """Send ``{"text": ...}`` frames; receive ``{"type": "turn", ...}`` or ``"error"`` frames."""
+    """Send ``{"text": ...}`` frames; receive ``{"type": "turn", ...}`` or ``"error"`` frames.
+
+    The token is checked at connect and holds for its lifetime only: at its expiry the
+    socket closes with 4401 unless a ``{"type": "renew", "token": ...}`` frame brought a
+    fresh token of the same user first. Accepted before the check, so a client sees 4401
+    (token missing, invalid or expired) apart from 4403 (token without ``session:write``)
+    instead of an HTTP 403 at the handshake.
+    """
     svc: Services = ws.app.state.services
-    try:
-        claims = svc.verifier.verify(_token(ws) or "", scope="session:write")
-    except InvalidToken:
-        await ws.close(_CLOSE_UNAUTHORIZED, "invalid token")
-        return
-    except AccessDenied:
-        await ws.close(_CLOSE_FORBIDDEN, "the token lacks session:write")
-        return
     subprotocol = "bearer" if "bearer" in ws.headers.get("sec-websocket-protocol", "") else None
     await ws.accept(subprotocol=subprotocol)
     try:
-        while True:
-            await ws.send_json(await _turn(svc, claims, session_id, await ws.receive_text()))
+        claims = await _checked(svc, ws, _token(ws) or "", None)
+        if claims is not None:
+            await _converse(svc, ws, claims, session_id)
     except WebSocketDisconnect:
         return
 
 
-async def _turn(svc: Services, claims: Claims, session_id: str, frame: str) -> dict[str, Any]:
+async def _checked(svc: Services, ws: WebSocket, token: str, user: str | None) -> Claims | None:
+    """The token's claims, or None after closing the socket with 4401 or 4403."""
     try:
-        data = json.loads(frame)
-        text = data.get("text") if isinstance(data, dict) else None
+        claims = svc.verifier.verify(token, scope="session:write")
+    except InvalidToken:
+        await charge_address(svc, ws, "badtoken")
+        await ws.close(_CLOSE_UNAUTHORIZED, "invalid or expired token")
+        return None
+    except AccessDenied:
+        await ws.close(_CLOSE_FORBIDDEN, "the token lacks session:write")
+        return None
+    if user is not None and not same_user(claims.user, user):
+        await ws.close(_CLOSE_FORBIDDEN, "a renewed token must be for the same user")
+        return None
+    return claims
+
+
+async def _converse(svc: Services, ws: WebSocket, claims: Claims, session_id: str) -> None:
+    while True:
+        try:
+            frame = await asyncio.wait_for(ws.receive_text(), claims.expires_at - time.time())
+        except TimeoutError:
+            await ws.close(_CLOSE_UNAUTHORIZED, "token expired; reconnect with a new one")
+            return
+        if time.time() >= claims.expires_at:
+            await ws.close(_CLOSE_UNAUTHORIZED, "token expired; reconnect with a new one")
+            return
+        data = _json(frame)
+        if isinstance(data, dict) and data.get("type") == "renew":
+            renewed = await _checked(svc, ws, str(data.get("token", "")), claims.user)
+            if renewed is None:
+                return
+            claims = renewed
+            await ws.send_json({"type": "renewed", "expires_at": claims.expires_at})
+            continue
+        await ws.send_json(await _turn(svc, claims, session_id, data))
+
+
+def _json(frame: str) -> object:
+    try:
+        return json.loads(frame)
     except ValueError:
-        text = None
+        return None
+
+
+async def _turn(svc: Services, claims: Claims, session_id: str, data: object) -> dict[str, Any]:
+    text = data.get("text") if isinstance(data, dict) else None
     if not isinstance(text, str):
         return {"type": "error", "problem": {"type": TYPE_PREFIX + "bad-request", "status": 400,
                                              "detail": 'send {"text": "..."}'}}  # fmt: skip

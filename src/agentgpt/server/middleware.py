@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentgpt.errors import AgentGPTError
 from agentgpt.observability import tracing
 from agentgpt.server.metrics import Metrics
 from agentgpt.server.problems import MEDIA_TYPE, TYPE_PREFIX
@@ -66,27 +67,40 @@ class RequestContext:
         status = {"code": 500}
         started = time.perf_counter()
         seen = 0
+        over = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_body_bytes:
+                over = True
                 raise BodyTooLarge
             return message
 
         async def tagged_send(message: Message) -> None:
+            if over:  # the app's answer to a body cut short (FastAPI: 400); ours is 413
+                return
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
+        app_receive: Receive = limited_receive
+        chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
+        if chunked and not _token_valid(scope, headers):
+            # A chunked body of unknown size from a caller without a valid token is not
+            # read: the app sees an empty body and answers 401 from its token check.
+            app_receive = _EmptyBody(receive)
         try:
-            await self.app(scope, limited_receive, tagged_send)
-        except BodyTooLarge:
-            await self._too_large(send, rid)
-            status["code"] = 413
+            try:
+                await self.app(scope, app_receive, tagged_send)
+            except BodyTooLarge:
+                over = True
+            if over:
+                await self._too_large(send, rid)
+                status["code"] = 413
         finally:
             route = _route(scope)
             self.metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
@@ -104,6 +118,38 @@ class RequestContext:
             (b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
             (b"x-request-id", rid.encode())]})  # fmt: skip
         await send({"type": "http.response.body", "body": body})
+
+
+class _EmptyBody:
+    """A ``receive`` whose body is empty; later calls wait for the client to disconnect."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._given = False
+
+    async def __call__(self) -> Message:
+        if not self._given:
+            self._given = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        while True:
+            message = await self._receive()
+            if message["type"] != "http.request":
+                return message
+
+
+def _token_valid(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    """True when the request's bearer token verifies (no token: False)."""
+    auth = headers.get(b"authorization", b"").decode("latin-1")
+    if not auth.lower().startswith("bearer "):
+        return False
+    services = getattr(getattr(scope.get("app"), "state", None), "services", None)
+    if services is None:
+        return False
+    try:
+        services.verifier.verify(auth[7:].strip())
+    except AgentGPTError:
+        return False
+    return True
 
 
 def _route(scope: Scope) -> str:

@@ -5,20 +5,24 @@ from __future__ import annotations
 from importlib import resources
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from agentgpt.errors import AccessDenied
+from agentgpt.server.auth import charge_address
 from agentgpt.server.problems import responses
+from agentgpt.server.safety import is_loopback
 from agentgpt.server.schemas import DemoTokenIn, TokenOut
 from agentgpt.server.services import Services, services
 
 router = APIRouter()
 Svc = Annotated[Services, Depends(services)]
 
+# Never session:admin: a token anyone on the machine can mint must not read or erase
+# every customer's session. Operators' admin tokens come from `agentgpt token create`.
 ROLE_SCOPES = {
     "customer": ("session:create", "session:read", "session:write"),
-    "operator": ("session:monitor", "session:read", "session:admin"),
+    "operator": ("session:monitor",),
 }
 DEMO_TOKEN_TTL_S = 3600
 
@@ -42,12 +46,19 @@ async def ops_page() -> HTMLResponse:
 
 @router.post(
     "/v1/demo/token", response_model=TokenOut, tags=["development"],
-    responses=responses(403, 422), summary="A short-lived token for the web pages (dev only)",
+    responses=responses(403, 422, 429),
+    summary="A short-lived token for the web pages (development, loopback, when enabled)",
 )  # fmt: skip
-async def demo_token(svc: Svc, body: DemoTokenIn) -> TokenOut:
-    """Issue a customer or operator token; refused outside ``environment: development``."""
-    if not (svc.development and svc.settings.server.demo_tokens and svc.issuer is not None):
-        raise AccessDenied("demo tokens are only issued in development; use agentgpt token create")
+async def demo_token(request: Request, svc: Svc, body: DemoTokenIn) -> TokenOut:
+    """Issue a customer or operator token when demo tokens are on (``agentgpt demo``)."""
+    server = svc.settings.server
+    allowed = svc.development and server.demo_tokens and is_loopback(server.host)
+    if not allowed or svc.issuer is None:
+        raise AccessDenied(
+            "demo tokens are off: run agentgpt demo or agentgpt serve --demo-tokens on "
+            "127.0.0.1, or mint a token with agentgpt token create"
+        )
+    await charge_address(svc, request, "demo")
     scopes = ROLE_SCOPES[body.role]
     token = svc.issuer.issue(body.user, scopes, DEMO_TOKEN_TTL_S)
     return TokenOut(token=token, user=body.user, scopes=list(scopes), expires_in=DEMO_TOKEN_TTL_S)

@@ -61,7 +61,7 @@ def problem_for(exc: AgentGPTError, instance: str | None = None) -> JSONResponse
         log.info("token rejected: %s", exc.reason)
     if isinstance(exc, LimitExceeded):
         retry = exc.retry_after if isinstance(exc, RateLimited) else 1.0
-        headers["Retry-After"] = str(max(1, math.ceil(retry)))
+        headers["Retry-After"] = str(retry_after_seconds(retry))
     detail = str(exc) if exc.status < 500 or exc.status == 503 else _internal_detail(exc)
     return problem(exc.status, exc.code, detail, instance=instance, headers=headers)
 
@@ -111,3 +111,8 @@ def responses(*statuses: int) -> dict[int | str, dict[str, object]]:
             "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for s in statuses
     }  # fmt: skip
+
+
+def retry_after_seconds(delay_s: float) -> int:
+    """A retry delay as ``Retry-After`` states it: whole seconds, at least 1."""
+    return max(1, math.ceil(delay_s))

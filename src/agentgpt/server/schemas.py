@@ -103,7 +103,8 @@ class SessionOut(BaseModel):
     def of(cls, session: Session) -> SessionOut:
         """Build from a loaded ``Session``."""
         return cls(
-            id=session.id, owner=session.owner, created_at=session.created,
+            id=session.id, owner=session.owner or session.owner_hash or None,
+            created_at=session.created,
             turns=session.version, closed=session.closed, capabilities=session.capabilities,
             window=[ExchangeOut.of(x) for x in session.context.window],
             summary=list(session.context.summary),

@@ -38,6 +38,7 @@ from agentgpt.errors import (
 )
 from agentgpt.observability import tracing
 from agentgpt.security.encryptor import SessionEncryptor
+from agentgpt.security.owners import OwnerHasher, normalise_user
 from agentgpt.security.protocols import SessionKeyManager
 from agentgpt.security.rewrap import Rewrapper
 from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
@@ -47,6 +48,7 @@ from agentgpt.sessions.records import TurnRecord
 from agentgpt.sessions.session import BoundAgent, Session
 from agentgpt.sessions.sweeper import Sweeper
 from agentgpt.sessions.validation import validate_message
+from agentgpt.store import keys as K
 from agentgpt.store import records as R
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.keys import validate_session_id
@@ -95,6 +97,8 @@ class SessionManager:
             max_concurrent_sessions or self.settings.max_concurrent_sessions
         )
         self.idle_timeout = _seconds(idle_timeout) or self.settings.idle_timeout.total_seconds()
+        self.max_sessions_per_user = self.settings.max_sessions_per_user
+        self._owners: OwnerHasher | None = None
         base = store if store is not None else RedisContextStore()
         self.store = base.with_retention(_delta(session_ttl), _delta(sensitive_ttl))
         self.encryption = encryption
@@ -148,6 +152,17 @@ class SessionManager:
             self.encryption = default_key_manager(self.settings)
         return self.encryption
 
+    @property
+    def owners(self) -> OwnerHasher:
+        """The keyed hash that stores session owners (the data directory's owner key)."""
+        if self._owners is None:
+            self._owners = OwnerHasher()
+        return self._owners
+
+    def owns(self, session: Session, user: str) -> bool:
+        """True when ``user`` owns ``session`` (constant-time, NFC, keyed hash or legacy id)."""
+        return self.owners.matches(session.owner_hash or session.owner or "", user)
+
     def register_hook(self, event: str, callback: Hook) -> None:
         """Call ``callback(Event)`` on ``event`` (created, turn, timeout, expired, ...)."""
         self.hooks.register(event, callback)
@@ -196,17 +211,30 @@ class SessionManager:
     async def _register(self, session: Session, user_id: str) -> None:
         if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 256:
             raise InvalidInput("user_id must be a non-empty string of at most 256 characters")
-        await self._admit()
+        user_id = normalise_user(user_id)
+        owner_hash = self.owners.digest(user_id)
+        await self._admit(session.id, owner_hash)
+        try:
+            await self._persist(session, user_id, owner_hash)
+        except BaseException:
+            await self.store.release_admission(session.id, owner_hash)
+            raise
+        session.persisted = True
+        if self.hooks.wants(HookEvent.TIMEOUT) or self.hooks.wants(HookEvent.EXPIRED):
+            self._start_sweeper()
+        await self._fire(HookEvent.CREATED, session.id)
+
+    async def _persist(self, session: Session, user_id: str, owner_hash: str) -> None:
         # The guide's form: Session(..., encryption=SessionEncryptor(...)) chooses its own.
         keys = session.encryption if session.encryption is not None else self.key_manager
         wrapped, cipher = await keys.new_session_key(session.id)
         session.store = self.store
-        session.owner = user_id
+        session.owner, session.owner_hash = user_id, owner_hash
         session.use_cipher(cipher)
         if not session.agents:
             session.attach_agent(self.agent_pool, DEFAULT_CAPABILITIES)
         fields: dict[str, bytes | str | int] = {
-            "owner": user_id,
+            "oh": owner_hash,  # never the user id in clear
             "created": int(session.created * 1000),
             "caps": ",".join(session.capabilities),
             "dk": wrapped,
@@ -214,17 +242,22 @@ class SessionManager:
         }
         if not await self.store.create(session.id, fields):
             raise InvalidInput(f"session id {session.id} is already in use")
-        session.persisted = True
-        if self.hooks.wants(HookEvent.TIMEOUT) or self.hooks.wants(HookEvent.EXPIRED):
-            self._start_sweeper()
-        await self._fire(HookEvent.CREATED, session.id)
 
-    async def _admit(self) -> None:
-        active = await self.count_active()
-        if active >= self.max_concurrent_sessions:
+    async def _admit(self, session_id: str, owner_hash: str) -> None:
+        # Check and take in one script: count-then-create let 60 racing creates past 20.
+        status, count = await self.store.admit(
+            session_id, owner_hash, int(self.idle_timeout * 1000),
+            self.max_concurrent_sessions, self.max_sessions_per_user,
+        )  # fmt: skip
+        if status == 0:
             raise SessionLimitExceeded(
-                f"{active} sessions are active (limit {self.max_concurrent_sessions}); "
+                f"{count} sessions are active (limit {self.max_concurrent_sessions}); "
                 "retry when sessions time out, or raise max_concurrent_sessions"
+            )
+        if status < 0:
+            raise SessionLimitExceeded(
+                f"this user already has {count} live sessions (limit "
+                f"{self.max_sessions_per_user}); end one, or raise max_sessions_per_user"
             )
 
     async def count_active(self) -> int:
@@ -241,7 +274,8 @@ class SessionManager:
         self, session_id: str, raw: dict[bytes, bytes], ctx: bytes | None
     ) -> Session:
         meta = R.SessionMeta.from_hash(raw)
-        session = Session(id=session_id, context_store=self.store, owner=meta.owner)
+        session = Session(id=session_id, context_store=self.store, owner=meta.owner or None)
+        session.owner_hash = meta.owner_hash
         session.use_cipher(await self.key_manager.open_session_key(session_id, meta.wrapped_key))
         session.version, session.head, session.closed = meta.version, meta.head, meta.closed
         session.created, session.persisted = meta.created, True
@@ -289,13 +323,20 @@ class SessionManager:
     async def erase_user(self, user_id: str) -> list[str]:
         """Erase every session of ``user_id`` (GDPR Art. 17); return the erased ids."""
         erased = []
-        for session_id in await self.store.user_sessions(user_id):
+        for session_id in await self.user_sessions(user_id):
             try:
                 await self.erase(session_id)
             except SessionNotFound:
                 continue
             erased.append(session_id)
         return erased
+
+    async def user_sessions(self, user_id: str) -> list[str]:
+        """The ids of ``user_id``'s sessions that still exist (hashed and legacy index)."""
+        user_id = normalise_user(user_id)
+        return await self.store.user_sessions(
+            K.owner_index_key(self.owners.digest(user_id)), K.user_key(user_id)
+        )
 
     # --- the turn path ------------------------------------------------------------------
 
@@ -362,7 +403,7 @@ class SessionManager:
         assert lock.acquired is not None
         assert lock.acquired.meta is not None
         session = await self._materialise(session_id, lock.acquired.meta, lock.acquired.ctx)
-        if owner is not None and session.owner != owner:
+        if owner is not None and not self.owns(session, owner):
             raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         if session.closed:
             raise SessionClosed(f"session {session_id} is closed; create a new session")

@@ -57,6 +57,8 @@ class Session:
         self.store = context_store if context_store is not None else RedisContextStore()
         self.encryption = encryption
         self.owner = owner
+        #: The owner as stored: ``h1:<keyed hash>`` (``agentgpt.security.owners``).
+        self.owner_hash = ""
         self.context = Context()
         self.version = 0
         self.head = b""
@@ -153,6 +155,7 @@ class Session:
             head=hashlib.sha256(sealed_entry).digest(),
             vault=vault,
             release_value=release_value,
+            owner_hash=self.owner_hash,
         )
         return write, context
 

@@ -31,6 +31,7 @@ from agentgpt.errors import (
     StoreUnavailable,
 )
 from agentgpt.store import keys as K
+from agentgpt.store.compaction import ErasureCompactor
 from agentgpt.store.connection import Client, create_client
 from agentgpt.store.embedded import EmbeddedServer
 from agentgpt.store.scripts import Scripts
@@ -61,6 +62,7 @@ class TurnWrite:
     head: bytes
     vault: bytes | None = None
     release_value: str | None = None
+    owner_hash: str = ""
 
 
 def _now_ms() -> int:
@@ -136,16 +138,39 @@ class RedisContextStore:
         created = await self._script(client, "create", [keys.meta], args)
         if created:
             await self._schedule(session_id, _now_ms())
-            owner = fields.get("owner")
-            if isinstance(owner, str):
-                await self._guard(self._index_user(client, owner, session_id))
+            index = _index_key(fields)
+            if index is not None:
+                await self._guard(self._index_user(client, index, session_id))
         return bool(created)
 
-    async def _index_user(self, client: Client, owner: str, session_id: str) -> None:
+    async def _index_user(self, client: Client, index: str, session_id: str) -> None:
         pipe = client.pipeline(transaction=False)
-        pipe.sadd(K.user_key(owner), session_id)
-        pipe.pexpire(K.user_key(owner), self.retention_ms)
+        pipe.sadd(index, session_id)
+        pipe.pexpire(index, self.retention_ms)
         await pipe.execute()
+
+    async def admit(
+        self, session_id: str, owner_hash: str, idle_ms: int, limit: int, per_user: int
+    ) -> tuple[int, int]:
+        """Take an admission slot (one script): (1, live) | (0, live) full | (-1, mine)."""
+        client = await self.client()
+        keys = [K.admission_live_key(), K.admission_user_key(owner_hash)]
+        args = [session_id, _now_ms(), idle_ms, limit, per_user, self.retention_ms]
+        status, count = await self._script(client, "admit", keys, args)
+        return int(status), int(count)
+
+    async def release_admission(self, session_id: str, owner_hash: str) -> None:
+        """Give a session's admission slot back (erase, close, or a create that failed)."""
+        client = await self.client()
+        pipe = client.pipeline(transaction=False)
+        self._queue_release(pipe, session_id, owner_hash)
+        await self._guard(pipe.execute())
+
+    @staticmethod
+    def _queue_release(pipe: Any, session_id: str, owner_hash: str) -> None:
+        pipe.zrem(K.admission_live_key(), session_id)
+        if owner_hash:
+            pipe.zrem(K.admission_user_key(owner_hash), session_id)
 
     async def load(self, session_id: str) -> tuple[dict[bytes, bytes], bytes | None]:
         """Return (metadata, context blob) in one round trip; raise SessionNotFound."""
@@ -192,12 +217,12 @@ class RedisContextStore:
             # schedule update side by side (one round trip each, concurrently).
             code, _ = await asyncio.gather(
                 self._script(client, "commit", script_keys, args),
-                self._schedule(write.session_id, _now_ms()),
+                self._schedule(write.session_id, _now_ms(), write.owner_hash),
             )
             return _check_commit(write.session_id, int(code))
         pipe = client.pipeline(transaction=False)
         _SCRIPTS.queue(pipe, "commit", script_keys, args)
-        self._queue_schedule(pipe, write.session_id, _now_ms())
+        self._queue_schedule(pipe, write.session_id, _now_ms(), write.owner_hash)
         try:
             results = await self._guard(pipe.execute())
         except NoScriptError:
@@ -225,31 +250,46 @@ class RedisContextStore:
         client = await self.client()
         if not await self._guard(client.exists(keys.meta)):
             raise SessionNotFound(f"session {session_id} does not exist")
+        owner_hash = await self._guard(client.hget(keys.meta, "oh"))
         pipe = client.pipeline(transaction=False)
         pipe.hset(keys.meta, "closed", "1")
         pipe.zrem(K.active_key(K.shard_of(session_id)), session_id)
+        self._queue_release(pipe, session_id, owner_hash.decode() if owner_hash else "")
         await self._guard(pipe.execute())
 
     async def erase(self, session_id: str) -> int:
         """Delete every key of the session (wrapped data key first); return keys deleted."""
         keys = K.session_keys(session_id)
         client = await self.client()
-        owner = await self._guard(client.hget(keys.meta, "owner"))
-        deleted = await self._script(client, "erase", [*keys], [keys.vault_pattern_prefix])
+        owner_hash, owner = await self._guard(client.hmget(keys.meta, "oh", "owner"))
+        deleted = await self._script(
+            client, "erase", [*keys, K.auth_failures_key(session_id)],
+            [keys.vault_pattern_prefix],
+        )  # fmt: skip
         shard = K.shard_of(session_id)
         pipe = client.pipeline(transaction=False)
         pipe.zrem(K.active_key(shard), session_id)
         pipe.zrem(K.expiry_key(shard), session_id)
-        if owner:
-            pipe.srem(K.user_key(owner.decode()), session_id)
+        self._queue_release(pipe, session_id, owner_hash.decode() if owner_hash else "")
+        index = _index_key({"oh": owner_hash.decode()} if owner_hash else
+                           {"owner": owner.decode()} if owner else {})  # fmt: skip
+        if index is not None:
+            pipe.srem(index, session_id)
         await self._guard(pipe.execute())
+        acked, ackby = K.alert_ack_keys()
+        alert_keys = [K.alert_stream_key(), acked, ackby,
+                      K.alert_cooldown_key(K.AUTH_FAILURE_RULE, session_id)]  # fmt: skip
+        await self._script(client, "forget_alerts", alert_keys, [session_id])
+        self._backend.erased(client)
         return int(deleted)
 
-    async def user_sessions(self, user_id: str) -> list[str]:
-        """Return the ids of the user's sessions that still exist."""
+    async def user_sessions(self, *index_keys: str) -> list[str]:
+        """Return the session ids held by the user index keys (``keys.owner_index_key``)."""
         client = await self.client()
-        members = await self._guard(client.smembers(K.user_key(user_id)))
-        return sorted(m.decode() for m in members)
+        found: set[bytes] = set()
+        for index in index_keys:
+            found |= await self._guard(client.smembers(index))
+        return sorted(m.decode() for m in found)
 
     # --- locks -------------------------------------------------------------------------
 
@@ -295,18 +335,24 @@ class RedisContextStore:
 
     # --- activity and expiry schedules -------------------------------------------------
 
-    def _queue_schedule(self, pipe: Any, session_id: str, now_ms: int) -> None:
+    def _queue_schedule(
+        self, pipe: Any, session_id: str, now_ms: int, owner_hash: str = ""
+    ) -> None:
         shard = K.shard_of(session_id)
         pipe.zadd(K.active_key(shard), {session_id: now_ms})
+        # XX: activity keeps an admitted session's slot, it never takes a new one.
+        pipe.zadd(K.admission_live_key(), {session_id: now_ms}, xx=True)
+        if owner_hash:
+            pipe.zadd(K.admission_user_key(owner_hash), {session_id: now_ms}, xx=True)
         if self.settings.data_retention.sliding:
             pipe.zadd(K.expiry_key(shard), {session_id: now_ms + self.retention_ms})
         else:
             pipe.zadd(K.expiry_key(shard), {session_id: now_ms + self.retention_ms}, nx=True)
 
-    async def _schedule(self, session_id: str, now_ms: int) -> None:
+    async def _schedule(self, session_id: str, now_ms: int, owner_hash: str = "") -> None:
         client = await self.client()
         pipe = client.pipeline(transaction=False)
-        self._queue_schedule(pipe, session_id, now_ms)
+        self._queue_schedule(pipe, session_id, now_ms, owner_hash)
         await self._guard(pipe.execute())
 
     async def count_active(self, since_ms: int) -> int:
@@ -381,6 +427,16 @@ class RedisContextStore:
             raise StoreUnavailable(f"session store error: {exc}") from exc
 
 
+def _index_key(fields: dict[str, Any]) -> str | None:
+    # The owner's keyed hash ("oh") names the index; sessions from before it, the clear id.
+    owner_hash, owner = fields.get("oh"), fields.get("owner")
+    if isinstance(owner_hash, str) and owner_hash:
+        return K.owner_index_key(owner_hash)
+    if isinstance(owner, str) and owner:
+        return K.user_key(owner)
+    return None
+
+
 def _check_commit(session_id: str, code: int) -> int:
     if code >= 0:
         return code
@@ -409,6 +465,9 @@ class _Backend:
         self.round_trips = 0
         self._client: Client | None = None
         self._embedded: EmbeddedServer | None = None
+        #: AOF rewrites after erasures (embedded server only: external ones are the
+        #: operator's, see ``agentgpt security compact``).
+        self.compactor: ErasureCompactor | None = None
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -463,8 +522,18 @@ class _Backend:
             ) from exc
         return client
 
+    def erased(self, client: Client) -> None:
+        """Schedule the rewrite that takes an erasure off the embedded server's disk."""
+        if self._embedded is None:
+            return
+        if self.compactor is None:
+            self.compactor = ErasureCompactor(self.settings.erase_compaction_delay.total_seconds())
+        self.compactor.erased(client)
+
     async def aclose(self) -> None:
         """Close the client and leave the embedded server."""
+        if self.compactor is not None and self._client is not None:
+            await self.compactor.flush()
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()

@@ -146,6 +146,31 @@ def user_key(user_id: str) -> str:
     return f"{PREFIX}:user:{{{digest}}}"
 
 
+def owner_index_key(owner_hash: str) -> str:
+    """Set of the session ids of one owner, by the owner's keyed hash (``h1:<hex>``)."""
+    return f"{PREFIX}:user:{{{_owner_tag(owner_hash)}}}"
+
+
+def _owner_tag(owner_hash: str) -> str:
+    return owner_hash.removeprefix("h1:")[:32]
+
+
+# --- admission (issue 12) ------------------------------------------------------------------
+# Every admission key shares the tag {adm}: the global count and a user's count are taken
+# in one single-slot script, on a cluster too (the price: one slot takes every create and
+# one ZADD per turn; a ZCARD-bounded sorted set, so the slot's memory stays bounded).
+
+
+def admission_live_key() -> str:
+    """Sorted set of admitted sessions by last activity (ms): the global limit's count."""
+    return f"{PREFIX}:adm:{{adm}}:live"
+
+
+def admission_user_key(owner_hash: str) -> str:
+    """Sorted set of one owner's admitted sessions by last activity: the per-user count."""
+    return f"{PREFIX}:adm:{{adm}}:u:{_owner_tag(owner_hash)}"
+
+
 # --- analytics (issue 5) -------------------------------------------------------------------
 # Aggregate buckets are sharded over ``AnalyticsSettings.shards`` hash tags: a writer sticks
 # to one shard, so every bucket of one shard (minutes, hours, days) shares a slot and a
@@ -170,6 +195,10 @@ def alert_stream_key() -> str:
 def alert_ack_keys() -> tuple[str, str]:
     """(sorted set of acknowledged alert ids by ack time, hash of id -> operator)."""
     return f"{PREFIX}:an:{{alerts}}:acked", f"{PREFIX}:an:{{alerts}}:ackby"
+
+
+#: The one alert rule whose subject is a session id (erasure removes its entries).
+AUTH_FAILURE_RULE = "auth_failures"
 
 
 def alert_cooldown_key(rule: str, subject: str) -> str:

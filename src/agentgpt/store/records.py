@@ -33,6 +33,7 @@ class SessionMeta(msgspec.Struct, kw_only=True):
     """A session's metadata as read from its hash."""
 
     owner: str
+    owner_hash: str
     created: float
     capabilities: list[str]
     wrapped_key: bytes
@@ -54,7 +55,8 @@ class SessionMeta(msgspec.Struct, kw_only=True):
         fence = text("fence")
         caps = text("caps")
         return cls(
-            owner=text("owner"),
+            owner=text("owner"),  # only sessions written before owners were hashed
+            owner_hash=text("oh"),
             created=int(text("created", "0")) / 1000,
             capabilities=caps.split(",") if caps else [],
             wrapped_key=raw.get(b"dk", b""),

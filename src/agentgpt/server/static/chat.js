@@ -43,11 +43,30 @@ function connect() {
   ws = new WebSocket(`${proto}://${location.host}/v1/sessions/${sessionId}/ws`, ["bearer", token]);
   ws.onmessage = (ev) => {
     const data = JSON.parse(ev.data);
+    if (data.type === "renewed") return;
     if (data.type === "turn") onTurn(data); else $("error").textContent = data.problem.detail;
     $("send").disabled = false;
   };
-  ws.onclose = () => { $("error").textContent = "connection closed"; };
+  // 4401: the token expired or was refused; 4403: it may not send messages.
+  ws.onclose = (ev) => {
+    $("error").textContent = ev.code === 4401 ? "your sign-in expired: reload the page and sign in again"
+      : ev.code === 4403 ? "this sign-in may not send messages" : "connection closed";
+    $("send").disabled = true;
+  };
   return new Promise((resolve) => { ws.onopen = resolve; });
+}
+
+// The socket closes when its token expires: fetch a new one a minute before and hand it
+// over on the open socket.
+function scheduleRenewal(expiresIn) {
+  setTimeout(async () => {
+    try {
+      const t = await api("/v1/demo/token", { method: "POST", body: JSON.stringify({ user: $("user").value, role: "customer" }) });
+      token = t.token;
+      if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "renew", token }));
+      scheduleRenewal(t.expires_in);
+    } catch (e) { $("error").textContent = "could not renew the sign-in: " + e.message; }
+  }, Math.max(5, expiresIn - 60) * 1000);
 }
 
 $("signin-form").addEventListener("submit", async (ev) => {
@@ -55,6 +74,7 @@ $("signin-form").addEventListener("submit", async (ev) => {
   try {
     const t = await api("/v1/demo/token", { method: "POST", body: JSON.stringify({ user: $("user").value, role: "customer" }) });
     token = t.token;
+    scheduleRenewal(t.expires_in);
     const s = await api("/v1/sessions", { method: "POST" });
     sessionId = s.id;
     $("who").textContent = "signed in as " + t.user;
