@@ -149,7 +149,11 @@ class Analytics:
 
     async def flush(self) -> int:
         """Write pending events now; return how many were written."""
-        return await self.writer.flush()
+        written = await self.writer.flush()
+        # A failed flush may be the one that crosses `unreachable_after`: judge it now, not
+        # only at the next recorded turn (which may never come while the store is down).
+        self._check_store()
+        return written
 
     async def record_auth(self, session_id: str, success: bool, method: str) -> int:
         """Record an authentication attempt; return the failures within the window.
