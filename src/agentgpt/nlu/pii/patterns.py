@@ -25,7 +25,7 @@ DATE = (
 # Words that may sit between a keyword and its value: "PIN number is now 4821",
 # "account no. 12345678", "CVV: 123", "change my PIN to 4821".
 _LINK = (
-    r"(?:[\s:=#'\"(-]|(?i:is|was|are|it's|its|it’s|to|number|no\.?|num|code|now|be|will|should"
+    r"(?:[\s:=#'\",(-]|(?i:is|was|are|it's|its|it’s|s|to|number|no\.?|num|code|now|be|will|should"
     r"|would|the|my|new|old|of|on|digits?|card|here|as|follows|please|thanks?)\b)*"
 )
 # A looser gap for dates of birth and national insurance numbers ("born in Leeds on ...").
@@ -41,11 +41,11 @@ _BRANCHES = {
     # "my name is john smith": strong keywords accept lower case too (stop words checked).
     "NAME_STRONG": (
         r"(?i:\bmy\s+(?:full\s+|first\s+|legal\s+)?name\s+is|\bname['’]s|\bname\s*:|\bcall\s+me"
-        r"|\baccount\s+holder\s+is|\bname\s+on\s+the\s+(?:card|account)\s+is)\s+"
+        r"|\baccount\s+holder\s+is|\bname\s+on\s+(?:the\s+|my\s+)?(?:card|account)\s+is)\s+"
         rf"(?P<name_strong>{_NAME}|{_LOWER_NAME})"
     ),
     "NAME": (
-        r"(?i:\bi['’]m|\bi\s+am|\bthis\s+is|\bit['’]s|\bhere\s+is|\bspeaking\s+is)\s+"
+        r"(?i:\bi['’]?m|\bi\s+am|\bthis\s+is|\bit['’]s|\bhere\s+is|\bname(?:\s+is)?)\s+"
         rf"(?P<name>{_NAME})"
     ),
     "CVV": (
@@ -55,9 +55,11 @@ _BRANCHES = {
     ),
     "PIN": rf"(?i:\b(?:pin|passcode)\b){_LINK}(?P<pin>\d{{4,6}})(?![\d/-])",
     "PASSWORD": (
-        r"(?i:\b(?:password|passcode|passphrase|pass\s+word|pwd|memorable\s+word"
+        r"(?i:\b(?:password|passcode|passphrase|pass\s+word|pwd|pw|memorable\s+word"
         r"|secret\s+answer|login\s+code))\b"
-        r"(?:\s*[:=]\s*|\s+(?i:is|was|to|is\s+now|was\s+just|it['’]s|should\s+be|=)\s+[:\"'“]?)"
+        r"(?i:\s+(?:i|we)\s+(?:set|used|chose|picked|created|had|typed|entered))?"
+        r"(?:\s*[:=]\s*|\s+(?i:is|was|to|it['’]s|should\s+be|will\s+be|=)"
+        r"(?i:\s+(?:now|just|still|actually|probably))?\s+[:\"'“]?)"
         r"(?P<password>\S{3,64})"
     ),
     "DOB": (
@@ -70,7 +72,7 @@ _BRANCHES = {
         r"\s*(?:is\s+)?[:#]?\s*)?(?P<sort_account>\d{8})(?!\d))?"
     ),
     "ROUTING": (
-        r"(?i:\b(?:routing|aba|rtn|transit)(?:\s+(?:transit\s+)?(?:number|num|no\.?|#))?)\b"
+        r"(?i:\b(?:routing|aba|rtn|transit)\b(?:\s+(?:transit\s+)?(?:number|num|no\.?|#))?)"
         rf"{_LINK}(?P<routing>\d{{9}})(?!\d)"
     ),
     "ACCOUNT": (
@@ -78,7 +80,7 @@ _BRANCHES = {
         rf"{_LINK}(?P<account>\d(?:[ -]?\d){{5,16}})(?![\d-])"
     ),
     "SSN": (
-        r"(?i:\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|social))\b"
+        r"(?i:\b(?:ssn|social\s+security|social)\b(?:\s+(?:number|no\.?|#))?)"
         rf"{_LINK}(?P<ssn>\d{{3}}[- ]?\d{{2}}[- ]?\d{{4}})(?!\d)"
     ),
     "NINO": (
@@ -116,7 +118,7 @@ KIND_AFTER = re.compile(
 NOT_PERSONAL = re.compile(
     r"(?i:order|ref|reference|transaction|txn|invoice|tracking|case|ticket|policy|claim|id|"
     r"confirmation|receipt|parcel|booking|payment|cheque|check|serial|customer|member"
-    r"|membership|complaint)\b[^\d]{0,16}$"
+    r"|membership|complaint)\b(?i:\s*(?:number|no\.?|num|id|code|ref(?:erence)?))?[\s:#.-]*$"
 )
 #: Month names, for telling a date from a word.
 MONTH = re.compile(rf"(?i:{_MONTH})$")

@@ -119,11 +119,11 @@ def name_value(value: str, *, capitalised: bool) -> str:
     """The leading tokens of ``value`` that can be a name, up to the first that cannot."""
     kept: list[str] = []
     for word in value.split():
-        low = word.lower()
+        low = word.lower().removesuffix("'s").removesuffix("’s")
         if low in NAME_NOT_VALUES:
             break
         # "my name is spelled wrong": in lower case, adverbs and participles end the name
-        if not capitalised and len(low) >= 7 and low.endswith(("ly", "ing", "ed")):
+        if word.islower() and len(low) >= 7 and low.endswith(("ly", "ing", "ed")):
             break
         kept.append(word)
     return " ".join(kept)
