@@ -165,9 +165,8 @@ class PIIRedactor:
     def _numbers(self, run: re.Match[str], text: str) -> list[_Span]:
         """Cards and phones in a run of digit groups, or a number said to be something."""
         start, end = run.span()
-        if dob := DOB_AFTER.match(text, start):
-            if validate.is_date(dob.group("dob")):
-                return [("DOB", *dob.span("dob"))]
+        if (dob := DOB_AFTER.match(text, start)) and validate.is_date(dob.group("dob")):
+            return [("DOB", *dob.span("dob"))]
         if after := KIND_AFTER.match(text, end):
             kind = _AFTER_KIND.get(after.group("what").split()[0].lower())
             if kind is not None and self._said(kind, run.group()):
