@@ -21,12 +21,18 @@ def serve(
     Examples:
       agentgpt serve                      # embedded store, http://127.0.0.1:8080
       agentgpt serve --port 9000 --workers 2 -f conf/session-store.yaml
+
+    A store that does not answer does not stop the service: /readyz is 503 until it does.
+    Exit codes: 2 bad option, 78 a configuration the service refuses.
     """
     import os
 
     import uvicorn
 
+    from agentgpt.server.app import startup_checks
+
     settings = settings_from(config, url)  # validate before forking workers
+    startup_checks(settings)  # a refused configuration: one line and exit 78, no traceback
     if config is not None:
         os.environ["AGENTGPT_CONFIG"] = str(config)
     if url:

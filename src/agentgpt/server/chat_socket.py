@@ -10,7 +10,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from agentgpt.errors import AccessDenied, AgentGPTError, InvalidToken
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import charge
-from agentgpt.server.problems import TYPE_PREFIX
+from agentgpt.server.problems import TYPE_PREFIX, public_detail
 from agentgpt.server.schemas import TurnOut
 from agentgpt.server.services import Services
 
@@ -35,7 +35,7 @@ def _token(ws: WebSocket) -> str | None:
 
 def _error(exc: AgentGPTError) -> dict[str, Any]:
     return {"type": "error", "problem": {"type": TYPE_PREFIX + exc.code, "status": exc.status,
-                                         "detail": str(exc)}}  # fmt: skip
+                                         "detail": public_detail(exc)}}  # fmt: skip
 
 
 @router.websocket("/v1/sessions/{session_id}/ws")
