@@ -38,7 +38,7 @@ def _wait_ping(port: int, timeout: float = 10.0) -> None:
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2) as s:
             s.sendall(b"PING\r\n")
-            if s.recv(16).startswith(b"+PONG"):
+            if s.recv(16).startswith((b"+PONG", b"-NOAUTH")):  # up (with requirepass)
                 return
         time.sleep(0.02)
     raise RuntimeError(f"valkey on port {port} did not start")
@@ -48,47 +48,103 @@ def _start(port: int, workdir: Path, *extra: str) -> subprocess.Popen[bytes]:
     args = [find_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
             "--dir", str(workdir), "--save", "", "--appendonly", "no", *extra]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_ping(port)
+    try:
+        _wait_ping(port)
+    except BaseException:
+        proc.kill()
+        proc.wait(10)
+        raise
     return proc
 
 
 @contextlib.contextmanager
-def standalone() -> Iterator[str]:
-    """Run one server; yield its redis:// URL."""
+def standalone_server(
+    password: str | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run one server (``requirepass`` when ``password`` is given); yield (URL, process)."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        proc = _start(port, Path(tmp))
+        extra = ("--requirepass", password) if password else ()
+        proc = _start(port, Path(tmp), *extra)
         try:
-            yield f"redis://127.0.0.1:{port}/0"
+            user = f"default:{password}@" if password else ""
+            yield f"redis://{user}127.0.0.1:{port}/0", proc
         finally:
             proc.terminate()
             proc.wait(10)
 
 
 @contextlib.contextmanager
-def cluster(masters: int = 3) -> Iterator[list[str]]:
-    """Run a cluster of ``masters`` primaries; yield their host:port list."""
-    cli = str(Path(find_server_binary()).with_name("valkey-cli"))
+def standalone(password: str | None = None) -> Iterator[str]:
+    """Run one server (with ``requirepass`` when ``password`` is given); yield its URL."""
+    with standalone_server(password) as (url, _):
+        yield url
+
+
+class Cluster:
+    """A cluster of primaries on loopback whose processes can be stopped and started again."""
+
+    def __init__(self, workdir: Path, masters: int = 3, *extra: str) -> None:
+        """Describe ``masters`` primaries under ``workdir`` (nothing runs until ``create``)."""
+        self.cli = str(Path(find_server_binary()).with_name("valkey-cli"))
+        self.workdir = workdir
+        self.extra = extra
+        self.ports: list[int] = []
+        while len(self.ports) < masters:
+            port = free_port()
+            if not {port, port + 10000} & {p for q in self.ports for p in (q, q + 10000)}:
+                self.ports.append(port)
+        self.nodes = [f"127.0.0.1:{port}" for port in self.ports]
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+
+    def start(self) -> None:
+        """Start every node not running (again: each reloads its nodes.conf and rejoins)."""
+        for i, port in enumerate(self.ports):
+            if i in self.procs:
+                continue
+            workdir = self.workdir / str(i)
+            workdir.mkdir(exist_ok=True)
+            self.procs[i] = _start(port, workdir, "--cluster-enabled", "yes",
+                                   "--cluster-config-file", "nodes.conf", *self.extra)  # fmt: skip
+
+    def create(self) -> None:
+        """Start the nodes, assign the slots and wait for ``cluster_state:ok``."""
+        self.start()
+        create = [self.cli, "--cluster", "create", *self.nodes]
+        create += ["--cluster-replicas", "0", "--cluster-yes"]
+        subprocess.run(create, check=True, capture_output=True, timeout=60)
+        self.wait_ok()
+
+    def wait_ok(self, timeout: float = 30.0) -> None:
+        """Wait until every node reports ``cluster_state:ok``."""
+        _wait_cluster_ok(self.cli, self.nodes, timeout)
+
+    def stop(self, *which: int) -> None:
+        """Stop the nodes ``which`` (all by default) with SIGTERM: each writes its nodes.conf."""
+        chosen = [self.procs.pop(i) for i in (which or list(self.procs)) if i in self.procs]
+        for proc in chosen:
+            proc.terminate()
+        for proc in chosen:
+            proc.wait(10)
+
+
+@contextlib.contextmanager
+def restartable_cluster(masters: int = 3, *extra: str) -> Iterator[Cluster]:
+    """Run a cluster of ``masters`` primaries that a test may stop and start; yield it."""
     with tempfile.TemporaryDirectory() as tmp:
-        procs, nodes = [], []
+        nodes = Cluster(Path(tmp), masters, *extra)
         try:
-            for i in range(masters):
-                port = free_port()
-                workdir = Path(tmp) / str(i)
-                workdir.mkdir()
-                procs.append(_start(port, workdir, "--cluster-enabled", "yes",
-                                    "--cluster-config-file", "nodes.conf"))  # fmt: skip
-                nodes.append(f"127.0.0.1:{port}")
-            create = [cli, "--cluster", "create", *nodes]
-            create += ["--cluster-replicas", "0", "--cluster-yes"]
-            subprocess.run(create, check=True, capture_output=True, timeout=60)
-            _wait_cluster_ok(cli, nodes)
+            nodes.create()
             yield nodes
         finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.wait(10)
+            nodes.stop()
+
+
+@contextlib.contextmanager
+def cluster(masters: int = 3) -> Iterator[list[str]]:
+    """Run a cluster of ``masters`` primaries; yield their host:port list."""
+    with restartable_cluster(masters) as nodes:
+        yield nodes.nodes
 
 
 def _wait_cluster_ok(cli: str, nodes: list[str], timeout: float = 30.0) -> None:

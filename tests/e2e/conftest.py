@@ -54,17 +54,24 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.
 
 
 def start_server(
-    store_url: str, stdout: IO[bytes] | int = subprocess.DEVNULL, **env: str
+    store_url: str, stdout: IO[bytes] | int = subprocess.DEVNULL, *, url_in_env: bool = False,
+    **env: str,
 ) -> tuple[str, subprocess.Popen[bytes]]:
-    """Run ``agentgpt serve`` on a free port against ``store_url``; return (base URL, proc)."""
+    """Run ``agentgpt serve`` on a free port against ``store_url``; return (base URL, proc).
+
+    ``url_in_env`` passes the URL as ``AGENTGPT_STORE_URL`` rather than ``--url`` (a command
+    line is visible to every local user: how a URL with a password should be given).
+    """
     port = servers.free_port()
     environ = {**os.environ, "AGENTGPT_SERVER__RATE_PER_USER": "1000",
                "AGENTGPT_SERVER__RATE_BURST": "1000", "AGENTGPT_SERVER__DEMO_TOKENS": "true",
                **env}  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agentgpt", "serve", "--port", str(port), "--url", store_url],
-        env=environ, stdout=stdout, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "agentgpt", "serve", "--port", str(port)]
+    if url_in_env:
+        environ["AGENTGPT_STORE_URL"] = store_url
+    else:
+        argv += ["--url", store_url]
+    proc = subprocess.Popen(argv, env=environ, stdout=stdout, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -173,6 +175,34 @@ def test_ctrl_c_ends_a_stream_with_exit_0(standalone_url: str, prepared: str) ->
         assert json.loads(proc.stdout.readline())["active_sessions"] == 3
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "Traceback" not in err
+
+
+def test_stream_to_a_pipe_writes_plain_lines_at_each_refresh(
+    standalone_url: str, prepared: str
+) -> None:
+    # A live screen redraws in place and wrote nothing to a pipe until it stopped: a stream
+    # without --count (the README's `--stream`) never reached `| tee` or a log file.
+    argv = [sys.executable, "-m", "agentgpt", "session", "monitor", "--url", standalone_url,
+            "--stream", "--interval", "100ms"]  # fmt: skip
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        received: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [received.put(x) for x in proc.stdout], daemon=True).start()
+        heads, lines = 0, []
+        try:
+            while heads < 2:  # two refreshes arrive while the process still runs
+                line = received.get(timeout=30)
+                lines.append(line.rstrip("\n"))
+                heads += line.startswith("agentgpt session monitor · ")
+        except queue.Empty:
+            proc.kill()
+            pytest.fail(f"nothing reached the pipe within 30 s (got {lines})")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert "ACTIVE SESSIONS: 3 | AVG LATENCY: " in "\n".join(lines)
+    assert not any("\x1b" in line for line in lines)  # plain text: no cursor movement
     assert proc.returncode == 0
     assert "Traceback" not in err
 

@@ -62,6 +62,18 @@ def test_configure_without_the_sdk_is_a_config_error(monkeypatch: pytest.MonkeyP
     assert not tracing.enabled()
 
 
+def test_check_says_what_configure_would_without_configuring(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tracing.check(TracingSettings(enabled=False))
+    tracing.check(TracingSettings(enabled=True, exporter="console"))
+    assert not tracing.enabled()
+    monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)  # as if not installed
+    with pytest.raises(ConfigError, match=r"pip install 'agentgpt-sessions\[otel\]'"):
+        tracing.check(TracingSettings(enabled=True))
+    tracing.check(TracingSettings(enabled=False))
+
+
 def test_install_without_the_api_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
     with pytest.raises(ConfigError, match=r"agentgpt-sessions\[otel\]"):

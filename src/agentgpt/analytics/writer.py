@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agentgpt.analytics.aggregates import TURNS, Tally, add_event, merge
@@ -28,13 +28,14 @@ from agentgpt.config.settings import AnalyticsSettings
 from agentgpt.errors import StoreError
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.failures import STORE_FAILURES as CLIENT_FAILURES
 from agentgpt.store.scripts import Scripts
 
 log = logging.getLogger("agentgpt.analytics")
 
 SCRIPTS = Scripts(("an_add", "an_sum", "an_alert", "an_ack", "an_auth"))
 #: What a store that is down or slow raises through redis-py and our own guard.
-STORE_FAILURES = (StoreError, RedisError, OSError, TimeoutError)
+STORE_FAILURES: tuple[type[Exception], ...] = (StoreError, *CLIENT_FAILURES, TimeoutError)
 
 
 async def call_script(client: object, name: str, keys: list[str], args: list[object]) -> object:

@@ -1,16 +1,31 @@
-"""``agentgpt``: the root Typer app, error handling and exit codes.
+"""``agentgpt``: the root Typer app and the one mapping of errors to exit codes.
 
-Exit codes: 0 success; 1 integrity problem or failure; 2 bad input or unknown session;
-69 store unavailable; 75 temporary (limits, locks); 77 access denied; 78 configuration.
+Every command ends through ``main``: an error is one line on stderr (``error: ...``, never a
+traceback) and one exit code, from this table (also in the README and ``agentgpt --help``):
+
+====  =======================================================================================
+0     success
+1     a failure the command reports: a corrupt session (verify), a leakage finding (scan)
+2     usage: unknown command or option, missing or bad value, an unknown session
+69    store unavailable: not reachable (standalone, cluster node, TLS handshake), a cluster
+      not serving every slot; the message names the store, credentials masked
+75    temporary: a limit or a lock wait; retry later
+77    access denied
+78    configuration: missing or unreadable file, broken YAML, unknown or invalid setting
+70    internal error (a bug): one line too; ``AGENTGPT_DEBUG=1`` shows the traceback
+130   interrupted (Ctrl-C)
+====  =======================================================================================
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from agentgpt.cli import session_cmd
 from agentgpt.cli.compact_cmd import compact
@@ -25,9 +40,17 @@ from agentgpt.cli.token_cmd import token_app
 from agentgpt.cli.verify_cmd import verify
 from agentgpt.errors import AgentGPTError
 
+#: The exit codes, as ``agentgpt --help`` shows them (the table of the module docstring).
+EXIT_CODES = (
+    "Exit codes: 0 ok; 1 failure or finding; 2 usage error, bad input or unknown session; "
+    "69 store unavailable; 70 internal error; 75 temporary (limits, locks); 77 access denied; "
+    "78 configuration error. Errors are one line on stderr."
+)
+
 app = typer.Typer(
     name="agentgpt",
     help="Isolated, encrypted, concurrent support-agent sessions on the Redis protocol.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -49,7 +72,65 @@ app.add_typer(nlu_app, name="nlu")
 app.command()(demo)
 app.command()(serve)
 
-_err = Console(stderr=True)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+#: Exit code of a bug (sysexits' EX_SOFTWARE).
+EXIT_INTERNAL = 70
+
+
+def _usage_error_class() -> type[Exception]:
+    """Click's ``ClickException``, whichever click typer uses.
+
+    Typer >= 0.29 raises the exceptions of its own copy of click (``typer._click``), older
+    releases those of ``click``: both are bases of ``typer.BadParameter``, a public name.
+    """
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == "ClickException":
+            return cls
+    return typer.BadParameter  # pragma: no cover - every click has ClickException
+
+
+USAGE_ERROR = _usage_error_class()
+
+
+def exit_for(exc: BaseException) -> tuple[int, str | None]:
+    """The exit code of ``exc`` and the one line to print (None: nothing to print)."""
+    if isinstance(exc, AgentGPTError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, USAGE_ERROR):
+        return int(getattr(exc, "exit_code", 2)), _usage_line(exc)
+    if isinstance(exc, typer.Exit):
+        return int(exc.exit_code), None
+    if isinstance(exc, typer.Abort):
+        return 1, "aborted"
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        return (code if isinstance(code, int) else (0 if code is None else 1)), None
+    if isinstance(exc, KeyboardInterrupt):
+        return 130, None
+    return EXIT_INTERNAL, (
+        f"internal error ({type(exc).__name__}: {exc}); AGENTGPT_DEBUG=1 shows the traceback"
+    )
+
+
+def _usage_line(exc: Exception) -> str:
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", None)
+    if not message:  # no_args_is_help: the help is already on stdout
+        message = "missing command"
+    if path:
+        return f"{path}: {message} (see '{path} --help')"
+    return message
+
+
+def _print_error(line: str) -> None:
+    # One line whatever the message holds (a library's text may span lines), and never
+    # read as rich markup ("[SSL: ...]" in a TLS error is text, not a style).
+    text = Text("error: ", style="red")
+    text.append(" ".join(line.split()))
+    _err.print(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,23 +138,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # With standalone_mode=False click returns a command's typer.Exit code instead of
         # raising it: pass it on (verify and scan exit 1 on findings).
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except AgentGPTError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        return exc.exit_code
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    except KeyboardInterrupt:
-        return 130
-    except (typer.Abort, typer.Exit) as exc:
-        return int(getattr(exc, "exit_code", 1))
-    except Exception as exc:
-        from click import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False,
+                   prog_name="agentgpt")  # fmt: skip
+    except BaseException as exc:  # the one place where errors end
+        if isinstance(exc, GeneratorExit):
+            raise
+        status, line = exit_for(exc)
+        if status == EXIT_INTERNAL and os.environ.get("AGENTGPT_DEBUG"):
+            raise
+        if line:
+            _print_error(line)
+        return status
     return code if isinstance(code, int) else 0
 
 

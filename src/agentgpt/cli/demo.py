@@ -7,6 +7,7 @@ import collections
 import time
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -15,6 +16,7 @@ from agentgpt.client import AsyncClient, Snapshot, Turn
 from agentgpt.client.launch import LocalServer
 from agentgpt.client.simulate import Outcome, Workload, run_customers
 from agentgpt.client.stats import percentiles
+from agentgpt.errors import ServiceUnavailable
 
 # No markup: alert texts and error details come from the service and may hold brackets.
 _out = Console(highlight=False, soft_wrap=True, markup=False)
@@ -49,6 +51,9 @@ def demo(
         if not keep_serving:
             raise
         _out.print("stopped")  # Ctrl-C is how --keep-serving is meant to end: exit 0
+    except httpx.TransportError as exc:  # exit 69, one line (the client raises httpx's)
+        where = server or "the service it started"
+        raise ServiceUnavailable(f"cannot reach {where}: {exc or type(exc).__name__}") from None
 
 
 async def _demo(

@@ -6,15 +6,15 @@ import asyncio
 import itertools
 import json
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from agentgpt.cli.options import ConfigFile, StoreUrl, settings_from
 from agentgpt.config.durations import parse_duration
-from agentgpt.config.loader import load_settings
+from agentgpt.config.settings import Settings
 from agentgpt.errors import ConfigError, InvalidInput
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.rewrap import Rewrapper
@@ -27,7 +27,8 @@ RETIRE_GRACE_S = 60.0
 
 
 def rotate_keys(
-    file: Annotated[Path | None, typer.Option("-f", "--file", help="YAML configuration")] = None,
+    file: ConfigFile = None,
+    url: StoreUrl = None,
     rotate: Annotated[
         bool, typer.Option("--rotate/--no-rotate", help="make a new KEK version primary first")
     ] = True,
@@ -52,8 +53,12 @@ def rotate_keys(
     """
     if rate < 0:
         raise InvalidInput("--rate must be 0 (unbounded) or a positive number of sessions/s")
-    horizon = parse_duration(retire_before).total_seconds() if retire_before else None
-    summary = asyncio.run(_rotate(file, rotate=rotate, rate=rate or None, horizon=horizon,
+    try:
+        horizon = parse_duration(retire_before).total_seconds() if retire_before else None
+    except ValueError as exc:
+        raise InvalidInput(f"--retire-before: {exc}") from None
+    settings = settings_from(file, url)
+    summary = asyncio.run(_rotate(settings, rotate=rotate, rate=rate or None, horizon=horizon,
                                   quiet=as_json))  # fmt: skip
     if as_json:
         typer.echo(json.dumps(summary))
@@ -66,9 +71,8 @@ def rotate_keys(
 
 
 async def _rotate(
-    file: Path | None, *, rotate: bool, rate: float | None, horizon: float | None, quiet: bool
+    settings: Settings, *, rotate: bool, rate: float | None, horizon: float | None, quiet: bool
 ) -> dict[str, Any]:
-    settings = load_settings(file)
     encryptor = default_key_manager(settings.sessions)
     if not isinstance(encryptor, SessionEncryptor):
         raise ConfigError("sessions.encryption is 'none': there are no keys to rotate")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -156,6 +157,10 @@ async def _refreshes(collect: Callable[[], Awaitable[View]], interval: float,
         await asyncio.sleep(interval)
 
 
+def _head(clock: str) -> str:
+    return f"agentgpt session monitor · {time.strftime(clock)} · Ctrl-C to quit"
+
+
 async def _run(settings: Settings, req: Request, stream: bool, count: int | None,
                as_json: bool) -> None:  # fmt: skip
     manager = _manager(settings)
@@ -172,11 +177,18 @@ async def _run(settings: Settings, req: Request, stream: bool, count: int | None
         if as_json:
             async for view, _ in _refreshes(collect, req.interval, count):
                 typer.echo(json.dumps(view))
+                sys.stdout.flush()
+            return
+        if not sys.stdout.isatty():
+            # A pipe or a file gets each refresh as plain lines, flushed at once (a live
+            # screen redraws in place and writes nothing there until it stops).
+            async for _, lines in _refreshes(collect, req.interval, count):
+                typer.echo("\n".join([_head("%Y-%m-%d %H:%M:%S"), "", *lines, ""]))
+                sys.stdout.flush()
             return
         with Live(Text("connecting..."), console=Console(), auto_refresh=False) as live:
             async for _, lines in _refreshes(collect, req.interval, count):
-                head = f"agentgpt session monitor · {time.strftime('%H:%M:%S')} · Ctrl-C to quit"
-                live.update(Text("\n".join([head, "", *lines])), refresh=True)
+                live.update(Text("\n".join([_head("%H:%M:%S"), "", *lines])), refresh=True)
     finally:
         await manager.aclose()
         await manager.store.aclose()

@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from agentgpt.config.loader import describe_validation_error, load_settings
-from agentgpt.config.settings import Settings, StoreSettings
+from agentgpt.config.settings import Settings, one_line
 from agentgpt.errors import ConfigError
 
 ConfigFile = Annotated[
@@ -19,23 +19,31 @@ ConfigFile = Annotated[
 ]
 StoreUrl = Annotated[
     str | None,
-    typer.Option("--url", help="store URL, e.g. redis://host:6379/0 (default: embedded)"),
+    typer.Option(
+        "--url",
+        help="store address, replacing the configuration's: redis://host:6379/0, "
+        "rediss://..., redis+cluster://h1:p1,h2:p2 (default: $AGENTGPT_STORE_URL, the file, "
+        "or the embedded store)",
+    ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
 
 def settings_from(config: Path | None, url: str | None) -> Settings:
-    """Load the configuration; ``--url`` overrides the store it names (``ConfigError``)."""
+    """Load the configuration; ``--url`` replaces the store's address (``ConfigError``).
+
+    Like ``AGENTGPT_STORE_URL``: the whole address (URL, cluster nodes, TLS on/off) comes
+    from ``url``; the file's retention classes, TLS files, timeouts and pool size stay.
+    """
     settings = load_settings(config)
     if not url:
         return settings
     try:
-        # Keep the configured retention classes: TTLs are written and checked against them.
-        store = StoreSettings.from_url(url, data_retention=settings.store.data_retention)
+        store = settings.store.with_address(url)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, "--url")) from None
     except ValueError as exc:
-        raise ConfigError(f"--url: {exc}") from None
+        raise ConfigError(f"--url: {one_line(exc)}") from None
     storage = settings.session_storage.model_copy(update={"config": store, "engine": "redis"})
     return settings.model_copy(update={"session_storage": storage})
 

@@ -29,6 +29,9 @@ def serve(
       agentgpt serve                      # embedded store, http://127.0.0.1:8080
       agentgpt serve --port 9000 --workers 2 -f conf/session-store.yaml
       agentgpt serve --demo-tokens        # the web pages sign in by themselves (dev only)
+
+    A store that does not answer does not stop the service: /readyz is 503 until it does.
+    Exit codes: 2 bad option, 78 a configuration the service refuses.
     """
     import os
 
@@ -40,9 +43,10 @@ def serve(
     if demo_tokens:
         os.environ["AGENTGPT_SERVER__DEMO_TOKENS"] = "true"
     settings = settings_from(config, url)  # validate before forking workers
-    from agentgpt.server.safety import bind_warning, refuse_unsafe
+    from agentgpt.server.app import startup_checks
+    from agentgpt.server.safety import bind_warning
 
-    refuse_unsafe(settings)
+    startup_checks(settings)  # a refused configuration: one line and exit 78, no traceback
     warning = bind_warning(settings)
     if warning:
         typer.echo(warning, err=True)

@@ -2,8 +2,8 @@
 
 The YAML shape is the guide's ``conf/session-store.yaml``; every setting can be overridden
 by an environment variable ``AGENTGPT_<PATH>`` with ``__`` between levels, e.g.
-``AGENTGPT_SESSION_STORAGE__CONFIG__TLS=true``. ``AGENTGPT_STORE_URL`` is a shortcut for
-``session_storage.config.url``.
+``AGENTGPT_SESSION_STORAGE__CONFIG__TLS=true``. ``AGENTGPT_STORE_URL`` (and the CLI's
+``--url``) replaces the whole store address of the file: see ``StoreSettings.with_address``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from agentgpt.config.durations import Duration, Rotation
@@ -92,6 +92,10 @@ class StoreSettings(BaseModel):
         if flavour == "cluster":
             values["cluster_mode"] = True
             values["nodes"] = [n for n in parts.netloc.rpartition("@")[2].split(",") if n]
+            if not values["nodes"]:
+                raise ValueError("a cluster URL names its nodes: redis+cluster://h1:p1,h2:p2")
+        elif base != "unix" and parts.path.strip("/").isdigit():
+            values["db"] = int(parts.path.strip("/"))
         if parts.username:
             values["username"] = unquote(parts.username)
         if parts.password:
@@ -99,10 +103,43 @@ class StoreSettings(BaseModel):
         values.update(overrides)
         return cls.model_validate(values)
 
+    def with_address(self, url: str) -> StoreSettings:
+        """These settings with the whole address replaced by ``url`` (``ValueError``).
+
+        The address is the URL, ``cluster_mode``, ``nodes``, ``db`` and TLS on or off (from
+        the scheme: ``rediss://`` or ``rediss+cluster://`` for TLS). Credentials in the URL
+        replace the file's; a URL without them keeps the file's ``username``/``password``.
+        Everything else (TLS files, timeouts, pool size, retention) stays.
+        """
+        address = StoreSettings.from_url(url)
+        update: dict[str, object] = {
+            "url": address.url, "cluster_mode": address.cluster_mode, "nodes": address.nodes,
+            "db": address.db, "tls": address.tls,
+        }  # fmt: skip
+        if address.username is not None or address.password is not None:
+            update |= {"username": address.username, "password": address.password}
+        return self.model_copy(update=update)
+
+    @property
+    def uses_tls(self) -> bool:
+        """True when connections use TLS: ``tls: true`` or a ``rediss://`` URL."""
+        scheme = (self.url or "").partition("://")[0].partition("+")[0].lower()
+        return self.tls or scheme in {"rediss", "valkeys"}
+
     @property
     def is_embedded(self) -> bool:
         """True when no server is named: the embedded Valkey is used."""
         return self.url is None and not self.nodes
+
+
+def one_line(exc: ValueError) -> str:
+    """A ``ValueError``'s message on one line (a ``ValidationError``: its first problem)."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        problem = first["msg"].removeprefix("Value error, ")
+        return f"{where}: {problem}" if where else problem
+    return " ".join(str(exc).split())
 
 
 class SessionStorage(BaseModel):
@@ -267,7 +304,9 @@ class Settings(BaseSettings):
     nlu: NLUSettings = Field(default_factory=NLUSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     store_url: str | None = Field(
-        default=None, description="shortcut for session_storage.config.url"
+        default=None,
+        description="replaces the whole store address of session_storage.config (url, "
+        "cluster_mode, nodes, db, TLS on/off)",
     )
 
     @classmethod
@@ -284,10 +323,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _apply_store_url(self) -> Settings:
+        # AGENTGPT_STORE_URL replaces the file's whole address, cluster nodes included.
         if self.store_url:
-            current = self.session_storage.config.model_dump(exclude_unset=True)
-            current.pop("url", None)
-            self.session_storage.config = StoreSettings.from_url(self.store_url, **current)
+            try:
+                config = self.session_storage.config.with_address(self.store_url)
+            except ValueError as exc:
+                raise ValueError(f"store_url (AGENTGPT_STORE_URL): {one_line(exc)}") from None
+            self.session_storage.config = config
             if self.session_storage.engine == "embedded":
                 self.session_storage.engine = "redis"
         return self

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
@@ -148,6 +149,30 @@ def uninstall() -> None:
     """Stop tracing (spans become no-ops again); does not shut a provider down."""
     global _tracer
     _tracer = None
+
+
+def check(settings: TracingSettings) -> None:
+    """Raise the ``ConfigError`` ``configure`` would raise, without configuring anything.
+
+    ``agentgpt serve`` calls it before starting the server, so a missing package is one line
+    and exit 78 rather than a failed lifespan's traceback.
+    """
+    if not settings.enabled:
+        return
+    if not _importable("opentelemetry.sdk.trace"):
+        raise ConfigError(MISSING)
+    if settings.exporter == "otlp" and not any(_importable(m) for m in _OTLP_MODULES):
+        raise ConfigError(
+            "tracing.exporter 'otlp' needs an OTLP exporter: "
+            "pip install opentelemetry-exporter-otlp"
+        )
+
+
+def _importable(module_name: str) -> bool:
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except (ImportError, ValueError):  # a parent package is missing, or blocked
+        return False
 
 
 def configure(settings: TracingSettings, *, set_global: bool = True) -> bool:

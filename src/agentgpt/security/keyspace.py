@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
 
 from agentgpt.errors import StoreUnavailable
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.failures import STORE_FAILURES
 
 #: How many keys one SCAN step asks for (a hint to the server, not a limit).
 SCAN_COUNT = 1000
@@ -29,7 +29,7 @@ async def guarded(awaitable: Awaitable[T]) -> T:
     """Await a store call, turning redis and socket errors into ``StoreUnavailable``."""
     try:
         return await awaitable
-    except (RedisError, OSError) as exc:
+    except STORE_FAILURES as exc:
         raise StoreUnavailable(
             f"session store failed during the audit: {exc}; check the URL, network and "
             "credentials, then run the audit again"
@@ -47,7 +47,7 @@ async def scan_keys(store: RedisContextStore, match: str | None = None) -> Async
             return
         async for key in client.scan_iter(match=match, count=SCAN_COUNT):
             yield key
-    except (RedisError, OSError) as exc:
+    except STORE_FAILURES as exc:
         raise StoreUnavailable(f"session store failed while scanning keys: {exc}") from exc
 
 

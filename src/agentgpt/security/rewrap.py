@@ -21,13 +21,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
 
 from agentgpt.errors import IntegrityError, KeyProviderUnavailable, StoreUnavailable
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.key_providers.protocol import Kek
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.failures import STORE_FAILURES
 from agentgpt.store.scripts import Scripts
 
 _SCRIPTS = Scripts()
@@ -103,7 +103,7 @@ class Rewrapper:
                     await self._batch(client, pending, primary, keks, report, on_progress)
                     pending = []
                     await self._pace(started, report.scanned)
-        except RedisError as exc:
+        except STORE_FAILURES as exc:
             raise StoreUnavailable(f"re-wrap: session store error: {exc}") from exc
         if pending:
             await self._batch(client, pending, primary, keks, report, on_progress)
@@ -121,7 +121,7 @@ class Rewrapper:
                 if len(keys) >= self.batch:
                     await self._count(client, keys, counts)
                     keys = []
-        except RedisError as exc:
+        except STORE_FAILURES as exc:
             raise StoreUnavailable(f"census: session store error: {exc}") from exc
         await self._count(client, keys, counts)
         return counts
@@ -241,5 +241,5 @@ class Rewrapper:
 async def _guard(awaitable: Any) -> Any:
     try:
         return await awaitable
-    except RedisError as exc:
+    except STORE_FAILURES as exc:
         raise StoreUnavailable(f"re-wrap: session store error: {exc}") from exc

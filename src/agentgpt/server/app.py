@@ -106,6 +106,18 @@ async def _running(app: FastAPI, svc: Services, *, owns_store: bool) -> AsyncIte
             await svc.manager.store.aclose()
 
 
+def startup_checks(settings: Settings) -> None:
+    """Refuse, with a ``ConfigError``, a configuration the service must not start with.
+
+    ``agentgpt serve`` runs these before starting uvicorn (one line, exit 78); the app's
+    lifespan runs them again for anyone who serves ``create_app`` another way. Every refusal
+    of a configuration belongs here, not only in the lifespan (which can only fail with a
+    traceback).
+    """
+    tracing.check(settings.tracing)
+    refuse_unsafe(settings)  # production refuses every development shortcut
+
+
 def _services(
     settings: Settings,
     metrics: Metrics,
@@ -113,8 +125,8 @@ def _services(
     verifier: TokenVerifier | None,
     issuer: TokenIssuer | None,
 ) -> Services:
+    startup_checks(settings)
     production = settings.server.environment == "production"
-    refuse_unsafe(settings)  # `agentgpt serve` also prints bind_warning's line at start
     if manager is None:
         store = RedisContextStore(settings.store)
         manager = SessionManager(store=store, settings=settings.sessions,
@@ -139,12 +151,18 @@ def _services(
 async def _sample(svc: Services, stop: asyncio.Event) -> None:
     # The active-session count is a store query: refresh it on a timer, not per scrape.
     interval = svc.settings.server.monitor_interval.total_seconds()
+    problem: str | None = None  # logged once per change, not once a second
     while not stop.is_set():
         active: Any = None
         try:
             active = await svc.manager.count_active()
+            if problem is not None:
+                log.info("metrics sampler: the session store answers again")
+            problem = None
         except AgentGPTError as exc:
-            log.warning("metrics sampler: %s", exc)
+            if str(exc) != problem:
+                log.warning("metrics sampler: %s", exc)
+            problem = str(exc)
         svc.metrics.sample(svc.manager.agent_pool, active, svc.manager.store.round_trips)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)

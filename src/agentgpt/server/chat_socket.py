@@ -13,7 +13,7 @@ from agentgpt.errors import AccessDenied, AgentGPTError, InvalidToken
 from agentgpt.security.owners import same_user
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import charge, charge_address
-from agentgpt.server.problems import TYPE_PREFIX
+from agentgpt.server.problems import TYPE_PREFIX, public_detail
 from agentgpt.server.schemas import TurnOut
 from agentgpt.server.services import Services
 
@@ -38,7 +38,7 @@ def _token(ws: WebSocket) -> str | None:
 
 def _error(exc: AgentGPTError) -> dict[str, Any]:
     return {"type": "error", "problem": {"type": TYPE_PREFIX + exc.code, "status": exc.status,
-                                         "detail": str(exc)}}  # fmt: skip
+                                         "detail": public_detail(exc)}}  # fmt: skip
 
 
 @router.websocket("/v1/sessions/{session_id}/ws")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -13,26 +14,38 @@ from agentgpt.server.services import Services, services
 
 router = APIRouter(tags=["operations"])
 Svc = Annotated[Services, Depends(services)]
+log = logging.getLogger("agentgpt.server")
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive")
 async def healthz() -> Health:
-    """Liveness: answers while the event loop runs."""
+    """Liveness: answers while the event loop runs (whatever the store does)."""
     return Health(status="ok")
 
 
 @router.get(
-    "/readyz", response_model=Health, summary="Store reachable and agents ready",
+    "/readyz", response_model=Health, summary="Store serving and agents ready",
     responses={503: {"model": Health, "description": "not ready"}},
 )  # fmt: skip
 async def readyz(svc: Svc) -> Response:
-    """Readiness: the store answers and the agent pool (and its model) is warm."""
+    """Readiness: the store serves (a cluster: every slot) and the agent pool is warm.
+
+    Needs no token, so it says which check failed and nothing more: why the store is
+    unavailable (which node, the client's error, with credentials masked) goes to the log,
+    once per change of state.
+    """
     checks: dict[str, str] = {}
     try:
-        await svc.manager.store.ping()
+        await svc.manager.store.check_ready()
         checks["store"] = "ok"
     except AgentGPTError as exc:
-        checks["store"] = str(exc)
+        checks["store"] = "unavailable"
+        if svc.extras.get("store_problem") != str(exc):
+            log.warning("not ready: %s", exc)
+        svc.extras["store_problem"] = str(exc)
+    else:
+        if svc.extras.pop("store_problem", None) is not None:
+            log.info("ready again: the session store serves")
     pool = svc.manager.agent_pool
     checks["agents"] = "ok" if pool.live >= min(1, pool.min_ready) else "warming"
     checks["model"] = "ok" if svc.extras.get("model_ready") else "loading"

@@ -11,7 +11,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agentgpt.errors import AgentGPTError, InvalidToken, LimitExceeded, RateLimited
+from agentgpt.errors import (
+    AgentGPTError,
+    InvalidToken,
+    KeyProviderUnavailable,
+    LimitExceeded,
+    RateLimited,
+    StoreError,
+)
 
 log = logging.getLogger("agentgpt.server")
 
@@ -62,8 +69,24 @@ def problem_for(exc: AgentGPTError, instance: str | None = None) -> JSONResponse
     if isinstance(exc, LimitExceeded):
         retry = exc.retry_after if isinstance(exc, RateLimited) else 1.0
         headers["Retry-After"] = str(retry_after_seconds(retry))
-    detail = str(exc) if exc.status < 500 or exc.status == 503 else _internal_detail(exc)
+    detail = public_detail(exc, instance)
     return problem(exc.status, exc.code, detail, instance=instance, headers=headers)
+
+
+def public_detail(exc: AgentGPTError, instance: str | None = None) -> str:
+    """What a caller may read of ``exc`` (a problem's ``detail``, a WebSocket error frame).
+
+    A store or key-provider failure names no node, URL or socket: which one failed and why
+    goes to the operator's log (addresses masked there too); the caller learns what is
+    unavailable and that retrying later may work.
+    """
+    if isinstance(exc, StoreError):
+        log.warning("%s: %s", instance or "request", exc)
+        what = "key provider" if isinstance(exc, KeyProviderUnavailable) else "session store"
+        return f"the {what} is unavailable; the request was not applied, retry later"
+    if exc.status < 500 or exc.status == 503:
+        return str(exc)
+    return _internal_detail(exc)
 
 
 def _internal_detail(exc: AgentGPTError) -> str:

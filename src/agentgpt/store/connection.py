@@ -24,7 +24,7 @@ def _retry() -> Retry:
 
 
 def _tls_kwargs(settings: StoreSettings) -> dict[str, Any]:
-    if not settings.tls:
+    if not settings.uses_tls:
         return {}
     return {
         "ssl": True,
@@ -74,14 +74,23 @@ def create_client(settings: StoreSettings, url: str | None = None) -> Client:
         return Redis.from_pool(pool)
     kwargs.update(_tls_kwargs(settings))
     kwargs.pop("ssl", None)  # implied by the rediss:// scheme
-    pool = LeanBlockingPool.from_url(_plain_scheme(target), **pool_kwargs, **kwargs)
+    target = _redis_scheme(target, tls=settings.uses_tls)
+    pool = LeanBlockingPool.from_url(target, **pool_kwargs, **kwargs)
     pool.connection_class = hiredis_packing(pool.connection_class)
     return Redis.from_pool(pool)
 
 
-def _plain_scheme(url: str) -> str:
+def _redis_scheme(url: str, *, tls: bool) -> str:
+    """``url`` in redis-py's schemes: ``rediss://`` whenever TLS is on.
+
+    ``tls: true`` with a ``redis://`` URL asks for TLS: honoured (a plaintext server then
+    fails the handshake: StoreUnavailable naming it), never passed to a plaintext
+    connection class (a TypeError).
+    """
     scheme, sep, rest = url.partition("://")
-    base = scheme.split("+")[0].replace("valkey", "redis")
+    base = scheme.split("+")[0].lower().replace("valkey", "redis")
+    if tls:
+        base = "rediss"
     return f"{base}{sep}{rest}"
 
 

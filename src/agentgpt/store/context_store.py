@@ -16,10 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import NoScriptError
 
+from agentgpt.config.addresses import describe_store
 from agentgpt.config.loader import load_settings
 from agentgpt.config.paths import data_home
 from agentgpt.config.settings import StoreSettings
@@ -34,9 +33,12 @@ from agentgpt.store import keys as K
 from agentgpt.store.compaction import ErasureCompactor
 from agentgpt.store.connection import Client, create_client
 from agentgpt.store.embedded import EmbeddedServer
+from agentgpt.store.failures import STORE_FAILURES, store_unavailable
 from agentgpt.store.scripts import Scripts
 
 _SCRIPTS = Scripts()
+#: Hash slots of a Redis/Valkey cluster: every one must be served for the store to be ready.
+CLUSTER_SLOTS = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,36 @@ class RedisContextStore:
         """Return True when the store answers."""
         client = await self.client()
         return bool(await self._guard(client.ping()))
+
+    async def check_ready(self) -> None:
+        """Raise ``StoreUnavailable`` unless the store serves every session's slot.
+
+        Standalone: it answers PING. Cluster: every primary of the slot map answers CLUSTER
+        INFO and reports ``cluster_state:ok`` with all 16384 slots ok; a primary that does
+        not answer is named at once, before the others notice it is gone.
+        """
+        client = await self.client()
+        if not isinstance(client, RedisCluster):
+            await self._guard(client.ping())
+            return
+        await self._guard(client.initialize())  # re-reads the slot map after a failure
+        primaries = client.get_primaries()
+        if not primaries:
+            raise StoreUnavailable(f"session store unreachable ({self.describe()}): no primary")
+        for node in primaries:
+            try:
+                info = await client.cluster_info(target_nodes=node)
+            except STORE_FAILURES as exc:
+                raise store_unavailable(
+                    exc, self.settings, where=self.describe(), node=node.name
+                ) from exc
+            state, slots_ok = _cluster_health(info)
+            if state != "ok" or slots_ok < CLUSTER_SLOTS:
+                raise StoreUnavailable(
+                    f"session store cluster not serving every slot (node {node.name} of "
+                    f"{self.describe()}): cluster_state {state}, {slots_ok}/{CLUSTER_SLOTS} "
+                    "slots ok"
+                )
 
     @property
     def retention_ms(self) -> int:
@@ -413,18 +445,29 @@ class RedisContextStore:
         """Store calls made through this process's shared connection (for metrics)."""
         return self._backend.round_trips
 
+    def describe(self) -> str:
+        """The store as shown in messages: a URL or nodes with credentials masked."""
+        return self._backend.describe()
+
     async def _guard(self, awaitable: Any) -> Any:
         self._backend.round_trips += 1
         try:
             return await awaitable
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise StoreUnavailable(
-                f"session store unreachable ({self._backend.describe()}): {exc}"
-            ) from exc
         except NoScriptError:
             raise
-        except RedisError as exc:
-            raise StoreUnavailable(f"session store error: {exc}") from exc
+        except STORE_FAILURES as exc:
+            raise self._backend.unavailable(exc) from exc
+
+
+def _cluster_health(info: Any) -> tuple[str, int]:
+    """``cluster_state`` and ``cluster_slots_ok`` of a CLUSTER INFO reply."""
+
+    def text(value: Any) -> str:
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    fields = {text(k): text(v) for k, v in dict(info).items()}
+    slots = fields.get("cluster_slots_ok", "0")
+    return fields.get("cluster_state", "unknown"), int(slots) if slots.isdigit() else 0
 
 
 def _index_key(fields: dict[str, Any]) -> str | None:
@@ -486,10 +529,13 @@ class _Backend:
         return backend
 
     def describe(self) -> str:
-        """A short description of the target for error messages."""
-        if self._embedded is not None:
-            return f"embedded {self._embedded.socket_path}"
-        return self.settings.url or ",".join(self.settings.nodes) or "unconfigured"
+        """The target as shown in messages and health checks (credentials masked)."""
+        socket = str(self._embedded.socket_path) if self._embedded is not None else None
+        return describe_store(self.settings, socket)
+
+    def unavailable(self, exc: BaseException, *, hint: bool = False) -> StoreUnavailable:
+        """The ``StoreUnavailable`` of a client library error ``exc`` on this store."""
+        return store_unavailable(exc, self.settings, where=self.describe(), hint=hint)
 
     async def connect(self) -> Client:
         """Connect once; later calls return the same client."""
@@ -513,13 +559,10 @@ class _Backend:
             if hasattr(client, "initialize"):
                 await client.initialize()
             await _SCRIPTS.load(client)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            with contextlib.suppress(RedisError, OSError):
+        except STORE_FAILURES as exc:
+            with contextlib.suppress(*STORE_FAILURES):
                 await client.aclose()
-            raise StoreUnavailable(
-                f"session store unreachable ({self.describe()}): {exc}; check the URL or "
-                "nodes, the network, TLS settings and credentials"
-            ) from exc
+            raise self.unavailable(exc, hint=True) from exc
         return client
 
     def erased(self, client: Client) -> None:
