@@ -16,6 +16,7 @@ from agentgpt.server.auth import charge, charge_address
 from agentgpt.server.problems import TYPE_PREFIX
 from agentgpt.server.schemas import TurnOut
 from agentgpt.server.services import Services
+from agentgpt.server.strict_json import dumps
 
 router = APIRouter(tags=["sessions"])
 
@@ -95,9 +96,9 @@ async def _converse(svc: Services, ws: WebSocket, claims: Claims, session_id: st
             if renewed is None:
                 return
             claims = renewed
-            await ws.send_json({"type": "renewed", "expires_at": claims.expires_at})
+            await ws.send_text(dumps({"type": "renewed", "expires_at": claims.expires_at}))
             continue
-        await ws.send_json(await _turn(svc, claims, session_id, data))
+        await ws.send_text(dumps(await _turn(svc, claims, session_id, data)))
 
 
 def _json(frame: str) -> object:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from agentgpt.errors import AgentGPTError
 from agentgpt.server.schemas import Health
 from agentgpt.server.services import Services, services
+from agentgpt.server.strict_json import StrictJSONResponse
 
 router = APIRouter(tags=["operations"])
 Svc = Annotated[Services, Depends(services)]
@@ -38,7 +39,7 @@ async def readyz(svc: Svc) -> Response:
     checks["model"] = "ok" if svc.extras.get("model_ready") else "loading"
     ready = all(v == "ok" for v in checks.values())
     body = Health(status="ok" if ready else "unavailable", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    return StrictJSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
 @router.get(

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentgpt.errors import AgentGPTError, InvalidToken, LimitExceeded, RateLimited
+from agentgpt.server.strict_json import StrictJSONResponse
 
 log = logging.getLogger("agentgpt.server")
 
@@ -50,7 +51,7 @@ def problem(
         type=TYPE_PREFIX + code, title=_TITLES.get(status, "Error"), status=status,
         detail=detail, instance=instance,
     )  # fmt: skip
-    return JSONResponse(body.model_dump(exclude_none=True), status, headers, MEDIA_TYPE)
+    return StrictJSONResponse(body.model_dump(exclude_none=True), status, headers, MEDIA_TYPE)
 
 
 def problem_for(exc: AgentGPTError, instance: str | None = None) -> JSONResponse:
