@@ -54,15 +54,17 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.
 
 
 def start_server(
-    store_url: str, stdout: IO[bytes] | int = subprocess.DEVNULL, **env: str
+    store_url: str | None, stdout: IO[bytes] | int = subprocess.DEVNULL, **env: str
 ) -> tuple[str, subprocess.Popen[bytes]]:
-    """Run ``agentgpt serve`` on a free port against ``store_url``; return (base URL, proc)."""
+    """Run ``agentgpt serve`` on a free port against ``store_url`` (None: the embedded
+    store of ``AGENTGPT_HOME``); return (base URL, proc)."""
     port = servers.free_port()
     environ = {**os.environ, "AGENTGPT_SERVER__RATE_PER_USER": "1000",
                "AGENTGPT_SERVER__RATE_BURST": "1000", "AGENTGPT_SERVER__DEMO_TOKENS": "true",
                **env}  # fmt: skip
+    store = ["--url", store_url] if store_url else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agentgpt", "serve", "--port", str(port), "--url", store_url],
+        [sys.executable, "-m", "agentgpt", "serve", "--port", str(port), *store],
         env=environ, stdout=stdout, stderr=subprocess.PIPE,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

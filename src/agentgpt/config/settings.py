@@ -65,6 +65,12 @@ class StoreSettings(BaseModel):
         description="embedded store: rewrite the AOF this long after an erasure, so erased "
         "sessions leave the disk (bound: this delay plus the rewrite, documented as 60 s)",
     )
+    embedded_max_restarts: int = Field(
+        default=5, ge=0, le=100,
+        description="restarts of a crashed embedded server within embedded_restart_window; "
+        "past them the process reports unhealthy (/healthz 503)",
+    )  # fmt: skip
+    embedded_restart_window: Duration = timedelta(minutes=5)
 
     @model_validator(mode="after")
     def _nodes_need_cluster(self) -> StoreSettings:

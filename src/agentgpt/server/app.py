@@ -147,7 +147,8 @@ async def _sample(svc: Services, stop: asyncio.Event) -> None:
             active = await svc.manager.count_active()
         except AgentGPTError as exc:
             log.warning("metrics sampler: %s", exc)
-        svc.metrics.sample(svc.manager.agent_pool, active, svc.manager.store.round_trips)
+        store = svc.manager.store
+        svc.metrics.sample(svc.manager.agent_pool, active, store.round_trips, store.supervisor)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
 

@@ -35,6 +35,7 @@ from agentgpt.store.compaction import ErasureCompactor
 from agentgpt.store.connection import Client, create_client
 from agentgpt.store.embedded import EmbeddedServer
 from agentgpt.store.scripts import Scripts
+from agentgpt.store.supervisor import EmbeddedSupervisor, RestartPolicy
 
 _SCRIPTS = Scripts()
 
@@ -110,6 +111,11 @@ class RedisContextStore:
     async def aclose(self) -> None:
         """Close the connections; the embedded server stops when its last user leaves."""
         await self._backend.aclose()
+
+    @property
+    def supervisor(self) -> EmbeddedSupervisor | None:
+        """The watcher that restarts the embedded server (None for a configured server)."""
+        return self._backend.supervisor
 
     async def ping(self) -> bool:
         """Return True when the store answers."""
@@ -468,6 +474,7 @@ class _Backend:
         #: AOF rewrites after erasures (embedded server only: external ones are the
         #: operator's, see ``agentgpt security compact``).
         self.compactor: ErasureCompactor | None = None
+        self.supervisor: EmbeddedSupervisor | None = None
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -508,6 +515,13 @@ class _Backend:
             home = Path(self.home) if self.home else data_home()
             self._embedded = EmbeddedServer(home, appendfsync=self.settings.appendfsync)
             url = await asyncio.to_thread(self._embedded.acquire)
+            policy = RestartPolicy(
+                max_restarts=self.settings.embedded_max_restarts,
+                restart_window_s=self.settings.embedded_restart_window.total_seconds(),
+            )
+            if self.supervisor is None:  # a failed connect must not leave a second watcher
+                self.supervisor = EmbeddedSupervisor(self._embedded, policy)
+                self.supervisor.start()
         client = create_client(self.settings, url)
         try:
             if hasattr(client, "initialize"):
@@ -537,6 +551,9 @@ class _Backend:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+        supervisor, self.supervisor = self.supervisor, None
+        if supervisor is not None:
+            await supervisor.aclose()
         if self._embedded is not None:
             embedded, self._embedded = self._embedded, None
             await asyncio.to_thread(embedded.release)
