@@ -148,6 +148,11 @@ class SessionSettings(BaseModel):
     context_window: int = Field(default=8, ge=1, le=200)
     lock_lease: Duration = timedelta(seconds=10)
     lock_wait: Duration = timedelta(seconds=30)
+    idempotency_ttl: Duration = Field(
+        default=timedelta(minutes=10),
+        description="how long a turn's Idempotency-Key is remembered (a retry within it "
+        "replays the answer); at least lock_lease plus 5 s",
+    )
     agent: Literal["nlp", "faq"] = Field(
         default="nlp", description="the default agent: NLPAgent, or the rule-based FAQAgent"
     )
@@ -156,6 +161,14 @@ class SessionSettings(BaseModel):
     # --- encryption at rest (issue 4) ---
     key_rotation: Rotation = timedelta(days=1)
     kms: KmsSettings = Field(default_factory=KmsSettings)
+
+    @model_validator(mode="after")
+    def _idempotency_outlives_the_lease(self) -> SessionSettings:
+        # A retry can wait behind its own first attempt for a whole lease: the key must
+        # still be remembered when that attempt commits.
+        if self.idempotency_ttl < self.lock_lease + timedelta(seconds=5):
+            raise ValueError("idempotency_ttl must be at least lock_lease plus 5 seconds")
+        return self
 
 
 class AnalyticsSettings(BaseModel):

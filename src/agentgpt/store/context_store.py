@@ -64,6 +64,8 @@ class TurnWrite:
     vault: bytes | None = None
     release_value: str | None = None
     owner_hash: str = ""
+    idempotency_digest: str | None = None
+    idempotency_ttl_ms: int = 0
 
 
 def _now_ms() -> int:
@@ -215,8 +217,11 @@ class RedisContextStore:
             self.sensitive_ms,
             1 if write.release_value else 0,
             write.release_value or "",
+            write.idempotency_digest or "",
+            write.idempotency_ttl_ms,
         ]
-        script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq)]
+        script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq),
+                       keys.idempotency]  # fmt: skip
         client = await self.client()
         if isinstance(client, RedisCluster):
             # redis-py refuses scripts in cluster pipelines: run the commit and the
@@ -243,6 +248,13 @@ class RedisContextStore:
             client.lrange(K.session_keys(session_id).log, start, end)
         )
         return entries
+
+    async def idempotent_seq(self, session_id: str, digest: str) -> int | None:
+        """The turn committed under an idempotency key digest, if it is still remembered."""
+        client = await self.client()
+        key = K.session_keys(session_id).idempotency
+        seq = await self._guard(client.hget(key, digest))
+        return int(seq) if seq is not None else None
 
     async def read_vault(self, session_id: str, seq: int) -> bytes | None:
         """Return the sensitive record of turn ``seq`` if it has not expired."""
