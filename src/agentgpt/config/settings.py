@@ -146,7 +146,11 @@ class SessionSettings(BaseModel):
     idle_timeout: Duration = timedelta(minutes=15)
     max_message_bytes: int = Field(default=8 * 1024, ge=16, le=1024 * 1024)
     context_window: int = Field(default=8, ge=1, le=200)
-    lock_lease: Duration = timedelta(seconds=10)
+    lock_lease: Duration = Field(
+        default=timedelta(seconds=2),
+        description="a turn's lock lease, renewed every third of it while the turn runs: "
+        "a crashed holder blocks its session for at most this long",
+    )
     lock_wait: Duration = timedelta(seconds=30)
     idempotency_ttl: Duration = Field(
         default=timedelta(minutes=10),
