@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 from agentgpt import AgentPool, SessionManager
 from agentgpt.config.settings import SessionSettings
@@ -21,7 +22,7 @@ from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.lock import DistributedLock
 
 async def main():
-    lock = DistributedLock(sys.argv[2], store=RedisContextStore(sys.argv[1]))
+    lock = DistributedLock(sys.argv[2], store=RedisContextStore(sys.argv[1]), lease=2.0)
     await lock.acquire()
     print("held", flush=True)
     await asyncio.sleep(3600)
@@ -31,7 +32,7 @@ asyncio.run(main())
 
 
 def manager(store: RedisContextStore) -> SessionManager:
-    m = SessionManager(store=store, settings=SessionSettings())
+    m = SessionManager(store=store, settings=SessionSettings(lock_lease=timedelta(seconds=2)))
     m.agents = AgentPool(EchoAgent, min_ready=1, max_connections=4)  # type: ignore[attr-defined]
     return m
 
