@@ -65,6 +65,12 @@ class StoreSettings(BaseModel):
         description="embedded store: rewrite the AOF this long after an erasure, so erased "
         "sessions leave the disk (bound: this delay plus the rewrite, documented as 60 s)",
     )
+    embedded_max_restarts: int = Field(
+        default=5, ge=0, le=100,
+        description="restarts of a crashed embedded server within embedded_restart_window; "
+        "past them the process reports unhealthy (/healthz 503)",
+    )  # fmt: skip
+    embedded_restart_window: Duration = timedelta(minutes=5)
 
     @model_validator(mode="after")
     def _nodes_need_cluster(self) -> StoreSettings:
@@ -177,8 +183,18 @@ class SessionSettings(BaseModel):
     idle_timeout: Duration = timedelta(minutes=15)
     max_message_bytes: int = Field(default=8 * 1024, ge=16, le=1024 * 1024)
     context_window: int = Field(default=8, ge=1, le=200)
-    lock_lease: Duration = timedelta(seconds=10)
+    lock_lease: Duration = Field(
+        default=timedelta(seconds=10),
+        description="a turn's lock lease, renewed every third of it while the turn runs: "
+        "a crashed holder blocks its session for at most this long (2 s works; see "
+        "docs: the default stays 10 s until the cluster load tests pass with 2 s)",
+    )
     lock_wait: Duration = timedelta(seconds=30)
+    idempotency_ttl: Duration = Field(
+        default=timedelta(minutes=10),
+        description="how long a turn's Idempotency-Key is remembered (a retry within it "
+        "replays the answer); at least lock_lease plus 5 s",
+    )
     agent: Literal["nlp", "faq"] = Field(
         default="nlp", description="the default agent: NLPAgent, or the rule-based FAQAgent"
     )
@@ -187,6 +203,14 @@ class SessionSettings(BaseModel):
     # --- encryption at rest (issue 4) ---
     key_rotation: Rotation = timedelta(days=1)
     kms: KmsSettings = Field(default_factory=KmsSettings)
+
+    @model_validator(mode="after")
+    def _idempotency_outlives_the_lease(self) -> SessionSettings:
+        # A retry can wait behind its own first attempt for a whole lease: the key must
+        # still be remembered when that attempt commits.
+        if self.idempotency_ttl < self.lock_lease + timedelta(seconds=5):
+            raise ValueError("idempotency_ttl must be at least lock_lease plus 5 seconds")
+        return self
 
 
 class AnalyticsSettings(BaseModel):

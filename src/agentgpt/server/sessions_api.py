@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from agentgpt.errors import SessionNotFound
 from agentgpt.security.tokens import Claims
@@ -69,6 +69,13 @@ async def post_message(
         Literal["queue", "reject"],
         Query(description="queue behind a running turn (default) or reject with 409"),
     ] = "queue",
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="a retry with the same key returns the first answer and stores "
+            "nothing new (for at least sessions.idempotency_ttl)"
+        ),
+    ] = None,
 ) -> Response:
     """Process one message of the caller's session, in arrival order (``session:write``)."""
     # The hot path: the services are read off the app (no extra dependency to solve) and
@@ -76,7 +83,8 @@ async def post_message(
     svc: Services = request.app.state.services
     owner = None if claims.has("session:admin") else claims.user
     wait = 0.0 if on_busy == "reject" else None
-    response = await svc.manager.handle(session_id, body.text, owner=owner, lock_wait=wait)
+    response = await svc.manager.handle(session_id, body.text, owner=owner, lock_wait=wait,
+                                        idempotency_key=idempotency_key)  # fmt: skip
     out = TurnOut.of(session_id, response.seq, response)
     return Response(out.model_dump_json(), media_type="application/json")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import time
 from datetime import timedelta
@@ -42,6 +43,7 @@ from agentgpt.security.owners import OwnerHasher, normalise_user
 from agentgpt.security.protocols import SessionKeyManager
 from agentgpt.security.rewrap import Rewrapper
 from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
+from agentgpt.sessions.idempotency import key_digest, replayed
 from agentgpt.sessions.ids import generate_session_id
 from agentgpt.sessions.key_managers import default_key_manager
 from agentgpt.sessions.records import TurnRecord
@@ -347,16 +349,20 @@ class SessionManager:
         *,
         owner: str | None = None,
         lock_wait: float | None = None,
+        idempotency_key: str | None = None,
     ) -> Response:
         """Process one customer message in order under the session's lock and commit it.
 
         ``owner``: when given, the session must belong to that user (else it is reported
         missing, revealing nothing). ``lock_wait``: seconds to queue behind a running turn
         (default from settings; ``0`` rejects at once with ``LockTimeout`` when busy).
+        ``idempotency_key``: a retry with the key of a committed turn returns that turn's
+        answer and stores nothing (within ``idempotency_ttl``).
         """
         started = time.perf_counter()
         validate_session_id(session_id)  # before the span: an attribute must be a valid id
         message = validate_message(text, self.settings.max_message_bytes)
+        digest = key_digest(idempotency_key) if idempotency_key is not None else None
         with tracing.span(TURN_SPAN, {"session.id": session_id}) as span:
             lock = self._turn_lock(session_id, lock_wait)
             committed = False
@@ -365,6 +371,8 @@ class SessionManager:
                     await lock.acquire()  # one round trip: lock + meta + context
                     lock_wait_ms = (time.perf_counter() - started) * 1000
                     session = await self._loaded(session_id, lock, owner)
+                    if digest is not None and (done := await self._replay(session, digest)):
+                        return done  # the lock is released below; nothing new is stored
                 with tracing.span(PROCESS_SPAN):
                     response = await self._process(session, message)
                 self._require_verification_if_flagged(lock, response)
@@ -374,6 +382,10 @@ class SessionManager:
                         message, response, fence=lock.fence, window=self.settings.context_window,
                         latency_ms=latency_ms, release_value=lock.value,
                     )  # fmt: skip
+                    if digest is not None:
+                        ttl_ms = int(self.settings.idempotency_ttl.total_seconds() * 1000)
+                        write = dataclasses.replace(write, idempotency_digest=digest,
+                                                    idempotency_ttl_ms=ttl_ms)  # fmt: skip
                     await self.store.commit(write)
                 committed = True
                 session.applied(write, context)
@@ -391,6 +403,13 @@ class SessionManager:
                 # echo customer text.
                 span.set_attribute("agentgpt.turn.seq", session.version)
         return response
+
+    async def _replay(self, session: Session, digest: str) -> Response | None:
+        seq = await self.store.idempotent_seq(session.id, digest)
+        if seq is None or seq > session.version:
+            return None
+        blobs = await self.store.read_log(session.id, seq - 1, seq - 1)
+        return replayed(session.open(blobs[0], R.KIND_LOG, seq, TurnRecord)) if blobs else None
 
     def _turn_lock(self, session_id: str, lock_wait: float | None) -> DistributedLock:
         wait = self.settings.lock_wait.total_seconds() if lock_wait is None else lock_wait

@@ -49,6 +49,7 @@ class SessionKeys(NamedTuple):
     lock: str
     queue: str
     heartbeats: str
+    idempotency: str
 
     def vault(self, seq: int) -> str:
         """Key of the sensitive record captured at turn ``seq`` (7-day retention class)."""
@@ -70,6 +71,7 @@ def session_keys(session_id: str) -> SessionKeys:
         lock=f"{tag}:lock",
         queue=f"{tag}:lockq",
         heartbeats=f"{tag}:lockhb",
+        idempotency=f"{tag}:idem",
     )
 
 

@@ -1,9 +1,10 @@
 -- Commit one turn atomically: context, log entry, optional sensitive record, TTLs, release.
--- KEYS: 1 meta, 2 ctx, 3 log, 4 lock, 5 vault key of this turn
+-- KEYS: 1 meta, 2 ctx, 3 log, 4 lock, 5 vault key of this turn, 6 idempotency hash
 -- ARGV: 1 fence ('' when no lock is held: compare-and-set on the version only),
 --       2 expected version, 3 ctx blob, 4 log entry, 5 log head hash, 6 now ms,
 --       7 retention ms, 8 sliding (0/1), 9 vault blob ('' for none), 10 sensitive ttl ms,
---       11 release (0/1), 12 lock holder value
+--       11 release (0/1), 12 lock holder value, 13 idempotency key digest ('' for none),
+--       14 how long the idempotency hash is kept (ms)
 -- Returns the new version, or -1 stale fence, -2 no session, -3 closed, -4 version conflict.
 if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
 local m = redis.call('HMGET', KEYS[1], 'version', 'fence_issued', 'closed')
@@ -39,6 +40,11 @@ if ARGV[9] ~= '' then
   -- Sensitive data never outlives its session.
   local ttl = math.min(tonumber(ARGV[10]), redis.call('PTTL', KEYS[1]))
   redis.call('SET', KEYS[5], ARGV[9], 'PX', ttl)
+end
+if ARGV[13] ~= '' then
+  -- The key names this turn's log entry: a retry finds it and replays, writing nothing.
+  redis.call('HSET', KEYS[6], ARGV[13], version)
+  redis.call('PEXPIRE', KEYS[6], ARGV[14])
 end
 if ARGV[11] == '1' and redis.call('GET', KEYS[4]) == ARGV[12] then redis.call('DEL', KEYS[4]) end
 return version
