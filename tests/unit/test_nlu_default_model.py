@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from agentgpt.nlu import classifier, model_file
 from agentgpt.nlu.corpus import in_house
 from agentgpt.nlu.fast_backend import FastParams, quantised
-from agentgpt.nlu.features import Featurizer, FeatureSpec
+from agentgpt.nlu.features import FeatureSpec, Featurizer
 from agentgpt.nlu.models import DEFAULT_MODEL, shared_classifier, starter_dataset
 from agentgpt.nlu.taxonomy import CLINC_TO_PROJECT, IN_SCOPE_DOMAINS, OUT_OF_SCOPE, from_clinc
 from agentgpt.nlu.topics import OTHER, TOPICS, topic_of
@@ -107,7 +107,8 @@ def test_shipped_model_carries_licences_and_stays_small() -> None:
     assert {"ATTRIBUTION.md", "LICENSE-BANKING77", "LICENSE-CLINC150"} <= names
     assert {model_file.MANIFEST, model_file.ARRAYS} <= names
     attribution = (SHIPPED / "ATTRIBUTION.md").read_text()
-    assert "Casanueva" in attribution and "Larson" in attribution
+    assert "Casanueva" in attribution
+    assert "Larson" in attribution
     assert sum(f.stat().st_size for f in SHIPPED.iterdir()) < 4 * 1024 * 1024
     manifest = json.loads((SHIPPED / model_file.MANIFEST).read_text())
     assert 0 < manifest["oos_threshold"] < 1

@@ -10,9 +10,9 @@ import pytest
 
 from agentgpt.errors import IntegrityError, InvalidInput
 from agentgpt.nlu import classifier, dataset, embedding_backend, model_file
+from agentgpt.nlu.corpus import in_house
 from agentgpt.nlu.evaluate import evaluate
 from agentgpt.nlu.fast_backend import FastParams
-from agentgpt.nlu.corpus import in_house
 from agentgpt.nlu.models import shared_classifier, starter_dataset
 from agentgpt.nlu.topics import TOPICS, topic_of
 from tests.unit.nlu_data import BANKING77, needs_banking77

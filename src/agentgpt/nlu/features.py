@@ -100,14 +100,16 @@ class Featurizer:
         self.chars = chars
         self.idf = np.concatenate((words.idf, chars.idf)).astype(np.float32)
         offset = len(words.terms)
-        index = chars.index
+        index, unigrams = chars.index, words.index
         lo, hi = spec.char_min_n, spec.char_max_n
 
-        def char_cols(word: str) -> tuple[int, ...]:
-            return tuple(offset + index[g] for g in char_grams(word, lo, hi) if g in index)
+        def word_cols(word: str) -> tuple[int, ...]:
+            # The word's own column (if known) and its character n-grams' columns.
+            own = (unigrams[word],) if word in unigrams else ()
+            return own + tuple(offset + index[g] for g in char_grams(word, lo, hi) if g in index)
 
         # Bounded (invariant 4): a flood of made-up words evicts, never grows the cache.
-        self._char_cols = functools.lru_cache(maxsize=WORD_CACHE)(char_cols)
+        self._word_cols = functools.lru_cache(maxsize=WORD_CACHE)(word_cols)
 
     @classmethod
     def fit(cls, texts: Sequence[str], spec: FeatureSpec) -> Featurizer:
@@ -131,9 +133,11 @@ class Featurizer:
     def columns(self, text: str) -> IntArray:
         """Return the (distinct) feature columns present in ``text``."""
         tokens = _WORD.findall(text.lower())
-        found = set(chain.from_iterable(map(self._char_cols, tokens)))
-        index = self.words.index
-        found.update(index[g] for g in token_grams(tokens, self.spec.word_max_n) if g in index)
+        found = set(chain.from_iterable(map(self._word_cols, tokens)))
+        if self.spec.word_max_n > 1 and len(tokens) > 1:
+            index = self.words.index
+            longer = token_grams(tokens, self.spec.word_max_n)[len(tokens) :]
+            found.update(index[g] for g in longer if g in index)
         return np.fromiter(found, np.intp, len(found))
 
     def row(self, text: str) -> tuple[IntArray, FloatArray]:
