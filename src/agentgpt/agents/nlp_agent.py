@@ -120,7 +120,7 @@ class NLPAgent:
             if self._inline is None:
                 # The first call loads the process's model (a second at most): off the loop.
                 self._inline = await asyncio.to_thread(shared_analyzer, self.settings)
-            return self._respond(self._inline([request])[0], context)
+            return self._respond(self._inline.one(request), context)
         if self._engine is None:
             # The first call may load (or even train) the process's model: seconds of CPU
             # that must not stall the event loop.

@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from itertools import chain
+from itertools import chain, pairwise
 
 import msgspec
 import numpy as np
@@ -135,8 +135,11 @@ class Featurizer:
         tokens = _WORD.findall(text.lower())
         found = set(chain.from_iterable(map(self._word_cols, tokens)))
         if self.spec.word_max_n > 1 and len(tokens) > 1:
+            if self.spec.word_max_n == 2:  # the default: skip the general n-gram builder
+                longer = [f"{a} {b}" for a, b in pairwise(tokens)]
+            else:
+                longer = token_grams(tokens, self.spec.word_max_n)[len(tokens) :]
             index = self.words.index
-            longer = token_grams(tokens, self.spec.word_max_n)[len(tokens) :]
             found.update(index[g] for g in longer if g in index)
         return np.fromiter(found, np.intp, len(found))
 
