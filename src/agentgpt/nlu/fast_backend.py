@@ -58,7 +58,10 @@ def _svm(x: object, y: npt.NDArray[np.intp], params: FastParams) -> Any:
     from sklearn.svm import LinearSVC
 
     weight = "balanced" if params.balanced else None
-    return LinearSVC(C=params.c, class_weight=weight, dual=True, max_iter=5_000).fit(x, y)
+    # A fixed seed for liblinear's coordinate order: the same data gives the same model (and
+    # the shipped model's digest can be reproduced by scripts/train_default_model.py).
+    svm = LinearSVC(C=params.c, class_weight=weight, dual=True, max_iter=5_000, random_state=0)
+    return svm.fit(x, y)
 
 
 def train_linear(
