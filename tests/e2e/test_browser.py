@@ -64,7 +64,8 @@ def test_chat_round_trip_and_dashboard_within_two_seconds(browser, live_server: 
         chat.click("#send")
         chat.wait_for_function(f"document.querySelectorAll('.msg.bot').length >= {i}")
     sent_at = time.monotonic()
-    assert "topic:" in chat.inner_text(".msg.bot >> nth=0")
+    # The customer sees replies only: no intent, topic or sentiment tags.
+    assert "topic:" not in chat.inner_text("#log")
     chat.wait_for_selector(".banner.escalate")
     chat.screenshot(path=str(SHOTS / "chat.png"))
     assert (SHOTS / "chat.png").stat().st_size > 0
@@ -79,6 +80,21 @@ def test_chat_round_trip_and_dashboard_within_two_seconds(browser, live_server: 
     ops.screenshot(path=str(SHOTS / "ops.png"), full_page=True)
     chat.close()
     ops.close()
+
+
+def test_chat_debug_switch_shows_what_the_agent_understood(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    chat = browser.new_page()
+    chat.goto(f"{live_server}/?debug=1")
+    chat.fill("#user", "browser-operator")
+    chat.click("#signin-btn")
+    chat.wait_for_selector("#chat:not([hidden])")
+    chat.fill("#text", "I forgot my password")
+    chat.click("#send")
+    chat.wait_for_selector(".msg.bot")
+    shown = chat.inner_text(".msg.bot >> nth=0")
+    assert "topic: Password & access" in shown
+    assert "intent:" in shown
+    chat.close()
 
 
 def test_api_docs_render_without_internet(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]

@@ -282,7 +282,8 @@ class NLUSettings(BaseModel):
 
     backend: Literal["fast", "accurate"] = "fast"
     model_path: Path | None = Field(
-        default=None, description="a model directory; none = the starter model, cached"
+        default=None,
+        description="a model directory; none = the shipped default model (fast backend)",
     )
     batch_size: int = Field(default=64, ge=1, le=4096)
     batch_wait_ms: float = Field(
