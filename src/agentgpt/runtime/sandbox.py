@@ -108,13 +108,14 @@ def _namespace_args() -> list[str]:
     return [
         "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
         "--uid", str(NOBODY), "--gid", str(NOBODY),
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", SANDBOX_TMP, "--chdir", SANDBOX_TMP,
+        "--proc", "/proc", "--dev", "/dev",
     ]  # fmt: skip
 
 
 def _import_paths(extra: tuple[str, ...]) -> list[str]:
     paths = [p for p in (*sys.path, *extra) if p and Path(p).is_dir()]
-    return list(dict.fromkeys(str(Path(p).resolve()) for p in paths))
+    resolved = dict.fromkeys(Path(p).resolve() for p in paths)
+    return [str(p) for p in resolved if not p.is_relative_to(SANDBOX_TMP)]
 
 
 def _bind_args(paths: list[str] | tuple[str, ...]) -> list[str]:
@@ -131,7 +132,8 @@ def _bind_args(paths: list[str] | tuple[str, ...]) -> list[str]:
     home = data_home().resolve()
     if any(home.is_relative_to(p) for p in {*interpreters, *paths}) and home.exists():
         args += ["--tmpfs", str(home)]  # the data directory (keys, store) is never visible
-    return args
+    # Last, so that no bound path can cover the private tmp.
+    return [*args, "--tmpfs", SANDBOX_TMP, "--chdir", SANDBOX_TMP]
 
 
 class SandboxWorker:
@@ -208,7 +210,7 @@ class SandboxWorker:
         """Kill the worker's processes, remove its cgroup (its tmpfs goes with it)."""
         if self.process.stdin is not None:
             self.process.stdin.close()
-        await asyncio.to_thread(self.group.destroy)
         if self.process.returncode is None:
             self.process.kill()
-        await self.process.wait()
+        await self.process.wait()  # reaped by asyncio before the cgroup sweep kills the rest
+        await asyncio.to_thread(self.group.destroy)
