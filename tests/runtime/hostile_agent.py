@@ -18,7 +18,7 @@ from agentgpt.agents.context import Context
 from agentgpt.agents.response import Response
 
 SPIN_SECONDS = 30.0
-MARK = "/tmp/hostile-mark"  # noqa: S108 - the worker's private tmpfs
+MARK = "/tmp/hostile-mark"
 
 
 class HostileAgent:

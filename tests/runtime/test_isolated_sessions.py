@@ -43,7 +43,9 @@ async def test_turns_run_in_a_worker_bound_to_one_session(manager: SessionManage
     await manager.handle(b.id, "hi")
     pool = await manager.isolation.service.pool("sandbox")
     worker_a, worker_b = pool.bound_worker(a.id), pool.bound_worker(b.id)
-    assert worker_a is not None and worker_b is not None and worker_a is not worker_b
+    assert worker_a is not None
+    assert worker_b is not None
+    assert worker_a is not worker_b
     # A file one session's agent leaves in its tmp is not in the other's.
     assert (await manager.handle(a.id, "scribble secret-of-a")).reply == "previous:"
     assert (await manager.handle(b.id, "scribble x")).reply == "previous:"
@@ -64,7 +66,8 @@ async def test_a_recycled_worker_is_wiped_and_replaced(standalone_store: RedisCo
             if pool.bound_worker(session.id) is None:
                 break
             await pool_idle_tick()
-        assert pool.bound_worker(session.id) is None and pool.recycled >= 1
+        assert pool.bound_worker(session.id) is None
+        assert pool.recycled >= 1
         assert (await manager.handle(session.id, "scribble again")).reply == "previous:"
         assert pool.bound_worker(session.id) is not before
     finally:
@@ -85,7 +88,9 @@ async def test_steady_state_turns_never_wait_for_a_cold_start(manager: SessionMa
         await manager.handle(session.id, "hi")
         if pool._refill is not None:  # the replacement of the worker just taken
             await pool._refill
-    assert pool.cold_starts == 0 and pool.ready == 1 and pool.bound == 3
+    assert pool.cold_starts == 0
+    assert pool.ready == 1
+    assert pool.bound == 3
 
 
 async def test_over_the_memory_limit_one_turn_fails_and_nothing_is_lost(
@@ -101,7 +106,8 @@ async def test_over_the_memory_limit_one_turn_fails_and_nothing_is_lost(
     with pytest.raises(WorkerLimitExceeded, match="128Mi memory limit") as caught:
         await manager.handle(session.id, "alloc")
     assert caught.value.status == 422
-    assert errors and errors[0].session_id == session.id
+    assert errors
+    assert errors[0].session_id == session.id
     after = await manager.handle(session.id, "after")  # a fresh worker
     assert after.reply == "echo:after|1"
     loaded = await manager.load_session(session.id)

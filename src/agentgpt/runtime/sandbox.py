@@ -23,6 +23,7 @@ from agentgpt.runtime import cgroups, frames
 from agentgpt.runtime.cgroups import CgroupLayout, WorkerCgroup
 from agentgpt.runtime.driver import HandlerSpec
 from agentgpt.runtime.policy import ResourcePolicy, format_memory
+from agentgpt.runtime.worker import REAP_ENV
 
 #: System directories the interpreter needs (read-only); missing ones are skipped.
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/localtime")
@@ -100,6 +101,7 @@ class SandboxDriver:
             self._bwrap, *_namespace_args(), *_bind_args(paths),
             "--clearenv", "--setenv", "PYTHONPATH", os.pathsep.join(paths),
             "--setenv", "HOME", SANDBOX_TMP, "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+            "--setenv", REAP_ENV, "1",
             "--", sys.executable, "-m", "agentgpt.runtime.worker", handler.factory, handler.arg,
         ]  # fmt: skip
 

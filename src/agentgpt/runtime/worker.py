@@ -7,8 +7,10 @@ bytes) once, before ``hello``: imports and models load while the worker is still
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -20,6 +22,9 @@ from agentgpt.runtime.frames import (
 )
 
 Handler = Callable[[bytes], bytes]
+#: Set by drivers that give the worker its own pid namespace: after every turn, every
+#: other process in it (what the agent forked) is killed, so nothing outlives a turn.
+REAP_ENV = "AGENTGPT_WORKER_REAP"
 
 
 def load_handler(spec: str, arg: str) -> Handler:
@@ -37,7 +42,21 @@ def serve(handler: Handler, fd_in: int, fd_out: int) -> None:
             reply = Frame(PROTOCOL_VERSION, "reply", frame.id, handler(frame.body))
         except Exception as exc:  # the agent's failure is reported, the worker goes on
             reply = Frame(PROTOCOL_VERSION, "error", frame.id, error=_describe(exc))
+        if os.environ.get(REAP_ENV) == "1":
+            reap_others()
         write_frame_blocking(fd_out, reply)
+
+
+def reap_others() -> None:
+    """Kill every process of the pid namespace but its init (1) and this worker."""
+    keep = {1, os.getpid()}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in keep:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry), signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
 
 
 def _describe(exc: BaseException) -> str:
