@@ -53,6 +53,13 @@ class RuntimeSettings(BaseModel):
         description="cgroup (under each hierarchy's root) holding one child per worker",
     )
     default_memory: str = Field(default="512Mi", description="memory of a worker without limits")
+    default_cpu: float = Field(
+        default=0.5,
+        gt=0,
+        le=1024,
+        description="CPU cap of a worker without limits, and of every worker while it starts "
+        "(a replacement's imports never take more than this from other sessions)",
+    )
     default_pids: int = Field(default=64, ge=8, le=100_000)
     limits_cache: Duration = Field(
         default=timedelta(seconds=5), description="how long a region's limits are cached"

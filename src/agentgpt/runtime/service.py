@@ -39,6 +39,7 @@ class RuntimeService:
         self.base_policy = ResourcePolicy(
             max_memory=parse_memory(settings.default_memory, "default_memory"),
             max_pids=settings.default_pids,
+            max_cpu=settings.default_cpu,
         )
         self._pools: dict[str, WorkerPool] = {}
         self._starting: dict[str, asyncio.Task[WorkerPool]] = {}
