@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from agentgpt.config.durations import Duration, Rotation
+from agentgpt.config.runtime_settings import REGION_PATTERN, RuntimeSettings
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -203,6 +204,12 @@ class SessionSettings(BaseModel):
     # --- encryption at rest (issue 4) ---
     key_rotation: Rotation = timedelta(days=1)
     kms: KmsSettings = Field(default_factory=KmsSettings)
+    # --- isolated runtimes and regions (issue 18) ---
+    region: str = Field(default="default", pattern=REGION_PATTERN)
+    regions: list[str] = Field(
+        default_factory=list, description="regions a session may name (empty: any valid name)"
+    )
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
 
     @model_validator(mode="after")
     def _idempotency_outlives_the_lease(self) -> SessionSettings:

@@ -22,6 +22,7 @@ from agentgpt.server import (
     api_docs,
     chat_socket,
     health,
+    limits_api,
     monitor_api,
     pages,
     problems,
@@ -75,6 +76,7 @@ def create_app(
     app.include_router(sessions_api.router)
     app.include_router(chat_socket.router)
     app.include_router(monitor_api.router)
+    app.include_router(limits_api.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     static = resources.files("agentgpt.server") / "static"

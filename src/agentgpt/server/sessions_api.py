@@ -15,6 +15,7 @@ from agentgpt.server.schemas import (
     AuthEventOut,
     MessageIn,
     SessionCreated,
+    SessionCreateIn,
     SessionOut,
     TurnOut,
     TurnRecordOut,
@@ -45,14 +46,18 @@ async def owned_session(svc: Services, session_id: str, claims: Claims) -> Sessi
     responses=responses(401, 403, 429, 503), summary="Create a session for the token's user",
 )  # fmt: skip
 async def create_session(
-    svc: Svc, claims: Annotated[Claims, Depends(require("session:create"))]
+    svc: Svc,
+    claims: Annotated[Claims, Depends(require("session:create"))],
+    body: SessionCreateIn | None = None,
 ) -> SessionCreated:
-    """Create a session owned by the caller (``session:create``)."""
-    session = await svc.manager.create_session(claims.user)
+    """Create a session owned by the caller (``session:create``), in a region if given."""
+    region = body.region if body is not None else None
+    session = await svc.manager.create_session(claims.user, region=region)
     retention = svc.manager.store.retention_ms / 1000
     return SessionCreated(
         id=session.id, owner=claims.user, created_at=session.created,
         expires_at=session.created + retention, idle_timeout_s=svc.manager.idle_timeout,
+        region=session.region,
     )  # fmt: skip
 
 

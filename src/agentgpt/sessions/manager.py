@@ -42,9 +42,11 @@ from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.owners import OwnerHasher, normalise_user
 from agentgpt.security.protocols import SessionKeyManager
 from agentgpt.security.rewrap import Rewrapper
+from agentgpt.sessions.class_hooks import class_hooks, class_or_instance_hook
 from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
 from agentgpt.sessions.idempotency import key_digest, replayed
 from agentgpt.sessions.ids import generate_session_id
+from agentgpt.sessions.isolation import IsolatedTurns
 from agentgpt.sessions.key_managers import default_key_manager
 from agentgpt.sessions.records import TurnRecord
 from agentgpt.sessions.session import BoundAgent, Session
@@ -116,6 +118,12 @@ class SessionManager:
         )  # fmt: skip
         if self.analytics.on_alert is None:
             self.analytics.on_alert = self._alert_hook
+        # --- isolated runtimes (issue 18) ---
+        self.isolation = IsolatedTurns(
+            self.settings, self.store, lambda: self.agent_pool.agent_class
+        )
+        for event, callback in class_hooks(type(self)):
+            self.register_hook(event, callback)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Register sessions returned by an overridden ``create_session``."""
@@ -165,8 +173,9 @@ class SessionManager:
         """True when ``user`` owns ``session`` (constant-time, NFC, keyed hash or legacy id)."""
         return self.owners.matches(session.owner_hash or session.owner or "", user)
 
+    @class_or_instance_hook
     def register_hook(self, event: str, callback: Hook) -> None:
-        """Call ``callback(Event)`` on ``event`` (created, turn, timeout, expired, ...)."""
+        """Call ``callback(Event)`` on ``event`` (created, turn, ...); on the class: for all."""
         self.hooks.register(event, callback)
         if event in {HookEvent.TIMEOUT, HookEvent.EXPIRED}:
             self._start_sweeper()
@@ -180,6 +189,7 @@ class SessionManager:
     async def aclose(self) -> None:
         """Stop background work: sweeper, key re-wrap, analytics flush (connections stay open)."""
         await self.sweeper.stop()
+        await self.isolation.aclose()
         task, self._rewrap = self._rewrap, None
         await stop_task(task)
         await self.analytics.aclose()
@@ -201,10 +211,25 @@ class SessionManager:
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    async def create_session(self, user_id: str) -> Session:
-        """Create and persist a session owned by ``user_id`` (``SessionLimitExceeded``)."""
+    async def create_session(
+        self,
+        user_id: str,
+        *,
+        region: str | None = None,
+        runtime: str | None = None,
+        cpu_guarantee: float | None = None,
+    ) -> Session:
+        """Create and persist a session owned by ``user_id`` (``SessionLimitExceeded``).
+
+        ``region`` (default: ``sessions.region``) chooses the resource limits of its
+        isolated runtime; ``runtime`` (``sandbox``, ``firecracker``; default:
+        ``sessions.runtime.default``) runs its turns in an isolated worker.
+        """
         session = Session(id=generate_session_id(user_id), context_store=self.store)
         session.attach_agent(self.agent_pool, DEFAULT_CAPABILITIES)
+        session.region = region or ""
+        if runtime:
+            session.enable_isolated_runtime(runtime, cpu_guarantee)
         await self._register(session, user_id)
         return session
 
@@ -215,6 +240,9 @@ class SessionManager:
             raise InvalidInput("user_id must be a non-empty string of at most 256 characters")
         user_id = normalise_user(user_id)
         owner_hash = self.owners.digest(user_id)
+        session.region = self.isolation.region(session.region)
+        if not session.runtime:
+            session.runtime = self.isolation.default_runtime()
         await self._admit(session.id, owner_hash)
         try:
             await self._persist(session, user_id, owner_hash)
@@ -241,6 +269,8 @@ class SessionManager:
             "caps": ",".join(session.capabilities),
             "dk": wrapped,
             "version": 0,
+            "region": session.region,
+            "rt": session.runtime_field,
         }
         if not await self.store.create(session.id, fields):
             raise InvalidInput(f"session id {session.id} is already in use")
@@ -283,6 +313,8 @@ class SessionManager:
         session.created, session.persisted = meta.created, True
         session.capabilities = list(meta.capabilities)
         session.agents = [BoundAgent(self.agent_pool, meta.capabilities)]
+        session.region = meta.region or self.settings.region
+        session.runtime, session.cpu_guarantee = meta.runtime, meta.cpu_guarantee
         if meta.version:
             if ctx is None:
                 raise IntegrityError(f"session {session_id}: context missing at v{meta.version}")
@@ -303,6 +335,7 @@ class SessionManager:
     async def close(self, session_id: str) -> None:
         """Close a session: no more turns; its data stays for its retention period."""
         await self.store.close_session(session_id)
+        await self.isolation.release(session_id)
         await self._fire(HookEvent.CLOSED, session_id)
 
     async def erase(self, session_id: str) -> int:
@@ -319,6 +352,7 @@ class SessionManager:
         self.key_manager.forget(session_id)
         deleted = await self.store.erase(session_id)
         self.key_manager.forget(session_id)  # a turn racing the erase may have cached it again
+        await self.isolation.release(session_id)  # its worker's tmp goes with it
         await self._fire(HookEvent.ERASED, session_id)
         return deleted
 
@@ -430,7 +464,12 @@ class SessionManager:
 
     async def _process(self, session: Session, message: str) -> Response:
         try:
+            if session.runtime:
+                return await self.isolation.process(session, message)
             return await session.agents[0].process(input=message, context=session.context)
+        except AgentError as exc:  # from an isolated worker: reported, that session only
+            await self._fire(HookEvent.ERROR, session.id, error=exc.code, detail=str(exc))
+            raise
         except AgentGPTError:
             raise
         except Exception as exc:

@@ -224,6 +224,12 @@ class RedisContextStore:
             raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         return meta, ctx
 
+    async def swap_meta_field(self, session_id: str, field: str, expected: str, value: str) -> bool:
+        """Set one metadata field if it still holds ``expected`` (False: changed or erased)."""
+        client = await self.client()
+        keys = [K.session_keys(session_id).meta]
+        return bool(await self._script(client, "cas_field", keys, [field, expected, value]))
+
     async def meta(self, session_id: str) -> dict[bytes, bytes]:
         """Return a session's metadata (empty when it does not exist)."""
         client = await self.client()

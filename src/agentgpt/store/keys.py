@@ -227,3 +227,11 @@ def rate_key(subject: str) -> str:
     """Token bucket of one API caller (hashed: the key name carries no identifier)."""
     digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
     return f"{PREFIX}:rate:{{{digest}}}"
+
+
+# --- runtime limits (issue 18) -------------------------------------------------------------
+
+
+def limits_key() -> str:
+    """Hash of the resource policy of each region (field: region, value: msgpack policy)."""
+    return f"{PREFIX}:limits"
