@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
 import httpx
 import msgspec
 
+from agentgpt.client.end_to_end import ClientRatchets
 from agentgpt.client.models import (
     AuthResult,
+    EncryptedTurn,
     Health,
     SessionInfo,
     SessionView,
@@ -19,6 +22,7 @@ from agentgpt.client.models import (
 )
 from agentgpt.client.monitor import Snapshot
 from agentgpt.client.problems import raise_for_problem
+from agentgpt.errors import InvalidInput
 
 T = TypeVar("T")
 Window = Literal["5m", "15m", "1h", "24h", "7d"]
@@ -37,12 +41,19 @@ class AsyncClient:
         *,
         timeout: float = 30.0,
         http: httpx.AsyncClient | None = None,
+        end_to_end: bool = False,
+        key_rotation: str | timedelta = "daily",
     ) -> None:
-        """Talk to ``base_url`` with ``token``; pass ``http`` to share a connection pool."""
+        """Talk to ``base_url`` with ``token``; pass ``http`` to share a connection pool.
+
+        ``end_to_end=True``: sessions this client creates speak the double ratchet (issue
+        17): messages and answers cross the network and the service's HTTP layer encrypted.
+        """
         self.base_url = base_url.rstrip("/")
         self.token = token
         self._owned = http is None
         self._http = http or httpx.AsyncClient(timeout=timeout)
+        self.ratchets = ClientRatchets(key_rotation) if end_to_end else None
 
     async def __aenter__(self) -> Self:
         """Use as ``async with AsyncClient(...) as client``."""
@@ -66,16 +77,44 @@ class AsyncClient:
     # --- sessions ---------------------------------------------------------------------
 
     async def create_session(self) -> SessionInfo:
-        """Create a session owned by the token's user."""
-        return await self._call("POST", "/v1/sessions", SessionInfo)
+        """Create a session owned by the token's user (and run the handshake, end to end)."""
+        info = await self._call("POST", "/v1/sessions", SessionInfo)
+        if self.ratchets is not None:
+            await self.handshake(info.id)
+        return info
+
+    async def handshake(self, session_id: str) -> None:
+        """Run X3DH against the service's prekey bundle for ``session_id``."""
+        if self.ratchets is None:
+            raise InvalidInput("create the client with end_to_end=True")
+        bundle = await self._request("GET", "/v1/e2e/bundle")
+        handshake = self.ratchets.start(session_id, bundle.content)
+        body = {"protocol": "double_ratchet", "key_rotation": str(self.ratchets.key_rotation),
+                "handshake": msgspec.to_builtins(handshake)}  # fmt: skip
+        await self._request("POST", f"/v1/sessions/{session_id}/e2e", json=body)
 
     async def send(
         self, session_id: str, text: str, on_busy: Literal["queue", "reject"] = "queue"
     ) -> Turn:
         """Send one message; ``on_busy="reject"`` fails with a ``LockError`` instead of waiting."""
+        if self.ratchets is not None and session_id in self.ratchets:
+            return await self.send_encrypted(
+                session_id, self.ratchets.encrypt(session_id, text), on_busy
+            )
         params = {"on_busy": on_busy} if on_busy != "queue" else None
         return await self._call("POST", f"/v1/sessions/{session_id}/messages", Turn,
                                 json={"text": text}, params=params)  # fmt: skip
+
+    async def send_encrypted(
+        self, session_id: str, wire: str, on_busy: Literal["queue", "reject"] = "queue"
+    ) -> Turn:
+        """Send a message already encrypted with ``ratchets.encrypt``; decrypt the answer."""
+        if self.ratchets is None:
+            raise InvalidInput("create the client with end_to_end=True")
+        params = {"on_busy": on_busy} if on_busy != "queue" else None
+        answer = await self._call("POST", f"/v1/sessions/{session_id}/messages", EncryptedTurn,
+                                  json={"e2e": wire}, params=params)  # fmt: skip
+        return self.ratchets.decrypt_turn(session_id, answer.e2e)
 
     async def get_session(self, session_id: str) -> SessionView:
         """A session's metadata and redacted context window."""
@@ -97,6 +136,8 @@ class AsyncClient:
     async def erase(self, session_id: str) -> None:
         """Erase a session now (crypto-shredding)."""
         await self._request("DELETE", f"/v1/sessions/{session_id}")
+        if self.ratchets is not None:
+            self.ratchets.forget(session_id)
 
     # --- operations -------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from agentgpt.errors import AccessDenied, AgentGPTError, InvalidToken
 from agentgpt.security.owners import same_user
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import charge, charge_address
+from agentgpt.server.e2e_api import encrypted_message, reply_of
 from agentgpt.server.problems import TYPE_PREFIX, public_detail
 from agentgpt.server.schemas import TurnOut
 from agentgpt.server.services import Services
@@ -109,6 +110,9 @@ def _json(frame: str) -> object:
 
 async def _turn(svc: Services, claims: Claims, session_id: str, data: object) -> dict[str, Any]:
     text = data.get("text") if isinstance(data, dict) else None
+    wire = data.get("e2e") if isinstance(data, dict) else None
+    if isinstance(wire, str):  # issue 17: an end-to-end encrypted message
+        return await _encrypted_turn(svc, claims, session_id, wire)
     if not isinstance(text, str):
         return {"type": "error", "problem": {"type": TYPE_PREFIX + "bad-request", "status": 400,
                                              "detail": 'send {"text": "..."}'}}  # fmt: skip
@@ -119,3 +123,16 @@ async def _turn(svc: Services, claims: Claims, session_id: str, data: object) ->
     except AgentGPTError as exc:
         return _error(exc)
     return {"type": "turn", **TurnOut.of(session_id, response.seq, response).model_dump()}
+
+
+async def _encrypted_turn(
+    svc: Services, claims: Claims, session_id: str, wire: str
+) -> dict[str, Any]:
+    try:
+        await charge(svc, claims)
+        owner = None if claims.has("session:admin") else claims.user
+        sealed = encrypted_message(session_id, wire)
+        response = await svc.manager.handle(session_id, sealed, owner=owner)
+        return {"type": "turn", **reply_of(session_id, response.seq, sealed).model_dump()}
+    except AgentGPTError as exc:
+        return _error(exc)

@@ -23,9 +23,15 @@ class SessionCreated(BaseModel):
 
 
 class MessageIn(BaseModel):
-    """One customer message."""
+    """One customer message: plain ``text``, or an end-to-end encrypted ``e2e`` message."""
 
-    text: str = Field(description="the customer's message (UTF-8, at most the configured size)")
+    text: str | None = Field(
+        default=None, description="the customer's message (UTF-8, at most the configured size)"
+    )
+    e2e: str | None = Field(
+        default=None, max_length=64 * 1024,
+        description="a Double Ratchet message (unpadded base64url) after the handshake",
+    )  # fmt: skip
 
 
 class SentimentOut(BaseModel):

@@ -6,8 +6,7 @@ in the store, wrapped by the key provider's KEK.
 """
 
 from agentgpt.security.ratchet.double_ratchet import RatchetState
+from agentgpt.security.ratchet.policy import PROTOCOL
 from agentgpt.security.ratchet.x3dh import Handshake, PrekeyBundle
-
-PROTOCOL = "double_ratchet"
 
 __all__ = ["PROTOCOL", "Handshake", "PrekeyBundle", "RatchetState"]
