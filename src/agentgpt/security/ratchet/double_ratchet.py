@@ -49,6 +49,7 @@ class RatchetState(msgspec.Struct, array_like=True, kw_only=True):
     ad: bytes
     rk: bytes
     dhs: bytes
+    dhs_pub: bytes  # kept: deriving it again costs as much as a DH
     dhs_at: float
     rotation: float
     dhr: bytes | None = None
@@ -83,17 +84,20 @@ def load(blob: bytes) -> RatchetState:
 
 def initiator(shared: bytes, ad: bytes, peer_ratchet_key: bytes, rotation: float) -> RatchetState:
     """RatchetInitAlice: the side that ran X3DH, sending first to the peer's signed prekey."""
-    private, _ = P.new_private()
+    private, public = P.new_private()
     rk, cks = P.kdf_root(shared, P.dh(private, peer_ratchet_key))
     return RatchetState(
-        ad=ad, rk=rk, dhs=private, dhs_at=time.time(), rotation=rotation,
+        ad=ad, rk=rk, dhs=private, dhs_pub=public, dhs_at=time.time(), rotation=rotation,
         dhr=peer_ratchet_key, cks=cks,
     )  # fmt: skip
 
 
 def responder(shared: bytes, ad: bytes, signed_prekey: bytes, rotation: float) -> RatchetState:
     """RatchetInitBob: the prekey owner; its signed prekey is its first ratchet key."""
-    return RatchetState(ad=ad, rk=shared, dhs=signed_prekey, dhs_at=time.time(), rotation=rotation)
+    return RatchetState(
+        ad=ad, rk=shared, dhs=signed_prekey, dhs_pub=P.public_of(signed_prekey),
+        dhs_at=time.time(), rotation=rotation,
+    )  # fmt: skip
 
 
 def header(dh_public: bytes, pn: int, n: int) -> bytes:
@@ -124,7 +128,7 @@ def encrypt(
     new.rk_prev = None
     assert new.cks is not None
     new.cks, message_key = P.kdf_chain(new.cks)
-    head = header(P.public_of(new.dhs), new.pn, new.ns)
+    head = header(new.dhs_pub, new.pn, new.ns)
     new.ns += 1
     return new, head + P.encrypt(message_key, plaintext, new.ad + head)
 
@@ -196,6 +200,6 @@ def _send_step(state: RatchetState, now: float) -> None:
     if state.rk_prev is None:
         state.pn, state.ns = state.ns, 0
     state.rk_prev = state.rk
-    state.dhs, _ = P.new_private()
+    state.dhs, state.dhs_pub = P.new_private()
     state.dhs_at = now
     state.rk, state.cks = P.kdf_root(state.rk, P.dh(state.dhs, state.dhr))
