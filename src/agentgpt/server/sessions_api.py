@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from agentgpt.errors import InvalidInput, SessionNotFound
+from agentgpt.errors import SessionNotFound
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import require
 from agentgpt.server.e2e_api import encrypted_message, reply_of
@@ -77,8 +77,6 @@ async def post_message(
     svc: Services = request.app.state.services
     owner = None if claims.has("session:admin") else claims.user
     wait = 0.0 if on_busy == "reject" else None
-    if body.text is None and body.e2e is None:
-        raise InvalidInput('send {"text": "..."}, or {"e2e": "..."} after the handshake')
     if body.e2e is not None:  # issue 17: only ciphertext passes through here
         sealed = encrypted_message(session_id, body.e2e)
         response = await svc.manager.handle(session_id, sealed, owner=owner, lock_wait=wait)
