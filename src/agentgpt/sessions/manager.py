@@ -199,8 +199,6 @@ class SessionManager:
         if isinstance(keys, SessionEncryptor) and keys.key_rotation and self._rewrap is None:
             self._rewrap = Rewrapper(self.store, keys).start()
         self.analytics.start()
-        if self.settings.end_to_end != "off" and isinstance(keys, SessionEncryptor):
-            self.prekeys.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -165,7 +165,12 @@ class Prekeys:
     # --- the bundle and the handshake -----------------------------------------------------
 
     async def bundle(self) -> X.PrekeyBundle:
-        """A bundle for one client: the identity, the signed prekey and a one-time prekey."""
+        """A bundle for one client: the identity, the signed prekey and a one-time prekey.
+
+        The first bundle served starts the background replenishment: a deployment that
+        never serves end-to-end sessions does no prekey work at all.
+        """
+        self.start()
         identity = await self.identity()
         spk = await self.signed_prekey()
         client = await self.store.client()
