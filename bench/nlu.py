@@ -1,8 +1,13 @@
-"""NLU benchmark: accuracy and speed of both backends on BANKING77, and process() cost.
+"""NLU benchmark: the shipped default model, both backends on BANKING77, process() cost.
 
-Usage: python bench/nlu.py [--data ../shared/data/banking77] [--backends fast,accurate]
-Trains on train.csv only and reports on test.csv. Each backend runs in its own process so
-that its load time and memory are its own. Prints one JSON line.
+Usage: python bench/nlu.py [--data ../shared/data/banking77] [--clinc ../shared/data/clinc150]
+                           [--backends fast,accurate]
+``default``: the shipped model's load time, accuracy on BANKING77 test and CLINC150 test
+(in-scope accuracy, out-of-scope recall), and the per-message cost, one message at a time on
+one core, of each part of the analysis (PII, sentiment, classification) and of the whole
+(``Analyzer``). The backends are trained on train.csv only and reported on test.csv. Each
+measurement runs in its own process so that its load time and memory are its own. Prints
+one JSON line.
 """
 
 from __future__ import annotations
@@ -90,18 +95,69 @@ def measure_backend(data: str, folder: str, backend: str, singles: int) -> dict[
     }
 
 
-def measure_starter(data: str) -> dict[str, Any]:
-    """Accuracy of the shipped starter model on test.csv (how far in-house data goes)."""
+def per_message_us(fn: Any, texts: list[str], rounds: int = 3) -> float:
+    """Median over ``rounds`` of the mean CPU cost of ``fn(text)`` per text (microseconds).
+
+    CPU time of this thread, not wall time: on a shared machine wall time also counts the
+    time other processes held the core, which says nothing about the cost of a message.
+    """
+    runs = []
+    for _ in range(rounds):
+        started = time.thread_time()
+        for text in texts:
+            fn(text)
+        runs.append((time.thread_time() - started) / len(texts) * 1e6)
+    return round(statistics.median(runs), 1)
+
+
+def measure_default(data: str, clinc: str, singles: int) -> dict[str, Any]:
+    """The shipped default model: load time, accuracy and per-message cost."""
     from agentgpt.nlu import dataset
+    from agentgpt.nlu.analysis import Analyzer, Request
     from agentgpt.nlu.evaluate import evaluate
     from agentgpt.nlu.models import shared_classifier
+    from agentgpt.nlu.pii import PIIRedactor
+    from agentgpt.nlu.sentiment import polarity
 
-    report = evaluate(shared_classifier(), dataset.load(data, "test"))
-    return {
-        "accuracy": report.accuracy,
-        "macro_f1": report.macro_f1,
-        "topic_accuracy": report.topic_accuracy,
+    started = time.perf_counter()
+    model = shared_classifier()
+    load_s = time.perf_counter() - started
+    test = dataset.load(data, "test")
+    b77 = evaluate(model, test)
+    out: dict[str, Any] = {
+        "load_s": round(load_s, 3),
+        "labels": len(model.labels),
+        "banking77_test": {
+            "accuracy": b77.accuracy,
+            "macro_f1": b77.macro_f1,
+            "topic_accuracy": b77.topic_accuracy,
+            # A baseline tree (--src) may predate out-of-scope detection.
+            "declined": getattr(b77, "declined", None),
+        },
     }
+    try:
+        from agentgpt.nlu import corpus
+    except ImportError:
+        corpus = None  # type: ignore[assignment]
+    if corpus is not None and corpus.is_clinc(clinc):
+        report = evaluate(model, corpus.clinc(clinc, "test"))
+        out["clinc150_test"] = {
+            "in_scope_accuracy": report.in_scope_accuracy,
+            "oos_recall": report.oos_recall,
+            "topic_accuracy": report.topic_accuracy,
+        }
+    texts = test.texts[:singles]
+    redactor = PIIRedactor()
+    analyzer = Analyzer(model, redactor)
+    polarity("warm up")
+    out["us_per_message"] = {
+        "classify": per_message_us(lambda t: model.predict([t]), texts),
+        "pii": per_message_us(redactor.redact, texts),
+        "sentiment": per_message_us(polarity, texts),
+        "analysis": per_message_us(lambda t: analyzer([Request(t)]), texts),
+    }
+    out["rss_mib"] = rss_mib()
+    return out
 
 
 async def measure_process(model_dir: str | None, turns: int) -> dict[str, Any]:
@@ -135,14 +191,14 @@ async def measure_process(model_dir: str | None, turns: int) -> dict[str, Any]:
         "p50_ms": round(statistics.median(latencies), 3),
         "p99_ms": round(percentile(latencies, 99), 3),
         "concurrent_per_s": round(concurrent),
-        "model": "banking77 fast" if model_dir else "starter (default)",
+        "model": "banking77 fast" if model_dir else "shipped default",
     }
 
 
 def child(args: argparse.Namespace) -> None:
     """Run one measurement and print its JSON (``--child``)."""
-    if args.child == "starter":
-        out = measure_starter(args.data)
+    if args.child == "default":
+        out = measure_default(args.data, args.clinc, args.singles)
     elif args.child == "process":
         out = asyncio.run(measure_process(args.model_dir, args.turns))
     elif args.child.startswith("train-"):
@@ -154,8 +210,11 @@ def child(args: argparse.Namespace) -> None:
 
 def run_child(args: argparse.Namespace, name: str, *extra: str) -> dict[str, Any]:
     """Run ``name`` in a fresh interpreter and parse its JSON line."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, __file__, "--child", name, "--data", args.data, *extra]
+    env = {**os.environ, "PYTHONPATH": args.src, "HF_HUB_OFFLINE": "1"}
+    command = [
+        sys.executable, __file__, "--child", name, "--data", args.data, "--clinc", args.clinc,
+        *extra,
+    ]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
@@ -167,7 +226,11 @@ def main() -> None:
     """Parse arguments and run every measurement."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--clinc", default=str(Path(DEFAULT_DATA).parent / "clinc150"))
     parser.add_argument("--backends", default="fast,accurate")
+    parser.add_argument(
+        "--src", default=str(ROOT / "src"), help="source tree to measure (a baseline's src)"
+    )
     parser.add_argument("--singles", type=int, default=1000)
     parser.add_argument("--turns", type=int, default=2000)
     parser.add_argument("--child")
@@ -179,7 +242,9 @@ def main() -> None:
     from agentgpt.nlu import embedding_backend
 
     results: dict[str, Any] = {"data": args.data, "cpus": os.cpu_count()}
-    for backend in args.backends.split(","):
+    results["default"] = run_child(args, "default", "--singles", str(args.singles))
+    results["process_default"] = run_child(args, "process", "--turns", str(args.turns))
+    for backend in filter(None, args.backends.split(",")):  # --backends "": default only
         if backend == "accurate" and not embedding_backend.available():
             results[backend] = {"skipped": "pip install 'agentgpt-sessions[embeddings]'"}
             continue
@@ -191,9 +256,7 @@ def main() -> None:
             args, backend, "--singles", str(args.singles), "--model-dir", trained["model_dir"]
         )
         results[backend] = {**measured, **trained}
-    results["starter"] = run_child(args, "starter")
     fast_dir = results.get("fast", {}).get("model_dir")
-    results["process_starter"] = run_child(args, "process", "--turns", str(args.turns))
     if fast_dir:
         results["process_fast"] = run_child(
             args, "process", "--turns", str(args.turns), "--model-dir", fast_dir

@@ -3,6 +3,7 @@
 from agentgpt.agents import Action, Agent, Context, NLPAgent, Response, Sentiment
 from agentgpt.agents.faq_agent import FAQAgent
 from agentgpt.agents.pool import AgentPool
+from agentgpt.agents.support_agent import SupportAgent
 from agentgpt.sessions import Event, HookEvent, Session, SessionManager, generate_session_id
 from agentgpt.store import DistributedLock, RedisContextStore
 
@@ -21,5 +22,6 @@ __all__ = [
     "Sentiment",
     "Session",
     "SessionManager",
+    "SupportAgent",
     "generate_session_id",
 ]

@@ -265,6 +265,28 @@ class TooManySkipped(BrokenMessage):
     code = "e2e-too-many-skipped"
 
 
+class RuntimeUnavailable(AgentGPTError):
+    """An isolated runtime cannot run on this machine (names what is missing)."""
+
+    code = "runtime-unavailable"
+    status = 503
+    exit_code = 69  # EX_UNAVAILABLE
+
+
+class WorkerLimitExceeded(AgentError):
+    """The session's agent exceeded its region's limits (memory, time); the turn was dropped."""
+
+    code = "runtime-limit"
+    status = 422
+
+
+class WorkerFailed(AgentError):
+    """The session's isolated worker died or broke the turn protocol; it was replaced."""
+
+    code = "runtime-worker-failed"
+    status = 500
+
+
 # --- data integrity ---------------------------------------------------------------------
 
 

@@ -54,10 +54,15 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.
 
 
 def start_server(
-    store_url: str, stdout: IO[bytes] | int = subprocess.DEVNULL, *, url_in_env: bool = False,
+    store_url: str | None,
+    stdout: IO[bytes] | int = subprocess.DEVNULL,
+    *,
+    url_in_env: bool = False,
     **env: str,
 ) -> tuple[str, subprocess.Popen[bytes]]:
     """Run ``agentgpt serve`` on a free port against ``store_url``; return (base URL, proc).
+
+    ``store_url`` None: the embedded store of ``AGENTGPT_HOME``.
 
     ``url_in_env`` passes the URL as ``AGENTGPT_STORE_URL`` rather than ``--url`` (a command
     line is visible to every local user: how a URL with a password should be given).
@@ -67,9 +72,9 @@ def start_server(
                "AGENTGPT_SERVER__RATE_BURST": "1000", "AGENTGPT_SERVER__DEMO_TOKENS": "true",
                **env}  # fmt: skip
     argv = [sys.executable, "-m", "agentgpt", "serve", "--port", str(port)]
-    if url_in_env:
+    if store_url is not None and url_in_env:
         environ["AGENTGPT_STORE_URL"] = store_url
-    else:
+    elif store_url is not None:
         argv += ["--url", store_url]
     proc = subprocess.Popen(argv, env=environ, stdout=stdout, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"

@@ -204,6 +204,37 @@ async def test_two_workers_serving_one_session_never_fork_the_chain(
         await other.aclose()
 
 
+async def test_a_retried_encrypted_message_replays_its_answer_under_the_next_key(
+    e2e_servers: list[tuple[str, subprocess.Popen[bytes], object]],
+) -> None:
+    (first, *_), (second, *_) = e2e_servers
+    client = await _customer(first, "e2e-dave", end_to_end=True)
+    async with client:
+        sid = (await client.create_session()).id
+        assert client.ratchets is not None
+        wire = client.ratchets.encrypt(sid, "where is my parcel?")
+        key = str(uuid.uuid4())
+        # The first attempt is committed but its answer is lost on the way back.
+        lost = await client._call("POST", f"/v1/sessions/{sid}/messages", dict,
+                                  json={"e2e": wire},
+                                  headers={"Idempotency-Key": key})  # fmt: skip
+        # The retry (same ciphertext, same key, another worker): the same turn, answered
+        # again with a new message of the chain; nothing new is stored.
+        other = AsyncClient(second, client.token, end_to_end=True)
+        other.ratchets = client.ratchets
+        turn = await other.send_encrypted(sid, wire, idempotency_key=key)
+        assert turn.seq == lost["seq"] == 1
+        assert turn.reply
+        await other.aclose()
+        # Without the key, the same ciphertext is a replay: refused.
+        with pytest.raises(E.ReplayedMessage):
+            await client.send_encrypted(sid, wire)
+        # The chain goes on in step, and the log holds one turn.
+        assert (await client.send(sid, "and my refund?")).seq == 2
+        assert (await client.send(sid, "thanks", idempotency_key=key)).seq == 1
+        assert (await client.get_session(sid)).turns == 2
+
+
 def test_logs_and_traces_hold_no_message_text(
     e2e_servers: list[tuple[str, subprocess.Popen[bytes], object]],
 ) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from agentgpt import NLPAgent
 from agentgpt.agents.context import Context, Exchange
+from agentgpt.agents.dialogue import words
 from agentgpt.agents.protocol import Agent
 from agentgpt.agents.response import Action, Response
 from agentgpt.config.settings import NLUSettings
@@ -62,9 +63,10 @@ async def test_the_guides_three_messages() -> None:
     assert "How much" in transfer.reply  # the amount is missing: ask for it
 
 
-async def test_transfer_asks_for_what_is_missing_and_completes() -> None:
+async def test_transfer_asks_for_what_is_missing_confirms_and_completes() -> None:
     responses, context = await converse(
-        NLPAgent(), ["I need to wire money to my landlord", "500 euros", f"to {IBAN}"]
+        NLPAgent(),
+        ["I need to wire money to my landlord", "500 euros", f"to {IBAN}", "yes, send it now"],
     )
     assert "How much" in responses[0].reply
     assert responses[1].slots["wire_transfer.amount"] == "500 EUR"
@@ -72,6 +74,10 @@ async def test_transfer_asks_for_what_is_missing_and_completes() -> None:
     assert "500 EUR" in responses[2].reply
     assert "the account ending 3000" in responses[2].reply
     assert "<IBAN_1>" not in responses[2].reply
+    assert responses[2].reply.endswith("Shall I send it?")
+    assert responses[3].intent == "affirm"
+    assert responses[3].reply.startswith("Done: 500 EUR to the account ending 3000")
+    assert not responses[3].escalate
     assert context.slots["task"] == ""
 
 
@@ -122,11 +128,15 @@ async def test_never_repeats_a_reply_within_the_window() -> None:
     assert len(context.window) == 8
 
 
-async def test_refers_back_to_an_earlier_concern() -> None:
+async def test_refers_back_when_the_customer_returns_to_an_earlier_concern() -> None:
     responses, _ = await converse(
-        NLPAgent(), ["I forgot my password", "How do I activate my new card?"]
+        NLPAgent(),
+        ["I forgot my password", "How do I activate my new card?", "I forgot my password"],
     )
-    assert "password reset" in responses[1].reply
+    earlier = words(responses[0].intent or "")
+    assert responses[0].topic == "Password & access"
+    assert earlier not in responses[1].reply  # a new topic: no preamble
+    assert responses[2].reply.startswith("Coming back to " + earlier)
 
 
 async def test_capabilities_switch_parts_off() -> None:

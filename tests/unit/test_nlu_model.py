@@ -1,4 +1,4 @@
-"""Training, the safe model file, the starter model and the guide's three messages."""
+"""Training, the safe model file, the shipped default model and the guide's three messages."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 
 from agentgpt.errors import IntegrityError, InvalidInput
 from agentgpt.nlu import classifier, dataset, embedding_backend, model_file
+from agentgpt.nlu.corpus import in_house
 from agentgpt.nlu.evaluate import evaluate
 from agentgpt.nlu.fast_backend import FastParams
-from agentgpt.nlu.models import shared_classifier, starter_dataset, starter_model_dir
+from agentgpt.nlu.models import shared_classifier, starter_dataset
 from agentgpt.nlu.topics import TOPICS, topic_of
 from tests.unit.nlu_data import BANKING77, needs_banking77
 
@@ -26,14 +27,14 @@ GUIDE = {
 
 @pytest.fixture(scope="module")
 def starter() -> classifier.Classifier:
+    """The shipped default model (what ``NLPAgent()`` uses)."""
     return shared_classifier()
 
 
-def test_starter_data_covers_every_intent_with_8_examples() -> None:
-    data = starter_dataset()
-    counts = data.counts()
-    assert set(TOPICS) <= set(counts)
+def test_in_house_data_has_8_examples_per_intent_and_every_intent_a_topic() -> None:
+    counts = in_house().counts()
     assert min(counts.values()) >= 8
+    assert set(counts) <= set(TOPICS)
 
 
 def test_guide_messages_get_their_topics_from_the_default_model(
@@ -41,7 +42,6 @@ def test_guide_messages_get_their_topics_from_the_default_model(
 ) -> None:
     predictions = starter.predict(list(GUIDE))
     assert [topic_of(p.intent) for p in predictions] == list(GUIDE.values())
-    assert starter_model_dir().is_dir()  # trained once and cached in the data directory
 
 
 def test_topics_of_known_and_unknown_intents() -> None:
@@ -60,7 +60,8 @@ def test_round_trip_gives_identical_predictions(
     starter.save(tmp_path / "m")
     loaded = classifier.load(tmp_path / "m")
     assert loaded.labels == starter.labels
-    assert loaded.fingerprint == starter_dataset().fingerprint
+    assert loaded.fingerprint == starter.fingerprint
+    assert loaded.oos_threshold == starter.oos_threshold > 0
     assert loaded.predict(texts) == starter.predict(texts)
     np.testing.assert_array_equal(loaded.proba(texts), starter.proba(texts))
 

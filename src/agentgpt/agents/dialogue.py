@@ -15,8 +15,15 @@ _AMOUNT = re.compile(
 _BARE_NUMBER = re.compile(rf"^\s*(?P<n>{_NUMBER})\s*$")
 _UNITS = {"£": "GBP", "$": "USD", "€": "EUR", "pound": "GBP", "dollar": "USD", "franc": "CHF"}
 #: Topics that do not count as a customer concern worth referring back to.
-_SMALL_TALK = {None, "other", "Conversation"}
+SMALL_TALK = frozenset({None, "other", "Conversation", "Out of scope"})
 TASK = "task"
+#: Slot naming the open task the customer was already told is kept (said once per task).
+REMINDED = "task.reminded"
+#: Intents that answer a yes/no question (the taxonomy's meta intents).
+AFFIRM = frozenset({"affirm"})
+DENY = frozenset({"deny", "cancel"})
+#: Slot names a task fills (cleared when it ends).
+DETAILS = ("amount", "beneficiary", "beneficiary_hint", "confirm")
 
 
 def amount_in(text: str, *, bare: bool = False) -> str | None:
@@ -39,7 +46,7 @@ def words(intent: str) -> str:
 def earlier_concern(context: Context, topic: str | None) -> str | None:
     """The most recent concern in the window on another topic, in words (or None)."""
     for exchange in reversed(context.window):
-        if exchange.topic not in _SMALL_TALK and exchange.topic != topic and exchange.intent:
+        if exchange.topic not in SMALL_TALK and exchange.topic != topic and exchange.intent:
             return words(exchange.intent)
     return None
 
@@ -74,18 +81,38 @@ class Composer:
         return fresh(list(self.playbook.clarify), self.playbook, context)
 
     def answer(self, intent: str, topic: str, context: Context) -> list[str]:
-        """Return the reply variants for ``intent``, prefixed by a reference to earlier turns."""
+        """Return the reply variants for ``intent``; refer back when the customer returns to it.
+
+        Only a return to an earlier concern (not the one just discussed) gets a reference:
+        a reply that opens with the same preamble every turn reads like a machine.
+        """
         pb = self.playbook
         base = pb.intents.get(intent) or pb.topics.get(topic) or pb.topics["other"]
         texts = [b.format(intent_text=words(intent), topic=topic) for b in base]
-        if topic in _SMALL_TALK:
+        if topic in SMALL_TALK:
             return texts
-        if intent in context.intents():
+        last = context.window[-1].intent if context.window else None
+        if intent in context.intents() and intent != last:
             prefixes = [p.format(earlier=words(intent)) for p in pb.earlier_prefix]
-        else:
-            earlier = earlier_concern(context, topic)
-            prefixes = [p.format(earlier=earlier) for p in pb.new_topic_prefix] if earlier else []
+            return [p + t for t in texts for p in prefixes] + texts
+        return texts
+
+    def reminded(self, task: str, texts: list[str]) -> list[str]:
+        """Return ``texts`` prefixed by a note that ``task`` stays open for later."""
+        prefixes = [p.format(earlier=words(task)) for p in self.playbook.new_topic_prefix]
         return [p + t for t in texts for p in prefixes] + texts if prefixes else texts
+
+    def finish(self, task: str, context: Context, *, done: bool) -> tuple[str, dict[str, str]]:
+        """Complete (``done``) or cancel ``task``; return the reply and the cleared slots."""
+        prompts = self.playbook.slots[task]
+        if done:
+            shown = context.slots.get(f"{task}.beneficiary_hint") or "the account you gave"
+            amount = context.slots.get(f"{task}.amount", "")
+            reply = prompts.complete.format(amount=amount, beneficiary=shown)
+        else:
+            reply = prompts.cancelled
+        cleared = {f"{task}.{name}": "" for name in DETAILS} | {TASK: "", REMINDED: ""}
+        return fresh([reply], self.playbook, context), cleared
 
     def task(
         self, task: str, context: Context, found: dict[str, str], opening: list[str]
@@ -107,9 +134,11 @@ class Composer:
             question, slots[TASK] = prompts.beneficiary, task
         else:
             # The reply names the account by its last digits, never the placeholder or IBAN.
+            # Nothing is sent before the customer says yes to this question.
             shown = known["beneficiary_hint"] or "the account you gave"
-            question = prompts.complete.format(amount=known["amount"], beneficiary=shown)
-            slots[TASK] = ""
+            question = prompts.confirm.format(amount=known["amount"], beneficiary=shown)
+            slots[TASK] = task
+            slots[f"{task}.confirm"] = "asked"
         if not opening:
             return [question], slots
         return [f"{o} {question}" for o in opening] + [question], slots

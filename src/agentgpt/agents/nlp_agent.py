@@ -1,8 +1,9 @@
 """NLPAgent: intent, concern topic, sentiment, PII redaction and a context-aware reply.
 
-Model work (PII detection, sentiment, classification) runs in the process's shared
-micro-batcher, off the event loop; the agent itself only words the reply and decides the
-actions, which takes microseconds. Agents hold no model: a pool of 100 agents shares one.
+Model work (PII detection, sentiment, classification) uses the process's shared model. The
+fast backend runs it inline (~100 us, cheaper than a thread hand-off); the accurate backend
+goes through the shared micro-batcher, off the event loop. The agent itself only words the
+reply and decides the actions. Agents hold no model: a pool of 100 agents shares one.
 """
 
 from __future__ import annotations
@@ -13,17 +14,27 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agentgpt.agents.context import Context
-from agentgpt.agents.dialogue import TASK, Composer, amount_in, fresh
+from agentgpt.agents.dialogue import (
+    AFFIRM,
+    DENY,
+    REMINDED,
+    SMALL_TALK,
+    TASK,
+    Composer,
+    amount_in,
+    fresh,
+)
 from agentgpt.agents.playbook import Playbook, load_playbook
 from agentgpt.agents.response import Action, Entity, Response, Sentiment
 from agentgpt.config.loader import load_settings
 from agentgpt.config.settings import NLUSettings
 from agentgpt.errors import InvalidInput, MessageTooLarge
-from agentgpt.nlu.analysis import Analysis, Request
+from agentgpt.nlu.analysis import Analysis, Analyzer, Request
 from agentgpt.nlu.batcher import MicroBatcher
-from agentgpt.nlu.engine import shared_engine
+from agentgpt.nlu.engine import shared_analyzer, shared_engine
 from agentgpt.nlu.pii import Redaction
 from agentgpt.nlu.sentiment import falling, strongly_negative
+from agentgpt.nlu.taxonomy import OUT_OF_SCOPE
 from agentgpt.nlu.topics import OTHER, topic_of
 
 INTENT = "intent_detection"
@@ -65,6 +76,7 @@ class NLPAgent:
         self._last_input: str | None = None
         # The process-wide engine, found once per agent (not per-call state).
         self._engine: MicroBatcher[Request, Analysis] | None = None
+        self._inline: Analyzer | None = None
 
     @staticmethod
     def preload(settings: NLUSettings | None = None) -> None:
@@ -104,6 +116,11 @@ class NLPAgent:
         self._last_input = text
         caps = self.capabilities
         request = Request(text, pii=PII in caps, sentiment=SENTIMENT in caps, intent=INTENT in caps)
+        if self.settings.backend == "fast":
+            if self._inline is None:
+                # The first call loads the process's model (a second at most): off the loop.
+                self._inline = await asyncio.to_thread(shared_analyzer, self.settings)
+            return self._respond(self._inline.one(request), context)
         if self._engine is None:
             # The first call may load (or even train) the process's model: seconds of CPU
             # that must not stall the event loop.
@@ -117,7 +134,11 @@ class NLPAgent:
         intent = prediction.intent if prediction else None
         confidence = prediction.confidence if prediction else 0.0
         topic = topic_of(intent) if intent else None
-        reply, slots = self._reply(intent, topic, confidence, redaction, context)
+        reply, slots, task = self._reply(intent, topic, confidence, redaction, context)
+        if task is not None:
+            # The message continued an open task ("800 euros" during a transfer): it is
+            # about that task, whatever the classifier made of it alone.
+            intent, topic = task, topic_of(task)
         sentiment = Sentiment(label=polarity.label, score=polarity.score) if polarity else None
         return Response(
             reply=reply,
@@ -139,7 +160,8 @@ class NLPAgent:
         confidence: float,
         redaction: Redaction,
         context: Context,
-    ) -> tuple[str, dict[str, str]]:
+    ) -> tuple[str, dict[str, str], str | None]:
+        """Return the reply, the slots to store and the task the message continued (if any)."""
         pending = context.slots.get(TASK) or None
         found = {"amount": amount_in(redaction.text, bare=pending is not None) or ""}
         iban = next((p for p, k in redaction.kinds.items() if k == "IBAN"), "")
@@ -149,18 +171,41 @@ class NLPAgent:
             found["beneficiary"] = iban
             last4 = redaction.values[iban].replace(" ", "")[-4:]
             found["beneficiary_hint"] = f"the account ending {last4}"
+        if pending:
+            answered = self._task_turn(pending, intent, found, context)
+            if answered is not None:
+                return answered
+        if intent == OUT_OF_SCOPE:
+            return fresh(list(self.playbook.decline), self.playbook, context), {}, None
         unsure = intent is None or confidence < self.playbook.low_confidence
-        if pending and (intent == pending or (unsure and any(found.values()))):
-            variants, slots = self.composer.task(pending, context, found, [])
-            return fresh(variants, self.playbook, context), slots
         if unsure or intent is None or topic is None:
-            return self.composer.clarify(context), {}
+            return self.composer.clarify(context), {}, None
         opening = self.composer.answer(intent, topic, context)
         if intent in self.playbook.slots:
             variants, slots = self.composer.task(intent, context, found, opening)
-            return fresh(variants, self.playbook, context), slots
-        slots = {TASK: ""} if pending else {}  # the customer moved on: drop the open task
-        return fresh(opening, self.playbook, context), slots
+            return fresh(variants, self.playbook, context), slots, None
+        if pending and context.slots.get(REMINDED) != pending and topic not in SMALL_TALK:
+            # Another question while a task is open: answer it, and say once that the task
+            # is kept (not on every later turn).
+            opening = self.composer.reminded(pending, opening)
+            return fresh(opening, self.playbook, context), {REMINDED: pending}, None
+        return fresh(opening, self.playbook, context), {}, None
+
+    def _task_turn(
+        self, task: str, intent: str | None, found: dict[str, str], context: Context
+    ) -> tuple[str, dict[str, str], str | None] | None:
+        """Continue the open ``task`` if this message is about it, else return None."""
+        asked = context.slots.get(f"{task}.confirm") == "asked"
+        details = any(found.values())
+        if intent in DENY:
+            return (*self.composer.finish(task, context, done=False), None)
+        if asked and not details and (intent in AFFIRM or intent == task):
+            # "yes, send it now" (or "please send it") after the confirmation question.
+            return (*self.composer.finish(task, context, done=True), None)
+        if intent == task or details:
+            variants, slots = self.composer.task(task, context, found, [])
+            return fresh(variants, self.playbook, context), slots, task
+        return None
 
     def _actions(
         self, intent: str | None, topic: str | None, sentiment: Sentiment | None, context: Context

@@ -21,11 +21,13 @@ class Rules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class SlotPrompts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Questions for the missing details of a task, and the reply once all are known."""
+    """Questions for a task's missing details, its confirmation, and the replies after."""
 
     amount: str
     beneficiary: str
     complete: str
+    confirm: str = "So that's {amount} to {beneficiary}. Shall I go ahead?"
+    cancelled: str = "All right, I've cancelled that. Nothing has been sent."
 
 
 class Playbook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -42,10 +44,17 @@ class Playbook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     intents: dict[str, list[str]]
     topics: dict[str, list[str]]
     slots: dict[str, SlotPrompts] = msgspec.field(default_factory=dict)
+    #: Replies to messages outside banking support (the model's ``out_of_scope``).
+    decline: list[str] = msgspec.field(
+        default_factory=lambda: [
+            "Sorry, that's not something I can help with here. Could you rephrase it, "
+            "or would you like to speak to one of our advisers?"
+        ]
+    )
 
     def __post_init__(self) -> None:
         """Refuse playbooks that would leave the agent without an answer."""
-        for name in ("clarify", "clarify_with_context", "recap_prefix"):
+        for name in ("clarify", "clarify_with_context", "recap_prefix", "decline"):
             if not getattr(self, name):
                 raise msgspec.ValidationError(f"`{name}` needs at least one reply")
         if not self.topics.get("other"):

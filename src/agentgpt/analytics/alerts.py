@@ -99,9 +99,14 @@ def make_alert(rule: Rule, subject: str, message: str, at: float, **data: object
                  message=message, at=at, data=shown)  # fmt: skip
 
 
+#: What each baseline index of ``all_trends`` means, in an operator's words.
+BASELINE_NAMES = ("the same hours of the last 7 days", "the last 24 h")
+
+
 def trend_alerts(
-    flags: Sequence[TrendFlag], book: dict[str, Rule], critical_topics: Sequence[str], at: float
-) -> list[Alert]:
+    flags: Sequence[TrendFlag], book: dict[str, Rule], critical_topics: Sequence[str], at: float,
+    *, window_min: int = 5,
+) -> list[Alert]:  # fmt: skip
     """Alerts for trend flags: a critical topic's surge is critical, other surges warn."""
     out = []
     for flag in flags:
@@ -111,13 +116,36 @@ def trend_alerts(
             name = "topic_drop"
         else:
             name = flag.kind
-        what = f"topic {flag.subject!r}" if flag.subject else name.replace("_", " ")
-        ratio = "inf" if math.isinf(flag.ratio) else f"{flag.ratio:.2f}x"
-        message = f"{flag.kind.replace('_', ' ')}: {what} at {ratio} its baseline"
-        out.append(make_alert(book[name], flag.subject, message, at, ratio=flag.ratio,
-                              p_value=flag.p_value, current=flag.current,
-                              expected=flag.expected))  # fmt: skip
+        # Non-finite figures stay out of the alert's data: it is shown and sent as JSON.
+        figures = {k: v for k, v in (("ratio", flag.ratio), ("p_value", flag.p_value))
+                   if math.isfinite(v)}  # fmt: skip
+        out.append(make_alert(book[name], flag.subject, trend_message(flag, window_min), at,
+                              current=flag.current, expected=flag.expected,
+                              **figures))  # fmt: skip
     return out
+
+
+def trend_message(flag: TrendFlag, window_min: int) -> str:
+    """What an operator reads: the count now, the count or share usual at this time."""
+    since = BASELINE_NAMES[min(flag.baseline, len(BASELINE_NAMES) - 1)]
+    span = f"in {window_min} min"
+    if flag.kind == "sentiment_falling":
+        return (f"Customer sentiment: average {flag.current:+.2f} over {flag.turns} turns "
+                f"{span}, down from {flag.expected:+.2f} in {since}")  # fmt: skip
+    usual = "none" if flag.base_count <= 0 else f"{_pct(flag.base_count, flag.base_turns)}"
+    if flag.kind == "escalation_rising":
+        return (f"Escalations: {flag.current:.0f} of {flag.turns} turns {span} "
+                f"({_pct(flag.current, flag.turns)}), {usual} in {since}")  # fmt: skip
+    now = f"{flag.subject}: {flag.current:.0f} turns {span}"
+    if flag.base_count <= 0:
+        return f"{now}, none in {since}"
+    return (f"{now} ({_pct(flag.current, flag.turns)} of turns), about "
+            f"{flag.expected:.0f} expected from {since} ({usual})")  # fmt: skip
+
+
+def _pct(part: float, whole: float) -> str:
+    share = 100.0 * part / whole if whole > 0 else 0.0
+    return f"{share:.1f}%" if share < 10 else f"{share:.0f}%"
 
 
 def latency_alert(

@@ -268,7 +268,7 @@ class Analytics:
         current, *rest = (Figures.of(t) for t in tallies)
         baselines, minutes = rest[:2], rest[2:]
         found = trend_alerts(all_trends(current, baselines, self.params), self.book,
-                             self.settings.critical_topics, now)  # fmt: skip
+                             self.settings.critical_topics, now, window_min=window)  # fmt: skip
         slow = latency_alert([m.latency_percentile(0.99) for m in minutes],
                              self.settings.latency_objective_p99_ms, self.book, now)  # fmt: skip
         if slow is not None:

@@ -6,6 +6,7 @@ Field names are those of ``/v1/monitor`` (``MonitorOut``), so a script reading
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from agentgpt.analytics.alerts import severity_filter
@@ -28,7 +29,8 @@ def snapshot_view(snap: Snapshot, severity: str = "info") -> dict[str, Any]:
                     "message": a.message, "at": a.at,
                     "acknowledged": a.acknowledged_by is not None}
                    for a in snap.alerts if a.level >= floor],
-        "trends": [{"kind": t.kind, "subject": t.subject, "ratio": t.ratio,
+        "trends": [{"kind": t.kind, "subject": t.subject,
+                    "ratio": t.ratio if math.isfinite(t.ratio) else None,
                     "p_value": t.p_value} for t in snap.trends],
         "dropped_events": snap.dropped_events,
     }  # fmt: skip

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agentgpt.analytics.aggregates import Figures
 
@@ -55,6 +55,12 @@ class TrendFlag:
     p_value: float
     current: float
     expected: float
+    #: What the alert text needs: turns in the window, the baseline's count and turns, and
+    #: which baseline was used (0: same hours of the last 7 days, 1: the trailing 24 h).
+    turns: int = 0
+    base_count: float = 0.0
+    base_turns: float = 0.0
+    baseline: int = 0
 
 
 def binom_sf(c: int, n: int, p: float) -> float:
@@ -94,7 +100,7 @@ def surge(c: int, n: int, base_c: int, base_n: int, params: TrendParams) -> Tren
     p_value = binom_sf(c, n, p0)
     if p_value >= params.significance:
         return None
-    return TrendFlag("surge", "", ratio, p_value, c, n * p0)
+    return TrendFlag("surge", "", ratio, p_value, c, n * p0, n, base_c, base_n)
 
 
 def drop(c: int, n: int, base_c: int, base_n: int, params: TrendParams) -> TrendFlag | None:
@@ -110,7 +116,7 @@ def drop(c: int, n: int, base_c: int, base_n: int, params: TrendParams) -> Trend
     p_value = binom_cdf(c, n, p0)
     if p_value >= params.significance:
         return None
-    return TrendFlag("drop", "", ratio, p_value, c, n * p0)
+    return TrendFlag("drop", "", ratio, p_value, c, n * p0, n, base_c, base_n)
 
 
 def _at_least(c: int, n: int, p0: float, factor: float, params: TrendParams) -> bool:
@@ -131,9 +137,10 @@ Test = Callable[[int, int, int, int, TrendParams], TrendFlag | None]
 def _against_best(
     test: Test, c: int, n: int, baselines: Sequence[tuple[int, int]], params: TrendParams
 ) -> TrendFlag | None:
-    for bc, bn in baselines:
+    for index, (bc, bn) in enumerate(baselines):
         if bn >= params.min_baseline:
-            return test(c, n, bc, bn, params)
+            flag = test(c, n, bc, bn, params)
+            return None if flag is None else replace(flag, baseline=index)
     return None
 
 
@@ -157,7 +164,7 @@ def topic_trends(
             kind = flag.kind
             if kind == "surge" and topic == params.other_topic:
                 kind = "other_rising"
-            flags.append(TrendFlag(kind, topic, flag.ratio, flag.p_value, c, flag.expected))
+            flags.append(replace(flag, kind=kind, subject=topic))
     return flags
 
 
@@ -170,8 +177,7 @@ def escalation_trend(
     flag = _against_best(surge, current.escalations, current.turns, pairs, params)
     if flag is None:
         return None
-    return TrendFlag("escalation_rising", "", flag.ratio, flag.p_value, flag.current,
-                     flag.expected)  # fmt: skip
+    return replace(flag, kind="escalation_rising")
 
 
 def sentiment_trend(
@@ -183,10 +189,11 @@ def sentiment_trend(
     mean = current.sentiment_mean
     if mean is None or current.sentiment_n < params.min_count:
         return None
-    usable = [b for b in baselines if b.sentiment_n >= params.min_baseline]
+    usable = [(i, b) for i, b in enumerate(baselines) if b.sentiment_n >= params.min_baseline]
     if not usable:
         return None
-    base_mean, var = usable[0].sentiment_mean, usable[0].sentiment_var
+    index, base = usable[0]
+    base_mean, var = base.sentiment_mean, base.sentiment_var
     if base_mean is None or var is None:
         return None
     fall = base_mean - mean
@@ -194,7 +201,8 @@ def sentiment_trend(
     if fall < params.sentiment_drop or z < z_crit:
         return None
     p_value = 0.5 * math.erfc(z / math.sqrt(2))
-    return TrendFlag("sentiment_falling", "", mean - base_mean, p_value, mean, base_mean)
+    return TrendFlag("sentiment_falling", "", mean - base_mean, p_value, mean, base_mean,
+                     current.sentiment_n, base_mean, base.sentiment_n, index)  # fmt: skip
 
 
 def _z_for(p: float) -> float:

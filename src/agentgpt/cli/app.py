@@ -31,6 +31,7 @@ from agentgpt.cli import session_cmd
 from agentgpt.cli.compact_cmd import compact
 from agentgpt.cli.demo import demo
 from agentgpt.cli.keys_cmd import rotate_keys
+from agentgpt.cli.limits_cmd import limits_app
 from agentgpt.cli.monitor_cmd import monitor
 from agentgpt.cli.nlu_cmd import nlu_app
 from agentgpt.cli.scan_cmd import scan_command
@@ -61,6 +62,7 @@ session_app.command("list")(session_cmd.list_sessions)
 session_app.command("erase")(session_cmd.erase)
 session_app.command("verify")(verify)
 session_app.command("monitor")(monitor)
+session_app.add_typer(limits_app, name="limits")
 app.add_typer(session_app, name="session")
 app.add_typer(token_app, name="token")
 security_app = typer.Typer(help="Keys, integrity and leakage checks.", no_args_is_help=True)

@@ -14,7 +14,7 @@ from rich.console import Console
 from agentgpt.config.loader import load_settings
 from agentgpt.config.paths import data_home
 from agentgpt.errors import InvalidInput
-from agentgpt.nlu import classifier, dataset
+from agentgpt.nlu import classifier, corpus, dataset
 from agentgpt.nlu.evaluate import evaluate
 from agentgpt.nlu.models import shared_classifier
 
@@ -67,13 +67,19 @@ def eval_(
         Path | None, typer.Option("--model", help="model directory (default: configured)")
     ] = None,
     worst: Annotated[int, typer.Option("--worst", min=0, help="confused pairs to list")] = 10,
+    split: Annotated[
+        str, typer.Option("--split", help="file of a DATA folder: test, val")
+    ] = "test",
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate a model on DATA (its test.csv if DATA is a folder).
 
-    Prints accuracy, macro-F1, concern-topic accuracy and the most confused intent pairs.
+    Prints accuracy, macro-F1, concern-topic accuracy, the share declined as out of scope
+    (and, on CLINC150, in-scope accuracy and out-of-scope recall) and the most confused pairs.
+    Example: agentgpt nlu eval --data ../shared/data/clinc150
     """
-    test = dataset.load(data, "test")
+    # CLINC150 speaks its own intent names: map them onto the project's taxonomy first.
+    test = corpus.clinc(data, split) if corpus.is_clinc(data) else dataset.load(data, split)
     chosen = classifier.load(model) if model else shared_classifier(load_settings().nlu)
     report = evaluate(chosen, test, worst=worst)
     if as_json:

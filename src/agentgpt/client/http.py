@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+import uuid
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
@@ -22,7 +25,7 @@ from agentgpt.client.models import (
 )
 from agentgpt.client.monitor import Snapshot
 from agentgpt.client.problems import raise_for_problem
-from agentgpt.errors import InvalidInput
+from agentgpt.errors import InvalidInput, StoreError
 
 T = TypeVar("T")
 Window = Literal["5m", "15m", "1h", "24h", "7d"]
@@ -32,6 +35,7 @@ class AsyncClient:
     """A keep-alive client of one service; errors raise the matching ``agentgpt.errors``.
 
     Transport failures (connection refused, timeouts) raise ``httpx.TransportError``.
+    ``send`` retries them, and 503s, by itself: its idempotency key makes that safe.
     """
 
     def __init__(
@@ -43,14 +47,20 @@ class AsyncClient:
         http: httpx.AsyncClient | None = None,
         end_to_end: bool = False,
         key_rotation: str | timedelta = "daily",
+        retries: int = 5,
+        retry_backoff: float = 0.1,
     ) -> None:
         """Talk to ``base_url`` with ``token``; pass ``http`` to share a connection pool.
 
         ``end_to_end=True``: sessions this client creates speak the double ratchet (issue
         17): messages and answers cross the network and the service's HTTP layer encrypted.
+        ``retries``: how many times ``send`` retries a connection error or a 503, waiting
+        ``retry_backoff`` seconds doubled at each attempt (with jitter, at most 2 s).
         """
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.retries = retries
+        self.retry_backoff = retry_backoff
         self._owned = http is None
         self._http = http or httpx.AsyncClient(timeout=timeout)
         self.ratchets = ClientRatchets(key_rotation) if end_to_end else None
@@ -72,7 +82,8 @@ class AsyncClient:
 
     def with_token(self, token: str) -> AsyncClient:
         """A client for another caller sharing this one's connection pool."""
-        return AsyncClient(self.base_url, token, http=self._http)
+        return AsyncClient(self.base_url, token, http=self._http, retries=self.retries,
+                           retry_backoff=self.retry_backoff)  # fmt: skip
 
     # --- sessions ---------------------------------------------------------------------
 
@@ -94,27 +105,51 @@ class AsyncClient:
         await self._request("POST", f"/v1/sessions/{session_id}/e2e", json=body)
 
     async def send(
-        self, session_id: str, text: str, on_busy: Literal["queue", "reject"] = "queue"
-    ) -> Turn:
-        """Send one message; ``on_busy="reject"`` fails with a ``LockError`` instead of waiting."""
+        self, session_id: str, text: str, on_busy: Literal["queue", "reject"] = "queue",
+        *, idempotency_key: str | None = None,
+    ) -> Turn:  # fmt: skip
+        """Send one message; ``on_busy="reject"`` fails with a ``LockError`` instead of waiting.
+
+        The message carries an idempotency key (a new UUID unless given), so the retries
+        after a lost answer or a 503 return the first answer instead of a second turn.
+        In an end-to-end session the message is encrypted once and the same ciphertext
+        retried (a replayed answer comes encrypted with the ratchet's next key).
+        """
         if self.ratchets is not None and session_id in self.ratchets:
             return await self.send_encrypted(
-                session_id, self.ratchets.encrypt(session_id, text), on_busy
-            )
-        params = {"on_busy": on_busy} if on_busy != "queue" else None
-        return await self._call("POST", f"/v1/sessions/{session_id}/messages", Turn,
-                                json={"text": text}, params=params)  # fmt: skip
+                session_id, self.ratchets.encrypt(session_id, text), on_busy,
+                idempotency_key=idempotency_key,
+            )  # fmt: skip
+        return await self._post_turn(session_id, {"text": text}, Turn, on_busy, idempotency_key)
 
     async def send_encrypted(
-        self, session_id: str, wire: str, on_busy: Literal["queue", "reject"] = "queue"
-    ) -> Turn:
+        self, session_id: str, wire: str, on_busy: Literal["queue", "reject"] = "queue",
+        *, idempotency_key: str | None = None,
+    ) -> Turn:  # fmt: skip
         """Send a message already encrypted with ``ratchets.encrypt``; decrypt the answer."""
         if self.ratchets is None:
             raise InvalidInput("create the client with end_to_end=True")
-        params = {"on_busy": on_busy} if on_busy != "queue" else None
-        answer = await self._call("POST", f"/v1/sessions/{session_id}/messages", EncryptedTurn,
-                                  json={"e2e": wire}, params=params)  # fmt: skip
+        answer = await self._post_turn(session_id, {"e2e": wire}, EncryptedTurn, on_busy,
+                                       idempotency_key)  # fmt: skip
         return self.ratchets.decrypt_turn(session_id, answer.e2e)
+
+    async def _post_turn(
+        self, session_id: str, body: dict[str, str], model: type[T],
+        on_busy: Literal["queue", "reject"], idempotency_key: str | None,
+    ) -> T:  # fmt: skip
+        """POST one message with an idempotency key, retrying connection errors and 503s."""
+        params = {"on_busy": on_busy} if on_busy != "queue" else None
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        for attempt in range(self.retries + 1):
+            try:
+                return await self._call("POST", f"/v1/sessions/{session_id}/messages", model,
+                                        json=body, params=params, headers=headers)  # fmt: skip
+            except (httpx.TransportError, StoreError):
+                if attempt == self.retries:
+                    raise
+                cap = min(2.0, self.retry_backoff * 2**attempt)
+                await asyncio.sleep(random.uniform(cap / 2, cap))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def get_session(self, session_id: str) -> SessionView:
         """A session's metadata and redacted context window."""
@@ -174,7 +209,9 @@ class AsyncClient:
     async def _request(
         self, method: str, path: str, *, auth: bool = True, **kw: Any
     ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}"} if auth and self.token else None
+        headers = dict(kw.pop("headers", None) or {})
+        if auth and self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         response = await self._http.request(method, self.base_url + path, headers=headers, **kw)
         raise_for_problem(response)
         return response

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from agentgpt.config.durations import Duration, Rotation
+from agentgpt.config.runtime_settings import REGION_PATTERN, RuntimeSettings
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -65,6 +66,12 @@ class StoreSettings(BaseModel):
         description="embedded store: rewrite the AOF this long after an erasure, so erased "
         "sessions leave the disk (bound: this delay plus the rewrite, documented as 60 s)",
     )
+    embedded_max_restarts: int = Field(
+        default=5, ge=0, le=100,
+        description="restarts of a crashed embedded server within embedded_restart_window; "
+        "past them the process reports unhealthy (/healthz 503)",
+    )  # fmt: skip
+    embedded_restart_window: Duration = timedelta(minutes=5)
 
     @model_validator(mode="after")
     def _nodes_need_cluster(self) -> StoreSettings:
@@ -177,8 +184,18 @@ class SessionSettings(BaseModel):
     idle_timeout: Duration = timedelta(minutes=15)
     max_message_bytes: int = Field(default=8 * 1024, ge=16, le=1024 * 1024)
     context_window: int = Field(default=8, ge=1, le=200)
-    lock_lease: Duration = timedelta(seconds=10)
+    lock_lease: Duration = Field(
+        default=timedelta(seconds=10),
+        description="a turn's lock lease, renewed every third of it while the turn runs: "
+        "a crashed holder blocks its session for at most this long (2 s works; see "
+        "docs: the default stays 10 s until the cluster load tests pass with 2 s)",
+    )
     lock_wait: Duration = timedelta(seconds=30)
+    idempotency_ttl: Duration = Field(
+        default=timedelta(minutes=10),
+        description="how long a turn's Idempotency-Key is remembered (a retry within it "
+        "replays the answer); at least lock_lease plus 5 s",
+    )
     agent: Literal["nlp", "faq"] = Field(
         default="nlp", description="the default agent: NLPAgent, or the rule-based FAQAgent"
     )
@@ -197,6 +214,20 @@ class SessionSettings(BaseModel):
         default=timedelta(days=1), description="how long a signed prekey is published"
     )
     one_time_prekeys: int = Field(default=100, ge=4, le=10_000)
+    # --- isolated runtimes and regions (issue 18) ---
+    region: str = Field(default="default", pattern=REGION_PATTERN)
+    regions: list[str] = Field(
+        default_factory=list, description="regions a session may name (empty: any valid name)"
+    )
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+
+    @model_validator(mode="after")
+    def _idempotency_outlives_the_lease(self) -> SessionSettings:
+        # A retry can wait behind its own first attempt for a whole lease: the key must
+        # still be remembered when that attempt commits.
+        if self.idempotency_ttl < self.lock_lease + timedelta(seconds=5):
+            raise ValueError("idempotency_ttl must be at least lock_lease plus 5 seconds")
+        return self
 
 
 class AnalyticsSettings(BaseModel):
@@ -268,7 +299,8 @@ class NLUSettings(BaseModel):
 
     backend: Literal["fast", "accurate"] = "fast"
     model_path: Path | None = Field(
-        default=None, description="a model directory; none = the starter model, cached"
+        default=None,
+        description="a model directory; none = the shipped default model (fast backend)",
     )
     batch_size: int = Field(default=64, ge=1, le=4096)
     batch_wait_ms: float = Field(

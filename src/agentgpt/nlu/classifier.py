@@ -27,6 +27,7 @@ from agentgpt.nlu.fast_backend import (
 )
 from agentgpt.nlu.features import FeatureSpec
 from agentgpt.nlu.pii import PIIRedactor
+from agentgpt.nlu.taxonomy import OUT_OF_SCOPE
 
 Backend = Literal["fast", "accurate"]
 BACKENDS: tuple[Backend, ...] = ("fast", "accurate")
@@ -37,6 +38,8 @@ MAX_CLASSIFY_CHARS = 1_000
 #: the accurate backend (chosen on out-of-fold scores of the training data).
 _BETAS = (0.5, 0.75, 1.0, 1.5, 2.0)
 _HEAD_CS = (0.7, 2.0)
+#: Manifest entries a loaded model keeps as ``meta`` (and writes back when saved again).
+_META = ("trained_at", "examples", "version", "data", "validation")
 
 
 class Prediction(msgspec.Struct, frozen=True):
@@ -71,8 +74,13 @@ class Classifier:
         head: emb.EmbeddingHead | None = None,
         temperature: float | None = None,
         meta: dict[str, Any] | None = None,
+        oos_threshold: float = 0.0,
     ) -> None:
-        """Assemble a classifier from trained parts."""
+        """Assemble a classifier from trained parts.
+
+        ``oos_threshold``: a best probability below it is declined as ``out_of_scope``
+        (chosen on validation data by ``scripts/train_default_model.py``; 0 = never).
+        """
         self.labels = labels
         self.fast = fast
         self.head = head
@@ -80,6 +88,7 @@ class Classifier:
         self.backend: str = "accurate" if head else "fast"
         self.temperature = fast.temperature if temperature is None else temperature
         self.meta = meta or {}
+        self.oos_threshold = oos_threshold
 
     def scores(self, texts: Sequence[str]) -> Scores:
         """Uncalibrated decision scores, one row per text."""
@@ -94,12 +103,32 @@ class Classifier:
         return softmax(self.scores(texts), self.temperature)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Return the best intent and its probability for each text."""
+        """Return the best intent and its probability for each text.
+
+        A text whose best probability is under ``oos_threshold`` is predicted
+        ``out_of_scope`` (with that probability): the agent declines it.
+        """
         if not texts:
             return []
+        if len(texts) == 1 and self.head is None:
+            return [self._predict_one(texts[0])]
         p = self.proba(texts)
         best = p.argmax(axis=1)
-        return [Prediction(self.labels[i], round(float(p[r, i]), 4)) for r, i in enumerate(best)]
+        top = p[np.arange(len(best)), best].tolist()
+        labels, threshold = self.labels, self.oos_threshold
+        return [
+            Prediction(labels[i] if c >= threshold else OUT_OF_SCOPE, round(c, 4))
+            for i, c in zip(best.tolist(), top, strict=True)
+        ]
+
+    def _predict_one(self, text: str) -> Prediction:
+        # The agent's common case: one message. Only the best label's probability is
+        # needed, 1 / sum(exp(t * (s - s_best))): three array operations, not a softmax.
+        s = self.fast.scores([_checked(text)[:MAX_CLASSIFY_CHARS]])[0]
+        best = int(s.argmax())
+        confidence = 1.0 / float(np.exp((s - s[best]) * np.float32(self.temperature)).sum())
+        label = self.labels[best] if confidence >= self.oos_threshold else OUT_OF_SCOPE
+        return Prediction(label, round(confidence, 4))
 
     def save(self, path: str | Path) -> Path:
         """Write the model directory (safe format, see ``model_file``)."""
@@ -112,6 +141,7 @@ class Classifier:
             "features": msgspec.to_builtins(self.fast.featurizer.spec),
             "fast_temperature": self.fast.temperature,
             "temperature": self.temperature,
+            "oos_threshold": self.oos_threshold,
         }
         if self.head is not None:
             arrays |= {"head_weights": self.head.weights, "head_bias": self.head.bias}
@@ -159,7 +189,8 @@ def load(path: str | Path) -> Classifier:
         fingerprint=str(manifest["training_fingerprint"]),
         head=head,
         temperature=float(manifest["temperature"]),
-        meta={k: manifest[k] for k in ("trained_at", "examples", "version") if k in manifest},
+        meta={k: manifest[k] for k in _META if k in manifest},
+        oos_threshold=float(manifest.get("oos_threshold", 0.0)),
     )
 
 

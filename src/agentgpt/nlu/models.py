@@ -1,7 +1,10 @@
-"""Which model a process uses: the configured one, or the starter model trained once.
+"""Which model a process uses: the configured one, or the shipped default model.
 
-Every agent of a process shares one classifier (and one batcher, see ``batcher``): a model
-is loaded once per process, never once per agent.
+The default (fast) model ships inside the package (``default_model``, built by
+``scripts/train_default_model.py``): nothing is trained at first run. The accurate backend
+has no shipped model (its head needs the embeddings extra): without a ``model_path`` it
+trains the starter model once and caches it. Every agent of a process shares one classifier
+(and one batcher, see ``batcher``): a model is loaded once per process, never once per agent.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from agentgpt.nlu import classifier, dataset
 from agentgpt.nlu.classifier import Classifier
 
 STARTER_CSV = "starter.csv"
+DEFAULT_MODEL = "default_model"
 _lock = threading.Lock()
 _loaded: dict[tuple[str, str], Classifier] = {}
 
@@ -26,6 +30,13 @@ def starter_dataset() -> dataset.Dataset:
     source = resources.files("agentgpt.nlu.starter_data").joinpath(STARTER_CSV)
     with resources.as_file(source) as path:
         return dataset.load(path)
+
+
+def default_model() -> Classifier:
+    """Load the model shipped in the package (verified by its digest like any model)."""
+    source = resources.files("agentgpt.nlu").joinpath(DEFAULT_MODEL)
+    with resources.as_file(source) as folder:
+        return classifier.load(folder)
 
 
 def starter_model_dir(backend: classifier.Backend = "fast") -> Path:
@@ -56,6 +67,8 @@ def shared_classifier(settings: NLUSettings | None = None) -> Classifier:
         if key not in _loaded:
             if settings.model_path is not None:
                 _loaded[key] = classifier.load(settings.model_path)
+            elif settings.backend == "fast":
+                _loaded[key] = default_model()
             else:
                 _loaded[key] = starter_model(settings.backend)
         return _loaded[key]

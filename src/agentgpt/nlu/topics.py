@@ -1,4 +1,7 @@
-"""Concern topics: the intent -> topic map the dashboard and analytics group by."""
+"""Concern topics: the intent -> topic map the dashboard and analytics group by.
+
+Every intent of the shipped model has a topic here (a unit test checks it).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ _GROUPS: dict[str, tuple[str, ...]] = {
         "change_pin",
         "lost_or_stolen_phone",
         "password_reset",
+        "pin_forgotten",
+        "account_blocked",
     ),
     "Fraud alerts": (
         "compromised_card",
@@ -21,6 +26,8 @@ _GROUPS: dict[str, tuple[str, ...]] = {
         "cash_withdrawal_not_recognised",
         "direct_debit_payment_not_recognised",
         "lost_or_stolen_card",
+        "report_fraud",
+        "freeze_account",
     ),
     "Card issues": (
         "card_arrival",
@@ -43,6 +50,7 @@ _GROUPS: dict[str, tuple[str, ...]] = {
         "supported_cards_and_currencies",
         "apple_pay_or_google_pay",
         "card_blocked_abroad",
+        "travel_notification",
     ),
     "Card payments": (
         "card_payment_fee_charged",
@@ -93,22 +101,58 @@ _GROUPS: dict[str, tuple[str, ...]] = {
         "fiat_currency_support",
         "exchange_charge",
         "extra_charge_on_statement",
+        "fees_abroad",
     ),
     "Refunds & disputes": (
         "request_refund",
         "Refund_not_showing_up",
         "transaction_charged_twice",
-        "complaint",
     ),
+    "Complaints": ("complaint",),
     "Identity verification": (
         "why_verify_identity",
         "unable_to_verify_identity",
         "verify_my_identity",
         "verify_source_of_funds",
     ),
-    "Account": ("edit_personal_details", "terminate_account", "age_limit", "country_support"),
-    "Loan inquiries": ("loan_inquiry",),
-    "Conversation": ("greeting", "goodbye", "thanks", "human_handoff"),
+    "Account": (
+        "edit_personal_details",
+        "terminate_account",
+        "age_limit",
+        "country_support",
+        "open_account",
+        "routing_number",
+    ),
+    "Balance & statements": ("balance", "transactions", "statement_request"),
+    "Loan inquiries": ("loan_inquiry", "mortgage_inquiry", "credit_score"),
+    "Savings & interest": ("savings_account", "interest_rate"),
+    "Overdrafts": ("overdraft",),
+    "Direct debits & bills": ("direct_debit", "standing_order", "bill_payment"),
+    "Cheques": ("order_cheques", "deposit_cheque"),
+    "Credit cards": (
+        "credit_limit",
+        "minimum_payment",
+        "rewards",
+        "credit_card_application",
+        "application_status",
+    ),
+    "Conversation": (
+        "greeting",
+        "goodbye",
+        "thanks",
+        "human_handoff",
+        "affirm",
+        "deny",
+        "unsure",
+        "cancel",
+        "repeat",
+        "about_assistant",
+        "capabilities",
+        "chitchat",
+        "assistant_settings",
+    ),
+    # Messages a bank's support chat cannot serve: the agent declines them.
+    "Out of scope": ("out_of_scope",),
 }
 
 #: intent -> topic display name (read-only).

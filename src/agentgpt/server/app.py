@@ -23,6 +23,7 @@ from agentgpt.server import (
     chat_socket,
     e2e_api,
     health,
+    limits_api,
     monitor_api,
     pages,
     problems,
@@ -32,6 +33,7 @@ from agentgpt.server.metrics import Metrics
 from agentgpt.server.middleware import RequestContext
 from agentgpt.server.safety import refuse_unsafe
 from agentgpt.server.services import Services
+from agentgpt.server.strict_json import StrictJSONResponse
 from agentgpt.sessions.hooks import HookEvent
 from agentgpt.sessions.manager import SessionManager
 from agentgpt.store.context_store import RedisContextStore
@@ -68,6 +70,7 @@ def create_app(
     app = FastAPI(
         title="agentgpt sessions", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
         responses=problems.responses(500), docs_url=None, redoc_url=None,
+        default_response_class=StrictJSONResponse,
     )  # fmt: skip
     problems.install(app)
     api_docs.install(app)  # /docs with locally served assets (FastAPI's default uses a CDN)
@@ -75,6 +78,7 @@ def create_app(
     app.include_router(chat_socket.router)
     app.include_router(e2e_api.router)
     app.include_router(monitor_api.router)
+    app.include_router(limits_api.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     static = resources.files("agentgpt.server") / "static"
@@ -165,7 +169,8 @@ async def _sample(svc: Services, stop: asyncio.Event) -> None:
             if str(exc) != problem:
                 log.warning("metrics sampler: %s", exc)
             problem = str(exc)
-        svc.metrics.sample(svc.manager.agent_pool, active, svc.manager.store.round_trips)
+        store = svc.manager.store
+        svc.metrics.sample(svc.manager.agent_pool, active, store.round_trips, store.supervisor)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
 

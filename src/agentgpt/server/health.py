@@ -6,21 +6,35 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from agentgpt.errors import AgentGPTError
 from agentgpt.server.schemas import Health
 from agentgpt.server.services import Services, services
+from agentgpt.server.strict_json import StrictJSONResponse
+from agentgpt.store.supervisor import SupervisorState
 
 router = APIRouter(tags=["operations"])
 Svc = Annotated[Services, Depends(services)]
 log = logging.getLogger("agentgpt.server")
 
 
-@router.get("/healthz", response_model=Health, summary="The process is alive")
-async def healthz() -> Health:
-    """Liveness: answers while the event loop runs (whatever the store does)."""
-    return Health(status="ok")
+@router.get(
+    "/healthz", response_model=Health, summary="The process is alive and can serve",
+    responses={503: {"model": Health, "description": "the embedded store cannot be restarted"}},
+)  # fmt: skip
+async def healthz(svc: Svc) -> Response:
+    """Liveness: the loop runs and the embedded store's supervisor has not given up."""
+    # A store that is down for good makes this process useless: an orchestrator must
+    # replace it, which it does only on a failing liveness probe.
+    supervisor = svc.manager.store.supervisor
+    if supervisor is None:
+        return StrictJSONResponse(Health(status="ok").model_dump())
+    alive = supervisor.state is not SupervisorState.FAILED
+    checks = {"embedded_store": supervisor.state.value,
+              "embedded_store_restarts": str(supervisor.restarts)}  # fmt: skip
+    body = Health(status="ok" if alive else "unavailable", checks=checks)
+    return StrictJSONResponse(body.model_dump(), status_code=200 if alive else 503)
 
 
 @router.get(
@@ -51,7 +65,7 @@ async def readyz(svc: Svc) -> Response:
     checks["model"] = "ok" if svc.extras.get("model_ready") else "loading"
     ready = all(v == "ok" for v in checks.values())
     body = Health(status="ok" if ready else "unavailable", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    return StrictJSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
 @router.get(
@@ -60,5 +74,6 @@ async def readyz(svc: Svc) -> Response:
 )  # fmt: skip
 async def metrics(svc: Svc) -> Response:
     """The Prometheus text format: turns, latency, active sessions, pool, store, alerts."""
-    svc.metrics.sample(svc.manager.agent_pool, None, svc.manager.store.round_trips)
+    store = svc.manager.store
+    svc.metrics.sample(svc.manager.agent_pool, None, store.round_trips, store.supervisor)
     return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

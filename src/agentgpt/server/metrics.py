@@ -7,6 +7,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from agentgpt.sessions.hooks import Event
+from agentgpt.store.supervisor import EmbeddedSupervisor, SupervisorState
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -36,7 +37,14 @@ class Metrics:
                               registry=r)  # fmt: skip
         self.requests = Counter("agentgpt_http_requests", "HTTP requests",
                                 ["method", "route", "status"], registry=r)  # fmt: skip
+        self.store_restarts = Counter("agentgpt_embedded_store_restarts",
+                                      "Restarts of the crashed embedded store by this process",
+                                      ["outcome"], registry=r)  # fmt: skip
+        self.store_supervisor = Gauge("agentgpt_embedded_store_state", "1 for the embedded "
+                                      "store supervisor's current state", ["state"],
+                                      registry=r)  # fmt: skip
         self._pool_wait_seen = 0.0
+        self._restarts_seen = (0, 0)
 
     def on_turn(self, event: Event) -> None:
         """Count a turn (a ``turn`` hook)."""
@@ -52,7 +60,10 @@ class Metrics:
         data = event.data
         self.alerts.labels(str(data.get("severity", "info")), str(data.get("rule", ""))).inc()
 
-    def sample(self, pool: Any, active: int | None, round_trips: int) -> None:
+    def sample(
+        self, pool: Any, active: int | None, round_trips: int,
+        supervisor: EmbeddedSupervisor | None = None,
+    ) -> None:  # fmt: skip
         """Refresh the gauges read from live objects."""
         self.pool.labels("in_use").set(pool.in_use)
         self.pool.labels("idle").set(pool.idle)
@@ -62,6 +73,16 @@ class Metrics:
         if active is not None:
             self.active_sessions.set(active)
         self.store_round_trips.set(round_trips)
+        if supervisor is not None:
+            self._sample_supervisor(supervisor)
+
+    def _sample_supervisor(self, supervisor: EmbeddedSupervisor) -> None:
+        ok, failed = supervisor.restarts, supervisor.failed_attempts
+        self.store_restarts.labels("ok").inc(ok - self._restarts_seen[0])
+        self.store_restarts.labels("failed").inc(failed - self._restarts_seen[1])
+        self._restarts_seen = (ok, failed)
+        for state in SupervisorState:
+            self.store_supervisor.labels(state.value).set(1 if supervisor.state is state else 0)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
 from agentgpt.analytics import Snapshot
@@ -19,6 +18,7 @@ from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import charge, require
 from agentgpt.server.problems import responses
 from agentgpt.server.services import Services, services
+from agentgpt.server.strict_json import dumps
 
 router = APIRouter(prefix="/v1/monitor", tags=["monitor"])
 Svc = Annotated[Services, Depends(services)]
@@ -66,7 +66,10 @@ class TrendOut(BaseModel):
 
     kind: str
     subject: str
-    ratio: float
+    ratio: float | None = Field(
+        description="rate against the baseline; null when the "
+        "baseline had none of it (a surge from zero)"
+    )
     p_value: float
 
 
@@ -139,11 +142,15 @@ async def monitor_stream(
     async def events() -> AsyncIterator[dict[str, str]]:
         while not await request.is_disconnected():
             snap = await svc.manager.analytics.snapshot(window, top=top)
-            yield {"event": "snapshot", "data": json.dumps(
-                MonitorOut.of(snap, severity).model_dump())}  # fmt: skip
+            yield snapshot_event(snap, severity)
             await asyncio.sleep(interval)
 
     return EventSourceResponse(events(), ping=15)
+
+
+def snapshot_event(snap: Snapshot, severity: str) -> dict[str, str]:
+    """The SSE ``snapshot`` event of ``snap``: its data is strict JSON."""
+    return {"event": "snapshot", "data": dumps(MonitorOut.of(snap, severity).model_dump())}
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AckOut,

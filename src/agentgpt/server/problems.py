@@ -19,6 +19,7 @@ from agentgpt.errors import (
     RateLimited,
     StoreError,
 )
+from agentgpt.server.strict_json import StrictJSONResponse
 
 log = logging.getLogger("agentgpt.server")
 
@@ -57,7 +58,7 @@ def problem(
         type=TYPE_PREFIX + code, title=_TITLES.get(status, "Error"), status=status,
         detail=detail, instance=instance,
     )  # fmt: skip
-    return JSONResponse(body.model_dump(exclude_none=True), status, headers, MEDIA_TYPE)
+    return StrictJSONResponse(body.model_dump(exclude_none=True), status, headers, MEDIA_TYPE)
 
 
 def problem_for(exc: AgentGPTError, instance: str | None = None) -> JSONResponse:

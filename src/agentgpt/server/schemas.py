@@ -20,6 +20,15 @@ class SessionCreated(BaseModel):
     created_at: float
     expires_at: float
     idle_timeout_s: float
+    region: str = Field(default="default", description="where its resource limits come from")
+
+
+class SessionCreateIn(BaseModel):
+    """Optional choices for a new session."""
+
+    region: str | None = Field(
+        default=None, max_length=40, description="a configured region (default: sessions.region)"
+    )
 
 
 class MessageIn(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from agentgpt.errors import SessionNotFound
 from agentgpt.security.tokens import Claims
@@ -16,6 +16,7 @@ from agentgpt.server.schemas import (
     AuthEventOut,
     MessageIn,
     SessionCreated,
+    SessionCreateIn,
     SessionOut,
     TurnOut,
     TurnRecordOut,
@@ -46,14 +47,18 @@ async def owned_session(svc: Services, session_id: str, claims: Claims) -> Sessi
     responses=responses(401, 403, 429, 503), summary="Create a session for the token's user",
 )  # fmt: skip
 async def create_session(
-    svc: Svc, claims: Annotated[Claims, Depends(require("session:create"))]
+    svc: Svc,
+    claims: Annotated[Claims, Depends(require("session:create"))],
+    body: SessionCreateIn | None = None,
 ) -> SessionCreated:
-    """Create a session owned by the caller (``session:create``)."""
-    session = await svc.manager.create_session(claims.user)
+    """Create a session owned by the caller (``session:create``), in a region if given."""
+    region = body.region if body is not None else None
+    session = await svc.manager.create_session(claims.user, region=region)
     retention = svc.manager.store.retention_ms / 1000
     return SessionCreated(
         id=session.id, owner=claims.user, created_at=session.created,
         expires_at=session.created + retention, idle_timeout_s=svc.manager.idle_timeout,
+        region=session.region,
     )  # fmt: skip
 
 
@@ -70,6 +75,13 @@ async def post_message(
         Literal["queue", "reject"],
         Query(description="queue behind a running turn (default) or reject with 409"),
     ] = "queue",
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="a retry with the same key returns the first answer and stores "
+            "nothing new (for at least sessions.idempotency_ttl)"
+        ),
+    ] = None,
 ) -> Response:
     """Process one message of the caller's session, in arrival order (``session:write``)."""
     # The hot path: the services are read off the app (no extra dependency to solve) and
@@ -79,10 +91,12 @@ async def post_message(
     wait = 0.0 if on_busy == "reject" else None
     if body.e2e is not None:  # issue 17: only ciphertext passes through here
         sealed = encrypted_message(session_id, body.e2e)
-        response = await svc.manager.handle(session_id, sealed, owner=owner, lock_wait=wait)
+        response = await svc.manager.handle(session_id, sealed, owner=owner, lock_wait=wait,
+                                            idempotency_key=idempotency_key)  # fmt: skip
         encrypted = reply_of(session_id, response.seq, sealed)
         return Response(encrypted.model_dump_json(), media_type="application/json")
-    response = await svc.manager.handle(session_id, body.text, owner=owner, lock_wait=wait)
+    response = await svc.manager.handle(session_id, body.text, owner=owner, lock_wait=wait,
+                                        idempotency_key=idempotency_key)  # fmt: skip
     out = TurnOut.of(session_id, response.seq, response)
     return Response(out.model_dump_json(), media_type="application/json")
 

@@ -93,6 +93,22 @@ def encrypt_reply(
     return seal_state(session, state, session.version + 1)
 
 
+def replay_reply(
+    session: Session,
+    state: DR.RatchetState,
+    message: EncryptedMessage,
+    response: Response,
+    seq: int,
+) -> dict[str, bytes | str | int]:
+    """Encrypt a replayed answer (turn ``seq``) into ``message.reply``.
+
+    Returns the metadata fields to write under the lock: the advanced state, sealed at the
+    session's unchanged version (an idempotent retry commits no turn).
+    """
+    state, message.reply = DR.encrypt(state, message.render(response, seq))
+    return {STATE_FIELD: seal_state(session, state, session.version)}
+
+
 async def respond_to_handshake(
     session: Session,
     meta: dict[bytes, bytes],

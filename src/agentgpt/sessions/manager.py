@@ -46,8 +46,11 @@ from agentgpt.security.ratchet import PROTOCOL, Handshake
 from agentgpt.security.ratchet.prekeys import Prekeys
 from agentgpt.security.rewrap import Rewrapper
 from agentgpt.sessions import end_to_end as E2E
+from agentgpt.sessions.class_hooks import class_hooks, class_or_instance_hook
 from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
+from agentgpt.sessions.idempotency import key_digest, replayed
 from agentgpt.sessions.ids import generate_session_id
+from agentgpt.sessions.isolation import IsolatedTurns
 from agentgpt.sessions.key_managers import default_key_manager
 from agentgpt.sessions.records import TurnRecord
 from agentgpt.sessions.session import BoundAgent, Session
@@ -120,6 +123,12 @@ class SessionManager:
         )  # fmt: skip
         if self.analytics.on_alert is None:
             self.analytics.on_alert = self._alert_hook
+        # --- isolated runtimes (issue 18) ---
+        self.isolation = IsolatedTurns(
+            self.settings, self.store, lambda: self.agent_pool.agent_class
+        )
+        for event, callback in class_hooks(type(self)):
+            self.register_hook(event, callback)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Register sessions returned by an overridden ``create_session``."""
@@ -169,8 +178,9 @@ class SessionManager:
         """True when ``user`` owns ``session`` (constant-time, NFC, keyed hash or legacy id)."""
         return self.owners.matches(session.owner_hash or session.owner or "", user)
 
+    @class_or_instance_hook
     def register_hook(self, event: str, callback: Hook) -> None:
-        """Call ``callback(Event)`` on ``event`` (created, turn, timeout, expired, ...)."""
+        """Call ``callback(Event)`` on ``event`` (created, turn, ...); on the class: for all."""
         self.hooks.register(event, callback)
         if event in {HookEvent.TIMEOUT, HookEvent.EXPIRED}:
             self._start_sweeper()
@@ -184,6 +194,7 @@ class SessionManager:
     async def aclose(self) -> None:
         """Stop background work: sweeper, key re-wrap, analytics flush (connections stay open)."""
         await self.sweeper.stop()
+        await self.isolation.aclose()
         task, self._rewrap = self._rewrap, None
         await stop_task(task)
         if self._prekeys is not None:
@@ -207,10 +218,25 @@ class SessionManager:
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    async def create_session(self, user_id: str) -> Session:
-        """Create and persist a session owned by ``user_id`` (``SessionLimitExceeded``)."""
+    async def create_session(
+        self,
+        user_id: str,
+        *,
+        region: str | None = None,
+        runtime: str | None = None,
+        cpu_guarantee: float | None = None,
+    ) -> Session:
+        """Create and persist a session owned by ``user_id`` (``SessionLimitExceeded``).
+
+        ``region`` (default: ``sessions.region``) chooses the resource limits of its
+        isolated runtime; ``runtime`` (``sandbox``, ``firecracker``; default:
+        ``sessions.runtime.default``) runs its turns in an isolated worker.
+        """
         session = Session(id=generate_session_id(user_id), context_store=self.store)
         session.attach_agent(self.agent_pool, DEFAULT_CAPABILITIES)
+        session.region = region or ""
+        if runtime:
+            session.enable_isolated_runtime(runtime, cpu_guarantee)
         await self._register(session, user_id)
         return session
 
@@ -221,6 +247,9 @@ class SessionManager:
             raise InvalidInput("user_id must be a non-empty string of at most 256 characters")
         user_id = normalise_user(user_id)
         owner_hash = self.owners.digest(user_id)
+        session.region = self.isolation.region(session.region)
+        if not session.runtime:
+            session.runtime = self.isolation.default_runtime()
         await self._admit(session.id, owner_hash)
         try:
             await self._persist(session, user_id, owner_hash)
@@ -247,6 +276,8 @@ class SessionManager:
             "caps": ",".join(session.capabilities),
             "dk": wrapped,
             "version": 0,
+            "region": session.region,
+            "rt": session.runtime_field,
         }
         if not await self.store.create(session.id, fields):
             raise InvalidInput(f"session id {session.id} is already in use")
@@ -289,6 +320,8 @@ class SessionManager:
         session.created, session.persisted = meta.created, True
         session.capabilities = list(meta.capabilities)
         session.agents = [BoundAgent(self.agent_pool, meta.capabilities)]
+        session.region = meta.region or self.settings.region
+        session.runtime, session.cpu_guarantee = meta.runtime, meta.cpu_guarantee
         if meta.version:
             if ctx is None:
                 raise IntegrityError(f"session {session_id}: context missing at v{meta.version}")
@@ -309,6 +342,7 @@ class SessionManager:
     async def close(self, session_id: str) -> None:
         """Close a session: no more turns; its data stays for its retention period."""
         await self.store.close_session(session_id)
+        await self.isolation.release(session_id)
         await self._fire(HookEvent.CLOSED, session_id)
 
     async def erase(self, session_id: str) -> int:
@@ -325,6 +359,7 @@ class SessionManager:
         self.key_manager.forget(session_id)
         deleted = await self.store.erase(session_id)
         self.key_manager.forget(session_id)  # a turn racing the erase may have cached it again
+        await self.isolation.release(session_id)  # its worker's tmp goes with it
         await self._fire(HookEvent.ERASED, session_id)
         return deleted
 
@@ -355,6 +390,7 @@ class SessionManager:
         *,
         owner: str | None = None,
         lock_wait: float | None = None,
+        idempotency_key: str | None = None,
     ) -> Response:
         """Process one customer message in order under the session's lock and commit it.
 
@@ -363,12 +399,17 @@ class SessionManager:
         (default from settings; ``0`` rejects at once with ``LockTimeout`` when busy).
         ``text`` may be an ``EncryptedMessage`` (issue 17): it is decrypted under the lock
         and its answer encrypted into ``text.reply``, the ratchet committed with the turn.
+        ``idempotency_key``: a retry with the key of a committed turn returns that turn's
+        answer and stores nothing (within ``idempotency_ttl``); for an encrypted message
+        the answer is encrypted again with the ratchet's next key (the retried ciphertext
+        was consumed by the first attempt), and only the ratchet state is written.
         """
         started = time.perf_counter()
         validate_session_id(session_id)  # before the span: an attribute must be a valid id
         sealed = text if isinstance(text, E2E.EncryptedMessage) else None
         if sealed is None:
             message = validate_message(text, self.settings.max_message_bytes)
+        digest = key_digest(idempotency_key) if idempotency_key is not None else None
         with tracing.span(TURN_SPAN, {"session.id": session_id}) as span:
             lock = self._turn_lock(session_id, lock_wait)
             committed = False
@@ -378,11 +419,15 @@ class SessionManager:
                     lock_wait_ms = (time.perf_counter() - started) * 1000
                     session = await self._loaded(session_id, lock, owner)
                     meta = lock.acquired.meta if lock.acquired is not None else None
+                    if sealed is None:
+                        E2E.require_plain_allowed(meta or {}, self._e2e_required, session_id)
+                    if digest is not None and (done := await self._replay(session, digest)):
+                        if sealed is not None:
+                            await self._replay_encrypted(session, meta or {}, sealed, done, lock)
+                        return done  # the lock is released below; nothing new is stored
                     if sealed is not None:
                         ratchet, plain = E2E.decrypt_turn(session, meta or {}, sealed)
                         message = validate_message(plain, self.settings.max_message_bytes)
-                    else:
-                        E2E.require_plain_allowed(meta or {}, self._e2e_required, session_id)
                 with tracing.span(PROCESS_SPAN):
                     response = await self._process(session, message)
                 self._require_verification_if_flagged(lock, response)
@@ -395,6 +440,10 @@ class SessionManager:
                     if sealed is not None:
                         state = E2E.encrypt_reply(session, ratchet, sealed, response)
                         write = dataclasses.replace(write, e2e=state)
+                    if digest is not None:
+                        ttl_ms = int(self.settings.idempotency_ttl.total_seconds() * 1000)
+                        write = dataclasses.replace(write, idempotency_digest=digest,
+                                                    idempotency_ttl_ms=ttl_ms)  # fmt: skip
                     await self.store.commit(write)
                 committed = True
                 session.applied(write, context)
@@ -460,6 +509,27 @@ class SessionManager:
             await lock.release()
         return rotation
 
+    async def _replay_encrypted(
+        self,
+        session: Session,
+        meta: dict[bytes, bytes],
+        sealed: E2E.EncryptedMessage,
+        done: Response,
+        lock: DistributedLock,
+    ) -> None:
+        # The first attempt's ciphertext answer was lost with its reply: encrypt the
+        # replayed answer with the next key of the chain and keep the advanced state.
+        ratchet = E2E.open_state(session, meta)
+        fields = E2E.replay_reply(session, ratchet, sealed, done, done.seq)
+        await self.store.set_fields(session.id, fields, fence=lock.fence)
+
+    async def _replay(self, session: Session, digest: str) -> Response | None:
+        seq = await self.store.idempotent_seq(session.id, digest)
+        if seq is None or seq > session.version:
+            return None
+        blobs = await self.store.read_log(session.id, seq - 1, seq - 1)
+        return replayed(session.open(blobs[0], R.KIND_LOG, seq, TurnRecord)) if blobs else None
+
     def _turn_lock(self, session_id: str, lock_wait: float | None) -> DistributedLock:
         wait = self.settings.lock_wait.total_seconds() if lock_wait is None else lock_wait
         return DistributedLock(
@@ -479,7 +549,12 @@ class SessionManager:
 
     async def _process(self, session: Session, message: str) -> Response:
         try:
+            if session.runtime:
+                return await self.isolation.process(session, message)
             return await session.agents[0].process(input=message, context=session.context)
+        except AgentError as exc:  # from an isolated worker: reported, that session only
+            await self._fire(HookEvent.ERROR, session.id, error=exc.code, detail=str(exc))
+            raise
         except AgentGPTError:
             raise
         except Exception as exc:

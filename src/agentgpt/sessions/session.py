@@ -11,7 +11,8 @@ from typing import Any
 from agentgpt.agents.context import DEFAULT_WINDOW, Context, Exchange
 from agentgpt.agents.pool import AgentPool, pool_of
 from agentgpt.agents.response import Response
-from agentgpt.errors import InvalidInput
+from agentgpt.errors import InvalidInput, SessionNotFound
+from agentgpt.runtime import RUNTIMES, parse_cpu
 from agentgpt.security.protocols import RecordCipher, SessionKeyManager
 from agentgpt.security.ratchet.policy import POLICY_FIELD, PROTOCOL, rotation_seconds
 from agentgpt.sessions.records import TurnRecord
@@ -69,6 +70,11 @@ class Session:
         self.persisted = False
         self.closed = False
         self.created = time.time()
+        #: Where the session's limits come from (issue 18); set at registration if empty.
+        self.region = ""
+        #: The isolated runtime running its turns ("" = the service's own process).
+        self.runtime = ""
+        self.cpu_guarantee: float | None = None
         self._cipher: RecordCipher | None = None
 
     def __repr__(self) -> str:
@@ -97,6 +103,42 @@ class Session:
             if capability not in self.capabilities:
                 self.capabilities.append(capability)
         return bound
+
+    @property
+    def metadata(self) -> dict[str, object]:
+        """What the service knows about the session, never its content."""
+        return {
+            "id": self.id, "created": self.created, "version": self.version,
+            "closed": self.closed, "capabilities": list(self.capabilities),
+            "region": self.region, "runtime": self.runtime or None,
+            "cpu_guarantee": self.cpu_guarantee,
+        }  # fmt: skip
+
+    @property
+    def runtime_field(self) -> str:
+        """The stored form of the runtime choice: ``sandbox`` or ``sandbox:0.5``."""
+        if not self.runtime or self.cpu_guarantee is None:
+            return self.runtime
+        return f"{self.runtime}:{self.cpu_guarantee:g}"
+
+    def enable_isolated_runtime(
+        self, runtime: str = "sandbox", cpu_guarantee: float | None = None
+    ) -> _RuntimeChange:
+        """Run this session's turns in an isolated worker of ``runtime`` from now on.
+
+        ``cpu_guarantee``: the session's CPU weight when the machine is busy, in CPUs (a
+        proportional share, capped by its region's ``--max-cpu``). Before the session is
+        registered (inside ``create_session``) the call is enough; on a stored session,
+        ``await`` it to store the change.
+        """
+        if runtime not in RUNTIMES:
+            raise InvalidInput(f"unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}")
+        before = self.runtime_field
+        self.runtime = runtime
+        self.cpu_guarantee = (
+            None if cpu_guarantee is None else parse_cpu(cpu_guarantee, "cpu_guarantee")
+        )
+        return _RuntimeChange(self, before)
 
     # --- records -----------------------------------------------------------------------
 
@@ -195,3 +237,26 @@ class Session:
         await self.store.commit(write)
         self.applied(write, context)
         return self.version
+
+
+class _RuntimeChange:
+    """Awaitable result of ``enable_isolated_runtime``: stores the change of a stored session."""
+
+    def __init__(self, session: Session, before: str) -> None:
+        self.session = session
+        self.before = before
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        """Write the new runtime to the session's metadata (no-op before registration)."""
+        return self._store().__await__()
+
+    async def _store(self) -> None:
+        session = self.session
+        if not session.persisted:
+            return
+        if not await session.store.swap_meta_field(
+            session.id, "rt", self.before, session.runtime_field
+        ):
+            raise SessionNotFound(
+                f"session {session.id} changed or no longer exists; load it and retry"
+            )

@@ -35,6 +35,7 @@ from agentgpt.store.connection import Client, create_client
 from agentgpt.store.embedded import EmbeddedServer
 from agentgpt.store.failures import STORE_FAILURES, store_unavailable
 from agentgpt.store.scripts import Scripts
+from agentgpt.store.supervisor import EmbeddedSupervisor, RestartPolicy
 
 _SCRIPTS = Scripts()
 #: Hash slots of a Redis/Valkey cluster: every one must be served for the store to be ready.
@@ -66,6 +67,8 @@ class TurnWrite:
     release_value: str | None = None
     owner_hash: str = ""
     e2e: bytes | None = None  # the sealed end-to-end ratchet state after this turn
+    idempotency_digest: str | None = None
+    idempotency_ttl_ms: int = 0
 
 
 def _now_ms() -> int:
@@ -113,6 +116,11 @@ class RedisContextStore:
     async def aclose(self) -> None:
         """Close the connections; the embedded server stops when its last user leaves."""
         await self._backend.aclose()
+
+    @property
+    def supervisor(self) -> EmbeddedSupervisor | None:
+        """The watcher that restarts the embedded server (None for a configured server)."""
+        return self._backend.supervisor
 
     async def ping(self) -> bool:
         """Return True when the store answers."""
@@ -217,6 +225,12 @@ class RedisContextStore:
             raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         return meta, ctx
 
+    async def swap_meta_field(self, session_id: str, field: str, expected: str, value: str) -> bool:
+        """Set one metadata field if it still holds ``expected`` (False: changed or erased)."""
+        client = await self.client()
+        keys = [K.session_keys(session_id).meta]
+        return bool(await self._script(client, "cas_field", keys, [field, expected, value]))
+
     async def meta(self, session_id: str) -> dict[bytes, bytes]:
         """Return a session's metadata (empty when it does not exist)."""
         client = await self.client()
@@ -242,9 +256,12 @@ class RedisContextStore:
             self.sensitive_ms,
             1 if write.release_value else 0,
             write.release_value or "",
+            write.idempotency_digest or "",
+            write.idempotency_ttl_ms,
             write.e2e or b"",
         ]
-        script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq)]
+        script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq),
+                       keys.idempotency]  # fmt: skip
         client = await self.client()
         if isinstance(client, RedisCluster):
             # redis-py refuses scripts in cluster pipelines: run the commit and the
@@ -289,6 +306,13 @@ class RedisContextStore:
             client.lrange(K.session_keys(session_id).log, start, end)
         )
         return entries
+
+    async def idempotent_seq(self, session_id: str, digest: str) -> int | None:
+        """The turn committed under an idempotency key digest, if it is still remembered."""
+        client = await self.client()
+        key = K.session_keys(session_id).idempotency
+        seq = await self._guard(client.hget(key, digest))
+        return int(seq) if seq is not None else None
 
     async def read_vault(self, session_id: str, seq: int) -> bytes | None:
         """Return the sensitive record of turn ``seq`` if it has not expired."""
@@ -531,6 +555,7 @@ class _Backend:
         #: AOF rewrites after erasures (embedded server only: external ones are the
         #: operator's, see ``agentgpt security compact``).
         self.compactor: ErasureCompactor | None = None
+        self.supervisor: EmbeddedSupervisor | None = None
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -574,6 +599,13 @@ class _Backend:
             home = Path(self.home) if self.home else data_home()
             self._embedded = EmbeddedServer(home, appendfsync=self.settings.appendfsync)
             url = await asyncio.to_thread(self._embedded.acquire)
+            policy = RestartPolicy(
+                max_restarts=self.settings.embedded_max_restarts,
+                restart_window_s=self.settings.embedded_restart_window.total_seconds(),
+            )
+            if self.supervisor is None:  # a failed connect must not leave a second watcher
+                self.supervisor = EmbeddedSupervisor(self._embedded, policy)
+                self.supervisor.start()
         client = create_client(self.settings, url)
         try:
             if hasattr(client, "initialize"):
@@ -600,6 +632,9 @@ class _Backend:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+        supervisor, self.supervisor = self.supervisor, None
+        if supervisor is not None:
+            await supervisor.aclose()
         if self._embedded is not None:
             embedded, self._embedded = self._embedded, None
             await asyncio.to_thread(embedded.release)

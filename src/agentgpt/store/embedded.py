@@ -130,6 +130,38 @@ class EmbeddedServer:
                 users.close()
         return True
 
+    def exited(self) -> bool:
+        """True when the server process is gone (non-blocking: no socket, no disk)."""
+        if self._process is not None:
+            return self._process.poll() is not None  # reaps it: no <defunct> left behind
+        pid = self.pid
+        if pid is None:
+            return False
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return True
+        # A pidfile names a process that may be a zombie (its parent has not reaped it
+        # yet) or a recycled pid of another program: both mean our server is gone.
+        state = stat.rpartition(")")[2].split()[:1]
+        return state == ["Z"] or ("valkey" not in stat and "redis" not in stat)
+
+    def exit_status(self) -> str:
+        """How the server ended, for the log: a signal, an exit code, or unknown."""
+        code = self._process.returncode if self._process is not None else None
+        if code is None:
+            return "exit status unknown: started by another process"
+        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+
+    def restart(self) -> None:
+        """Start the server again unless another user already did (same socket, same AOF)."""
+        with self._file_lock("start.lock", fcntl.LOCK_EX):
+            if self._process is not None and self._process.poll() is not None:
+                self._process = None
+            # Never a second server beside a live one (hung, or restarted by another user).
+            if self.exited() and not _ping(self.socket_path):
+                self._start()
+
     def _start(self) -> None:
         log = self.directory / "valkey.log"
         args = [

@@ -49,6 +49,7 @@ class SessionKeys(NamedTuple):
     lock: str
     queue: str
     heartbeats: str
+    idempotency: str
 
     def vault(self, seq: int) -> str:
         """Key of the sensitive record captured at turn ``seq`` (7-day retention class)."""
@@ -70,6 +71,7 @@ def session_keys(session_id: str) -> SessionKeys:
         lock=f"{tag}:lock",
         queue=f"{tag}:lockq",
         heartbeats=f"{tag}:lockhb",
+        idempotency=f"{tag}:idem",
     )
 
 
@@ -255,3 +257,11 @@ def e2e_free_prekeys_key() -> str:
 def e2e_prekey_counter_key() -> str:
     """Counter issuing prekey ids."""
     return f"{E2E_TAG}:ids"
+
+
+# --- runtime limits (issue 18) -------------------------------------------------------------
+
+
+def limits_key() -> str:
+    """Hash of the resource policy of each region (field: region, value: msgpack policy)."""
+    return f"{PREFIX}:limits"

@@ -39,6 +39,8 @@ from agentgpt.store.context_store import Acquired, RedisContextStore
 from agentgpt.store.keys import LockKeys, lock_keys
 from agentgpt.store.tickets import new_ticket
 
+#: The lease is renewed every third of it while the holder lives: only a crashed (or
+#: stalled) holder lets it run out, and it then blocks the resource this long.
 DEFAULT_LEASE = 10.0
 DEFAULT_TIMEOUT = 30.0
 #: How long a waiter's ticket survives without a refresh (it refreshes on every poll).
@@ -54,6 +56,7 @@ class _Gate:
     users: int = 0
     waiting: int = 0
     holder_lease: float = DEFAULT_LEASE
+    holder: DistributedLock | None = None
 
 
 # In-process FIFO gates, one per (loop, resource); removed when nobody uses them.
@@ -98,6 +101,7 @@ class DistributedLock:
         self._gate_held = False
         self.lost = False
         self._queued = False
+        self._renewed_at = 0.0
 
     @property
     def value(self) -> str:
@@ -127,6 +131,7 @@ class DistributedLock:
                     await asyncio.shield(self.store.leave_queue(self.keys, self.ticket))
             raise
         self.fence = self.acquired.fence
+        self._renewed_at = time.monotonic()
         self._schedule_renewal()
         locks = dict(held_locks.get() or {})
         locks[self.resource] = self
@@ -187,6 +192,8 @@ class DistributedLock:
             return
         if self._gate_held:
             self._gate_held = False
+            if gate.holder is self:
+                gate.holder = None
             gate.lock.release()
         gate.users -= 1
         if gate.users == 0 and _gates.get(gate.key) is gate:
@@ -194,28 +201,44 @@ class DistributedLock:
 
     async def _wait_gate(self, gate: _Gate, deadline: float | None) -> None:
         # The gate only spares the store from polling by local waiters; it must not outlast
-        # a lease. After one lease of waiting, go to the store directly: if the local holder
-        # stalled, its lease has expired there and the store grants the lock in order.
+        # a lost lease. Each lease of waiting, look at the local holder: while its lease is
+        # renewed (the heartbeat runs), keep the local FIFO order; once it has lost its
+        # lease, go to the store directly, which grants the lock in ticket order.
         if not gate.lock.locked() and not gate.waiting:
             # Free and nobody queued here: take it without a timer (also makes a zero
             # timeout mean "try once" rather than "always fail").
             await gate.lock.acquire()
-            self._gate_held = True
-            gate.holder_lease = self.lease_ms / 1000
+            self._take_gate(gate)
             return
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        lease = gate.holder_lease
-        wait = lease if remaining is None else min(remaining, lease)
         gate.waiting += 1
         try:
-            await asyncio.wait_for(gate.lock.acquire(), wait)
-            self._gate_held = True
-            gate.holder_lease = self.lease_ms / 1000
-        except TimeoutError:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise self._timeout_error() from None
+            while True:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                lease = gate.holder_lease
+                wait = lease if remaining is None else min(remaining, lease)
+                try:
+                    await asyncio.wait_for(gate.lock.acquire(), wait)
+                except TimeoutError:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise self._timeout_error() from None
+                    if gate.holder is not None and gate.holder.renewing:
+                        continue
+                    return
+                self._take_gate(gate)
+                return
         finally:
             gate.waiting -= 1
+
+    @property
+    def renewing(self) -> bool:
+        """True while this holder's heartbeat has renewed (or taken) its lease lately."""
+        return not self.lost and time.monotonic() - self._renewed_at < self.lease_ms / 1000
+
+    def _take_gate(self, gate: _Gate) -> None:
+        self._renewed_at = time.monotonic()
+        self._gate_held = True
+        gate.holder = self
+        gate.holder_lease = self.lease_ms / 1000
 
     async def _poll(self, deadline: float | None) -> Acquired:
         delay = _POLL_FIRST
@@ -257,6 +280,7 @@ class DistributedLock:
         if not ok:
             self.lost = True
             return
+        self._renewed_at = time.monotonic()
         self._schedule_renewal()
 
     def _cancel_renewal(self) -> None:

@@ -43,6 +43,9 @@ class SessionMeta(msgspec.Struct, kw_only=True):
     fence: int | None = None
     fence_issued: int = 0
     closed: bool = False
+    region: str = ""  # "" for sessions created before regions (issue 18): the configured one
+    runtime: str = ""  # an isolated runtime's name, "" for the service's own process
+    cpu_guarantee: float | None = None
 
     @classmethod
     def from_hash(cls, raw: dict[bytes, bytes]) -> SessionMeta:
@@ -53,6 +56,7 @@ class SessionMeta(msgspec.Struct, kw_only=True):
             return value.decode() if value is not None else default
 
         fence = text("fence")
+        runtime, _, cpu = text("rt").partition(":")  # "sandbox" or "sandbox:0.5"
         caps = text("caps")
         return cls(
             owner=text("owner"),  # only sessions written before owners were hashed
@@ -66,4 +70,7 @@ class SessionMeta(msgspec.Struct, kw_only=True):
             fence=int(fence) if fence else None,
             fence_issued=int(text("fence_issued", "0")),
             closed=text("closed") == "1",
+            region=text("region"),
+            runtime=runtime,
+            cpu_guarantee=float(cpu) if cpu else None,
         )

@@ -171,8 +171,10 @@ class PIIRedactor:
             kind = _AFTER_KIND.get(after.group("what").split()[0].lower())
             if kind is not None and self._said(kind, run.group()):
                 return [(kind, start, end)]
-        if NOT_PERSONAL.search(text, max(0, start - 40), start):
-            return []
+        # After "order/ref/id ..." a number is a reference, not a phone; but a number that
+        # passes a card's checks is still kept out of the log: leaking a card costs more
+        # than over-redacting a reference.
+        reference = NOT_PERSONAL.search(text, max(0, start - 40), start) is not None
         groups = [(m.start() + start, m.end() + start) for m in _GROUP.finditer(run.group())]
         found: list[_Span] = []
         # A run may hold several numbers ("4111... 5500..."): from each group, take the
@@ -184,7 +186,7 @@ class PIIRedactor:
                 candidate = text[left : groups[j][1]]
                 digits = validate.digits_of(candidate)
                 kind = self._number_kind(candidate, digits)
-                if kind:
+                if kind and not (reference and kind != "CARD"):
                     found.append((kind, left, groups[j][1]))
                     i = j
                     break

@@ -2,6 +2,9 @@
 // The customer chat: demo sign-in, create a session, talk over the WebSocket.
 const $ = (id) => document.getElementById(id);
 let token = null, sessionId = null, ws = null;
+// Customers see replies only; operators debugging the agent open the page with ?debug=1
+// to see what it understood (intent, topic, sentiment) under each reply.
+const DEBUG = new URLSearchParams(location.search).get("debug") === "1";
 
 async function api(path, opts = {}) {
   const headers = { "content-type": "application/json" };
@@ -31,8 +34,8 @@ const esc = (s) => String(s).replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt
 function chip(label, value) { return `<span class="chip">${label}: ${esc(value)}</span>`; }
 
 function onTurn(turn) {
-  const meta = [chip("intent", turn.intent || "?"), chip("topic", turn.topic || "?"),
-                chip("sentiment", turn.sentiment.label)].join("");
+  const meta = DEBUG ? [chip("intent", turn.intent || "?"), chip("topic", turn.topic || "?"),
+                        chip("sentiment", turn.sentiment.label)].join("") : null;
   add("bot", turn.reply, meta);
   if (turn.actions.includes("escalate_to_human")) banner("escalate", "A human advisor is joining this conversation.");
   else if (turn.actions.includes("require_verification")) banner("verify", "Please verify your identity to continue (one-time passcode).");

@@ -1,0 +1,83 @@
+"""The worker process: ``python -m agentgpt.runtime.worker MODULE:FACTORY [ARG]``.
+
+It keeps the protocol on private copies of stdin/stdout and points fd 1 at stderr, so an
+agent that prints cannot corrupt a frame. ``FACTORY(ARG)`` returns the handler (bytes ->
+bytes) once, before ``hello``: imports and models load while the worker is still idle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+from agentgpt.runtime.frames import (
+    PROTOCOL_VERSION,
+    Frame,
+    read_frame_blocking,
+    write_frame_blocking,
+)
+
+Handler = Callable[[bytes], bytes]
+#: Set by drivers that give the worker its own pid namespace: after every turn, every
+#: other process in it (what the agent forked) is killed, so nothing outlives a turn.
+REAP_ENV = "AGENTGPT_WORKER_REAP"
+
+
+def load_handler(spec: str, arg: str) -> Handler:
+    """Import ``module:factory`` and call it with ``arg``."""
+    module_name, _, attr = spec.partition(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    handler: Handler = factory(arg)
+    return handler
+
+
+def serve(handler: Handler, fd_in: int, fd_out: int) -> None:
+    """Answer calls until the service closes the pipe."""
+    while (frame := read_frame_blocking(fd_in)) is not None:
+        try:
+            reply = Frame(PROTOCOL_VERSION, "reply", frame.id, handler(frame.body))
+        except Exception as exc:  # the agent's failure is reported, the worker goes on
+            reply = Frame(PROTOCOL_VERSION, "error", frame.id, error=_describe(exc))
+        if os.environ.get(REAP_ENV) == "1":
+            reap_others()
+        write_frame_blocking(fd_out, reply)
+
+
+def reap_others() -> None:
+    """Kill every process of the pid namespace but its init (1) and this worker."""
+    keep = {1, os.getpid()}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in keep:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry), signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def main(argv: list[str]) -> int:
+    """Load the handler, say hello, serve."""
+    fd_in, fd_out = os.dup(0), os.dup(1)
+    os.dup2(2, 1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    try:
+        handler = load_handler(argv[0], argv[1] if len(argv) > 1 else "")
+    except Exception as exc:  # reported to the service as the reason the worker failed
+        write_frame_blocking(fd_out, Frame(PROTOCOL_VERSION, "error", error=_describe(exc)))
+        return 1
+    write_frame_blocking(fd_out, Frame(PROTOCOL_VERSION, "hello", os.getpid()))
+    serve(handler, fd_in, fd_out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
