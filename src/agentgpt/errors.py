@@ -213,6 +213,58 @@ class AgentError(AgentGPTError):
     status = 500
 
 
+# --- end-to-end encryption (issue 17) ---------------------------------------------------
+
+
+class EndToEndError(UserError):
+    """A message or handshake of the end-to-end protocol was refused; nothing was stored."""
+
+    code = "e2e"
+    status = 400
+
+
+class UnknownProtocol(EndToEndError):
+    """``apply_encryption`` named a protocol this service does not speak."""
+
+    code = "e2e-unknown-protocol"
+
+
+class EndToEndRequired(EndToEndError):
+    """A plain message reached a session (or service) that requires end-to-end encryption."""
+
+    code = "e2e-required"
+
+
+class EndToEndNotEstablished(EndToEndError):
+    """An encrypted message reached a session whose client has not run the handshake."""
+
+    code = "e2e-not-established"
+
+
+class PrekeyExpired(EndToEndError):
+    """The handshake used a prekey that is retired or already consumed."""
+
+    code = "e2e-prekey-expired"
+
+
+class BrokenMessage(EndToEndError):
+    """An end-to-end message failed authentication or parsing; the state is unchanged."""
+
+    code = "e2e-broken-message"
+
+
+class ReplayedMessage(BrokenMessage):
+    """An end-to-end message was already decrypted once (or its key was purged)."""
+
+    code = "e2e-replayed-message"
+
+
+class TooManySkipped(BrokenMessage):
+    """An end-to-end message skips more messages than the out-of-order window allows."""
+
+    code = "e2e-too-many-skipped"
+
+
 class RuntimeUnavailable(AgentGPTError):
     """An isolated runtime cannot run on this machine (names what is missing)."""
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
 import httpx
 import msgspec
 
+from agentgpt.client.end_to_end import ClientRatchets
 from agentgpt.client.models import (
     AuthResult,
+    EncryptedTurn,
     Health,
     SessionInfo,
     SessionView,
@@ -22,7 +25,7 @@ from agentgpt.client.models import (
 )
 from agentgpt.client.monitor import Snapshot
 from agentgpt.client.problems import raise_for_problem
-from agentgpt.errors import StoreError
+from agentgpt.errors import InvalidInput, StoreError
 
 T = TypeVar("T")
 Window = Literal["5m", "15m", "1h", "24h", "7d"]
@@ -42,11 +45,15 @@ class AsyncClient:
         *,
         timeout: float = 30.0,
         http: httpx.AsyncClient | None = None,
+        end_to_end: bool = False,
+        key_rotation: str | timedelta = "daily",
         retries: int = 5,
         retry_backoff: float = 0.1,
     ) -> None:
         """Talk to ``base_url`` with ``token``; pass ``http`` to share a connection pool.
 
+        ``end_to_end=True``: sessions this client creates speak the double ratchet (issue
+        17): messages and answers cross the network and the service's HTTP layer encrypted.
         ``retries``: how many times ``send`` retries a connection error or a 503, waiting
         ``retry_backoff`` seconds doubled at each attempt (with jitter, at most 2 s).
         """
@@ -56,6 +63,7 @@ class AsyncClient:
         self.retry_backoff = retry_backoff
         self._owned = http is None
         self._http = http or httpx.AsyncClient(timeout=timeout)
+        self.ratchets = ClientRatchets(key_rotation) if end_to_end else None
 
     async def __aenter__(self) -> Self:
         """Use as ``async with AsyncClient(...) as client``."""
@@ -80,8 +88,21 @@ class AsyncClient:
     # --- sessions ---------------------------------------------------------------------
 
     async def create_session(self) -> SessionInfo:
-        """Create a session owned by the token's user."""
-        return await self._call("POST", "/v1/sessions", SessionInfo)
+        """Create a session owned by the token's user (and run the handshake, end to end)."""
+        info = await self._call("POST", "/v1/sessions", SessionInfo)
+        if self.ratchets is not None:
+            await self.handshake(info.id)
+        return info
+
+    async def handshake(self, session_id: str) -> None:
+        """Run X3DH against the service's prekey bundle for ``session_id``."""
+        if self.ratchets is None:
+            raise InvalidInput("create the client with end_to_end=True")
+        bundle = await self._request("GET", "/v1/e2e/bundle")
+        handshake = self.ratchets.start(session_id, bundle.content)
+        body = {"protocol": "double_ratchet", "key_rotation": str(self.ratchets.key_rotation),
+                "handshake": msgspec.to_builtins(handshake)}  # fmt: skip
+        await self._request("POST", f"/v1/sessions/{session_id}/e2e", json=body)
 
     async def send(
         self, session_id: str, text: str, on_busy: Literal["queue", "reject"] = "queue",
@@ -91,14 +112,38 @@ class AsyncClient:
 
         The message carries an idempotency key (a new UUID unless given), so the retries
         after a lost answer or a 503 return the first answer instead of a second turn.
+        In an end-to-end session the message is encrypted once and the same ciphertext
+        retried (a replayed answer comes encrypted with the ratchet's next key).
         """
+        if self.ratchets is not None and session_id in self.ratchets:
+            return await self.send_encrypted(
+                session_id, self.ratchets.encrypt(session_id, text), on_busy,
+                idempotency_key=idempotency_key,
+            )  # fmt: skip
+        return await self._post_turn(session_id, {"text": text}, Turn, on_busy, idempotency_key)
+
+    async def send_encrypted(
+        self, session_id: str, wire: str, on_busy: Literal["queue", "reject"] = "queue",
+        *, idempotency_key: str | None = None,
+    ) -> Turn:  # fmt: skip
+        """Send a message already encrypted with ``ratchets.encrypt``; decrypt the answer."""
+        if self.ratchets is None:
+            raise InvalidInput("create the client with end_to_end=True")
+        answer = await self._post_turn(session_id, {"e2e": wire}, EncryptedTurn, on_busy,
+                                       idempotency_key)  # fmt: skip
+        return self.ratchets.decrypt_turn(session_id, answer.e2e)
+
+    async def _post_turn(
+        self, session_id: str, body: dict[str, str], model: type[T],
+        on_busy: Literal["queue", "reject"], idempotency_key: str | None,
+    ) -> T:  # fmt: skip
+        """POST one message with an idempotency key, retrying connection errors and 503s."""
         params = {"on_busy": on_busy} if on_busy != "queue" else None
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         for attempt in range(self.retries + 1):
             try:
-                return await self._call("POST", f"/v1/sessions/{session_id}/messages", Turn,
-                                        json={"text": text}, params=params,
-                                        headers=headers)  # fmt: skip
+                return await self._call("POST", f"/v1/sessions/{session_id}/messages", model,
+                                        json=body, params=params, headers=headers)  # fmt: skip
             except (httpx.TransportError, StoreError):
                 if attempt == self.retries:
                     raise
@@ -126,6 +171,8 @@ class AsyncClient:
     async def erase(self, session_id: str) -> None:
         """Erase a session now (crypto-shredding)."""
         await self._request("DELETE", f"/v1/sessions/{session_id}")
+        if self.ratchets is not None:
+            self.ratchets.forget(session_id)
 
     # --- operations -------------------------------------------------------------------
 

@@ -15,6 +15,14 @@ class SessionInfo(msgspec.Struct, frozen=True):
     idle_timeout_s: float
 
 
+class EncryptedTurn(msgspec.Struct, frozen=True):
+    """An end-to-end encrypted answer: ``e2e`` decrypts to the ``Turn``."""
+
+    session_id: str
+    seq: int
+    e2e: str
+
+
 class Sentiment(msgspec.Struct, frozen=True):
     """Polarity of a message."""
 

@@ -204,6 +204,16 @@ class SessionSettings(BaseModel):
     # --- encryption at rest (issue 4) ---
     key_rotation: Rotation = timedelta(days=1)
     kms: KmsSettings = Field(default_factory=KmsSettings)
+    # --- end-to-end encryption (issue 17) ---
+    end_to_end: Literal["off", "optional", "required"] = Field(
+        default="optional",
+        description="optional: sessions may apply the double ratchet; required: plain "
+        "messages are refused (400 e2e-required); off: no prekey bundle is published",
+    )
+    prekey_rotation: Duration = Field(
+        default=timedelta(days=1), description="how long a signed prekey is published"
+    )
+    one_time_prekeys: int = Field(default=100, ge=4, le=10_000)
     # --- isolated runtimes and regions (issue 18) ---
     region: str = Field(default="default", pattern=REGION_PATTERN)
     regions: list[str] = Field(

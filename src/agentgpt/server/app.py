@@ -21,6 +21,7 @@ from agentgpt.security.tokens import TokenIssuer, TokenVerifier
 from agentgpt.server import (
     api_docs,
     chat_socket,
+    e2e_api,
     health,
     limits_api,
     monitor_api,
@@ -75,6 +76,7 @@ def create_app(
     api_docs.install(app)  # /docs with locally served assets (FastAPI's default uses a CDN)
     app.include_router(sessions_api.router)
     app.include_router(chat_socket.router)
+    app.include_router(e2e_api.router)
     app.include_router(monitor_api.router)
     app.include_router(limits_api.router)
     app.include_router(health.router)

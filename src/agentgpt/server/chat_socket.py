@@ -13,6 +13,7 @@ from agentgpt.errors import AccessDenied, AgentGPTError, InvalidToken
 from agentgpt.security.owners import same_user
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import charge, charge_address
+from agentgpt.server.e2e_api import encrypted_message, reply_of
 from agentgpt.server.problems import TYPE_PREFIX, public_detail
 from agentgpt.server.schemas import TurnOut
 from agentgpt.server.services import Services
@@ -23,7 +24,7 @@ router = APIRouter(tags=["sessions"])
 # Close codes in the private range: 4000 + the HTTP status they stand for.
 _CLOSE_UNAUTHORIZED = 4401
 _CLOSE_FORBIDDEN = 4403
-_FRAME_SHAPE = 'send {"text": "...", "id": "<optional message id>"}'
+_FRAME_SHAPE = 'send {"text": "...", "id": "<optional message id>"} (or "e2e" for "text")'
 
 
 def _token(ws: WebSocket) -> str | None:
@@ -111,8 +112,12 @@ def _json(frame: str) -> object:
 
 async def _turn(svc: Services, claims: Claims, session_id: str, data: object) -> dict[str, Any]:
     text = data.get("text") if isinstance(data, dict) else None
+    wire = data.get("e2e") if isinstance(data, dict) else None
     # "id": the message's idempotency key; a resend after a reconnect replays the answer.
     message_id = data.get("id") if isinstance(data, dict) else None
+    if isinstance(wire, str) and isinstance(message_id, str | None):
+        # issue 17: an end-to-end encrypted message
+        return await _encrypted_turn(svc, claims, session_id, wire, message_id)
     if not isinstance(text, str) or not isinstance(message_id, str | None):
         return {"type": "error", "problem": {"type": TYPE_PREFIX + "bad-request", "status": 400,
                                              "detail": _FRAME_SHAPE}}  # fmt: skip
@@ -126,3 +131,19 @@ async def _turn(svc: Services, claims: Claims, session_id: str, data: object) ->
         return {**_error(exc), **echo}
     return {"type": "turn", **echo,
             **TurnOut.of(session_id, response.seq, response).model_dump()}  # fmt: skip
+
+
+async def _encrypted_turn(
+    svc: Services, claims: Claims, session_id: str, wire: str, message_id: str | None
+) -> dict[str, Any]:
+    echo = {"id": message_id} if message_id is not None else {}
+    try:
+        await charge(svc, claims)
+        owner = None if claims.has("session:admin") else claims.user
+        sealed = encrypted_message(session_id, wire)
+        response = await svc.manager.handle(session_id, sealed, owner=owner,
+                                            idempotency_key=message_id)  # fmt: skip
+        return {"type": "turn", **echo,
+                **reply_of(session_id, response.seq, sealed).model_dump()}  # fmt: skip
+    except AgentGPTError as exc:
+        return {**_error(exc), **echo}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from agentgpt.agents.context import Exchange
 from agentgpt.agents.response import Response
@@ -32,9 +32,21 @@ class SessionCreateIn(BaseModel):
 
 
 class MessageIn(BaseModel):
-    """One customer message."""
+    """One customer message: plain ``text``, or an end-to-end encrypted ``e2e`` message."""
 
-    text: str = Field(description="the customer's message (UTF-8, at most the configured size)")
+    text: str | None = Field(
+        default=None, description="the customer's message (UTF-8, at most the configured size)"
+    )
+    e2e: str | None = Field(
+        default=None, max_length=64 * 1024,
+        description="a Double Ratchet message (unpadded base64url) after the handshake",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _one_of(self) -> MessageIn:
+        if (self.text is None) == (self.e2e is None):
+            raise ValueError('send {"text": "..."}, or {"e2e": "..."} after the handshake')
+        return self
 
 
 class SentimentOut(BaseModel):

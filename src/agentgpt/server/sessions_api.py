@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 from agentgpt.errors import SessionNotFound
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import require
+from agentgpt.server.e2e_api import encrypted_message, reply_of
 from agentgpt.server.problems import responses
 from agentgpt.server.schemas import (
     AuthEventIn,
@@ -88,6 +89,12 @@ async def post_message(
     svc: Services = request.app.state.services
     owner = None if claims.has("session:admin") else claims.user
     wait = 0.0 if on_busy == "reject" else None
+    if body.e2e is not None:  # issue 17: only ciphertext passes through here
+        sealed = encrypted_message(session_id, body.e2e)
+        response = await svc.manager.handle(session_id, sealed, owner=owner, lock_wait=wait,
+                                            idempotency_key=idempotency_key)  # fmt: skip
+        encrypted = reply_of(session_id, response.seq, sealed)
+        return Response(encrypted.model_dump_json(), media_type="application/json")
     response = await svc.manager.handle(session_id, body.text, owner=owner, lock_wait=wait,
                                         idempotency_key=idempotency_key)  # fmt: skip
     out = TurnOut.of(session_id, response.seq, response)

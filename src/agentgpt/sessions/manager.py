@@ -36,12 +36,16 @@ from agentgpt.errors import (
     SessionClosed,
     SessionLimitExceeded,
     SessionNotFound,
+    UnknownProtocol,
 )
 from agentgpt.observability import tracing
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.owners import OwnerHasher, normalise_user
 from agentgpt.security.protocols import SessionKeyManager
+from agentgpt.security.ratchet import PROTOCOL, Handshake
+from agentgpt.security.ratchet.prekeys import Prekeys
 from agentgpt.security.rewrap import Rewrapper
+from agentgpt.sessions import end_to_end as E2E
 from agentgpt.sessions.class_hooks import class_hooks, class_or_instance_hook
 from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
 from agentgpt.sessions.idempotency import key_digest, replayed
@@ -112,6 +116,7 @@ class SessionManager:
         )
         self._default_pool: AgentPool[Any] | None = None
         self._rewrap: asyncio.Task[None] | None = None
+        self._prekeys: Prekeys | None = None
         # --- analytics (issue 5) ---
         self.analytics = analytics or Analytics(
             self.store, analytics_settings, idle_timeout=self.idle_timeout,
@@ -192,6 +197,8 @@ class SessionManager:
         await self.isolation.aclose()
         task, self._rewrap = self._rewrap, None
         await stop_task(task)
+        if self._prekeys is not None:
+            await self._prekeys.stop()
         await self.analytics.aclose()
 
     async def __aenter__(self) -> SessionManager:
@@ -379,7 +386,7 @@ class SessionManager:
     async def handle(
         self,
         session_id: str,
-        text: object,
+        text: object | E2E.EncryptedMessage,
         *,
         owner: str | None = None,
         lock_wait: float | None = None,
@@ -390,12 +397,18 @@ class SessionManager:
         ``owner``: when given, the session must belong to that user (else it is reported
         missing, revealing nothing). ``lock_wait``: seconds to queue behind a running turn
         (default from settings; ``0`` rejects at once with ``LockTimeout`` when busy).
+        ``text`` may be an ``EncryptedMessage`` (issue 17): it is decrypted under the lock
+        and its answer encrypted into ``text.reply``, the ratchet committed with the turn.
         ``idempotency_key``: a retry with the key of a committed turn returns that turn's
-        answer and stores nothing (within ``idempotency_ttl``).
+        answer and stores nothing (within ``idempotency_ttl``); for an encrypted message
+        the answer is encrypted again with the ratchet's next key (the retried ciphertext
+        was consumed by the first attempt), and only the ratchet state is written.
         """
         started = time.perf_counter()
         validate_session_id(session_id)  # before the span: an attribute must be a valid id
-        message = validate_message(text, self.settings.max_message_bytes)
+        sealed = text if isinstance(text, E2E.EncryptedMessage) else None
+        if sealed is None:
+            message = validate_message(text, self.settings.max_message_bytes)
         digest = key_digest(idempotency_key) if idempotency_key is not None else None
         with tracing.span(TURN_SPAN, {"session.id": session_id}) as span:
             lock = self._turn_lock(session_id, lock_wait)
@@ -405,8 +418,16 @@ class SessionManager:
                     await lock.acquire()  # one round trip: lock + meta + context
                     lock_wait_ms = (time.perf_counter() - started) * 1000
                     session = await self._loaded(session_id, lock, owner)
+                    meta = lock.acquired.meta if lock.acquired is not None else None
+                    if sealed is None:
+                        E2E.require_plain_allowed(meta or {}, self._e2e_required, session_id)
                     if digest is not None and (done := await self._replay(session, digest)):
+                        if sealed is not None:
+                            await self._replay_encrypted(session, meta or {}, sealed, done, lock)
                         return done  # the lock is released below; nothing new is stored
+                    if sealed is not None:
+                        ratchet, plain = E2E.decrypt_turn(session, meta or {}, sealed)
+                        message = validate_message(plain, self.settings.max_message_bytes)
                 with tracing.span(PROCESS_SPAN):
                     response = await self._process(session, message)
                 self._require_verification_if_flagged(lock, response)
@@ -416,6 +437,9 @@ class SessionManager:
                         message, response, fence=lock.fence, window=self.settings.context_window,
                         latency_ms=latency_ms, release_value=lock.value,
                     )  # fmt: skip
+                    if sealed is not None:
+                        state = E2E.encrypt_reply(session, ratchet, sealed, response)
+                        write = dataclasses.replace(write, e2e=state)
                     if digest is not None:
                         ttl_ms = int(self.settings.idempotency_ttl.total_seconds() * 1000)
                         write = dataclasses.replace(write, idempotency_digest=digest,
@@ -437,6 +461,67 @@ class SessionManager:
                 # echo customer text.
                 span.set_attribute("agentgpt.turn.seq", session.version)
         return response
+
+    # --- end-to-end encryption (issue 17) ------------------------------------------------
+
+    @property
+    def _e2e_required(self) -> bool:
+        return self.settings.end_to_end == "required"
+
+    @property
+    def prekeys(self) -> Prekeys:
+        """The deployment's prekey bundle (``EndToEndRequired`` when end-to-end is off)."""
+        if self._prekeys is None:
+            keys = self.key_manager
+            if self.settings.end_to_end == "off" or not isinstance(keys, SessionEncryptor):
+                raise UnknownProtocol(
+                    "end-to-end encryption is off here (sessions.end_to_end: off, or "
+                    "sessions.encryption: none, which leaves no key provider for its keys)"
+                )
+            self._prekeys = Prekeys(
+                self.store, keys.provider, self.settings.prekey_rotation.total_seconds(),
+                stock=self.settings.one_time_prekeys,
+            )  # fmt: skip
+        return self._prekeys
+
+    async def establish_e2e(
+        self,
+        session_id: str,
+        handshake: Handshake,
+        *,
+        protocol: str = PROTOCOL,
+        key_rotation: str | timedelta | None = None,
+        owner: str | None = None,
+    ) -> float:
+        """Answer a client's X3DH handshake under the turn lock; return the rotation period."""
+        rotation = E2E.rotation_seconds(protocol, key_rotation)
+        validate_session_id(session_id)
+        lock = self._turn_lock(session_id, None)
+        try:
+            await lock.acquire()
+            session = await self._loaded(session_id, lock, owner)
+            assert lock.acquired is not None
+            fields = await E2E.respond_to_handshake(
+                session, lock.acquired.meta or {}, self.prekeys, handshake, rotation
+            )
+            await self.store.set_fields(session_id, fields, fence=lock.fence)
+        finally:
+            await lock.release()
+        return rotation
+
+    async def _replay_encrypted(
+        self,
+        session: Session,
+        meta: dict[bytes, bytes],
+        sealed: E2E.EncryptedMessage,
+        done: Response,
+        lock: DistributedLock,
+    ) -> None:
+        # The first attempt's ciphertext answer was lost with its reply: encrypt the
+        # replayed answer with the next key of the chain and keep the advanced state.
+        ratchet = E2E.open_state(session, meta)
+        fields = E2E.replay_reply(session, ratchet, sealed, done, done.seq)
+        await self.store.set_fields(session.id, fields, fence=lock.fence)
 
     async def _replay(self, session: Session, digest: str) -> Response | None:
         seq = await self.store.idempotent_seq(session.id, digest)

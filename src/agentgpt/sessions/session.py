@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from agentgpt.agents.context import DEFAULT_WINDOW, Context, Exchange
@@ -13,6 +14,7 @@ from agentgpt.agents.response import Response
 from agentgpt.errors import InvalidInput, SessionNotFound
 from agentgpt.runtime import RUNTIMES, parse_cpu
 from agentgpt.security.protocols import RecordCipher, SessionKeyManager
+from agentgpt.security.ratchet.policy import POLICY_FIELD, PROTOCOL, rotation_seconds
 from agentgpt.sessions.records import TurnRecord
 from agentgpt.store import records as R
 from agentgpt.store.codec import RecordCodec
@@ -154,6 +156,22 @@ class Session:
         assert self._cipher is not None, "session has no data key; load it through a manager"
         plain = self._cipher.decrypt(blob, R.associated_data(self.id, kind, version))
         return _codec.decode(plain, type_)
+
+    # --- end-to-end encryption (issue 17) ------------------------------------------------
+
+    async def apply_encryption(
+        self, protocol: str = PROTOCOL, key_rotation: str | timedelta | None = "daily"
+    ) -> None:
+        """Require end-to-end encryption of this session's messages (the guide's section 5).
+
+        From now on plain messages are refused (400 ``e2e-required``); the customer's client
+        runs the X3DH handshake against the deployment's prekey bundle and sends Double
+        Ratchet messages, whose DH ratchet key is replaced at least once per ``key_rotation``.
+        """
+        rotation = rotation_seconds(protocol, key_rotation)
+        if not self.persisted:
+            raise InvalidInput("create the session through a SessionManager first")
+        await self.store.set_fields(self.id, {POLICY_FIELD: repr(rotation)})
 
     # --- the commit of one turn --------------------------------------------------------
 

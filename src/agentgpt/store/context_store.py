@@ -66,6 +66,7 @@ class TurnWrite:
     vault: bytes | None = None
     release_value: str | None = None
     owner_hash: str = ""
+    e2e: bytes | None = None  # the sealed end-to-end ratchet state after this turn
     idempotency_digest: str | None = None
     idempotency_ttl_ms: int = 0
 
@@ -257,6 +258,7 @@ class RedisContextStore:
             write.release_value or "",
             write.idempotency_digest or "",
             write.idempotency_ttl_ms,
+            write.e2e or b"",
         ]
         script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq),
                        keys.idempotency]  # fmt: skip
@@ -278,6 +280,24 @@ class RedisContextStore:
             await _SCRIPTS.load(client)
             return await self.commit(write)
         return _check_commit(write.session_id, int(results[0]))
+
+    async def set_fields(
+        self, session_id: str, fields: dict[str, bytes | str | int], fence: int | None = None
+    ) -> None:
+        """Set metadata fields of a live session (under its lock when ``fence`` is given)."""
+        args: list[bytes | str | int] = ["" if fence is None else fence]
+        for name, value in fields.items():
+            args += [name, value]
+        client = await self.client()
+        code = int(
+            await self._script(client, "set_fields", [K.session_keys(session_id).meta], args)
+        )
+        if code == 0:
+            raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
+        if code < 0:
+            raise StaleFencingToken(
+                f"session {session_id}: the turn lock was lost before the write; retry"
+            )
 
     async def read_log(self, session_id: str, start: int = 0, end: int = -1) -> list[bytes]:
         """Return log entries ``start..end`` (inclusive, 0-based) - never on the hot path."""

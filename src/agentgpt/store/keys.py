@@ -229,6 +229,36 @@ def rate_key(subject: str) -> str:
     return f"{PREFIX}:rate:{{{digest}}}"
 
 
+# --- end-to-end encryption (issue 17) ------------------------------------------------------
+# The deployment's prekey bundle: one hash tag, so a one-time prekey is taken atomically.
+E2E_TAG = f"{PREFIX}:e2e:{{e2e}}"
+
+
+def e2e_identity_key() -> str:
+    """The deployment's identity keys, wrapped by the key provider's KEK."""
+    return f"{E2E_TAG}:identity"
+
+
+def e2e_signed_prekeys_key() -> str:
+    """Hash of signed prekeys by id (wrapped private + public record), plus ``current``."""
+    return f"{E2E_TAG}:spk"
+
+
+def e2e_one_time_prekeys_key() -> str:
+    """Hash of one-time prekeys' wrapped private keys by id (deleted when consumed)."""
+    return f"{E2E_TAG}:opk"
+
+
+def e2e_free_prekeys_key() -> str:
+    """List of one-time prekeys not yet handed out (``id|public key``)."""
+    return f"{E2E_TAG}:opk:free"
+
+
+def e2e_prekey_counter_key() -> str:
+    """Counter issuing prekey ids."""
+    return f"{E2E_TAG}:ids"
+
+
 # --- runtime limits (issue 18) -------------------------------------------------------------
 
 

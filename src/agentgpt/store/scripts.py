@@ -16,7 +16,7 @@ class Scripts:
     """Script bodies by name with their SHA1, as the server will know them."""
 
     NAMES = ("acquire", "release", "extend", "create", "commit", "erase", "token_bucket",
-             "cas_field", "admit", "forget_alerts")  # fmt: skip
+             "cas_field", "admit", "forget_alerts", "set_fields")  # fmt: skip
 
     def __init__(self, names: Sequence[str] | None = None) -> None:
         """Read the bundled ``lua/*.lua`` files (``names``: another set, e.g. analytics)."""

@@ -4,7 +4,8 @@
 --       2 expected version, 3 ctx blob, 4 log entry, 5 log head hash, 6 now ms,
 --       7 retention ms, 8 sliding (0/1), 9 vault blob ('' for none), 10 sensitive ttl ms,
 --       11 release (0/1), 12 lock holder value, 13 idempotency key digest ('' for none),
---       14 how long the idempotency hash is kept (ms)
+--       14 how long the idempotency hash is kept (ms), 15 sealed end-to-end ratchet state
+--       ('' for none: issue 17; written with the turn, so a failed turn leaves it unchanged)
 -- Returns the new version, or -1 stale fence, -2 no session, -3 closed, -4 version conflict.
 if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
 local m = redis.call('HMGET', KEYS[1], 'version', 'fence_issued', 'closed')
@@ -27,6 +28,7 @@ end
 local version = tonumber(ARGV[2]) + 1
 redis.call('HSET', KEYS[1], 'version', version, 'head', ARGV[5], 'last_active', ARGV[6],
   'fence', ARGV[1])
+if ARGV[15] ~= '' then redis.call('HSET', KEYS[1], 'e2e', ARGV[15]) end
 redis.call('SET', KEYS[2], ARGV[3])
 redis.call('RPUSH', KEYS[3], ARGV[4])
 if ARGV[8] == '1' then

@@ -1,0 +1,68 @@
+"""The customer's end of the end-to-end protocol (issue 17), for ``AsyncClient``.
+
+Ratchet states live in this object only (in memory): the service never sees them, and a
+client that loses them starts a new session. Every call that changes a state does so
+without awaiting in between, so concurrent sends on one client never fork a chain.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import msgspec
+
+from agentgpt.client.models import Turn
+from agentgpt.errors import EndToEndNotEstablished
+from agentgpt.security.ratchet import double_ratchet as DR
+from agentgpt.security.ratchet import x3dh as X
+from agentgpt.security.ratchet.policy import rotation_seconds
+
+
+class ClientRatchets:
+    """The client's ratchet state per session."""
+
+    def __init__(self, key_rotation: str | timedelta = "daily") -> None:
+        """Replace an idle ratchet key once it is older than ``key_rotation``."""
+        self.key_rotation = key_rotation
+        self.rotation = rotation_seconds("double_ratchet", key_rotation)
+        self._states: dict[str, DR.RatchetState] = {}
+
+    def __contains__(self, session_id: object) -> bool:
+        """True when the handshake of ``session_id`` was made by this client."""
+        return session_id in self._states
+
+    def start(self, session_id: str, bundle: bytes) -> X.Handshake:
+        """Run X3DH against a bundle (JSON); keep the state, return the handshake to send."""
+        handshake, state = X.initiate(msgspec.json.decode(bundle, type=X.PrekeyBundle),
+                                      self.rotation)  # fmt: skip
+        self._states[session_id] = state
+        return handshake
+
+    def encrypt(self, session_id: str, text: str) -> str:
+        """A Double Ratchet message carrying ``text`` (unpadded base64url)."""
+        state, wire = DR.encrypt(self._state(session_id), text.encode())
+        self._states[session_id] = state
+        return X.b64(wire)
+
+    def decrypt_turn(self, session_id: str, wire: str) -> Turn:
+        """Decrypt the service's encrypted answer into a ``Turn``."""
+        state, plaintext = DR.decrypt(self._state(session_id), X.unb64(wire, "the answer"))
+        self._states[session_id] = state
+        return msgspec.json.decode(plaintext, type=Turn)
+
+    def state(self, session_id: str) -> DR.RatchetState:
+        """A copy of the session's state (for tests and audits)."""
+        return self._state(session_id).copy()
+
+    def forget(self, session_id: str) -> None:
+        """Drop the session's state (after erasure)."""
+        self._states.pop(session_id, None)
+
+    def _state(self, session_id: str) -> DR.RatchetState:
+        state = self._states.get(session_id)
+        if state is None:
+            raise EndToEndNotEstablished(
+                f"this client holds no end-to-end keys for session {session_id}: only the "
+                "client that created it (with end_to_end=True) can talk to it"
+            )
+        return state
