@@ -173,6 +173,17 @@ class Cluster:
                     return self.ports.index(port)
         raise RuntimeError(f"no running node serves the slot of {key}")
 
+    def wait_failover(self, timeout: float = 30.0) -> float:
+        """Wait until the running nodes hold every primary again; return the seconds taken."""
+        start = time.monotonic()
+        masters = len(self.ports) // (1 + self.replicas)
+        while time.monotonic() - start < timeout:
+            roles = [self.info(i, "replication") for i in list(self.procs)]
+            if sum("role:master" in r for r in roles) >= masters:
+                return time.monotonic() - start
+            time.sleep(0.05)
+        raise RuntimeError("no replica took over the dead primary")
+
     def kill(self, index: int) -> None:
         """SIGKILL node ``index`` (a crash: no nodes.conf written, no goodbye)."""
         proc = self.procs.pop(index)
