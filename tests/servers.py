@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,16 +82,43 @@ def standalone(password: str | None = None) -> Iterator[str]:
         yield url
 
 
+@contextlib.contextmanager
+def primary_with_replica() -> Iterator[tuple[str, Callable[[], subprocess.Popen[bytes]]]]:
+    """Run a primary with AOF on; yield its URL and a function that starts a replica of it.
+
+    The replicas started are stopped with the primary; kill one to lose it sooner.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        primary = _start(port, Path(tmp), "--appendonly", "yes")
+        replicas: list[subprocess.Popen[bytes]] = []
+
+        def replica() -> subprocess.Popen[bytes]:
+            workdir = Path(tmp) / f"replica{len(replicas)}"
+            workdir.mkdir()
+            proc = _start(free_port(), workdir, "--replicaof", "127.0.0.1", str(port))
+            replicas.append(proc)
+            return proc
+
+        try:
+            yield f"redis://127.0.0.1:{port}/0", replica
+        finally:
+            for proc in (*replicas, primary):
+                proc.kill()
+                proc.wait(10)
+
+
 class Cluster:
     """A cluster of primaries on loopback whose processes can be stopped and started again."""
 
-    def __init__(self, workdir: Path, masters: int = 3, *extra: str) -> None:
-        """Describe ``masters`` primaries under ``workdir`` (nothing runs until ``create``)."""
+    def __init__(self, workdir: Path, masters: int = 3, *extra: str, replicas: int = 0) -> None:
+        """Describe ``masters`` primaries (each with ``replicas``) under ``workdir``."""
         self.cli = str(Path(find_server_binary()).with_name("valkey-cli"))
         self.workdir = workdir
         self.extra = extra
+        self.replicas = replicas
         self.ports: list[int] = []
-        while len(self.ports) < masters:
+        while len(self.ports) < masters * (1 + replicas):
             port = free_port()
             if not {port, port + 10000} & {p for q in self.ports for p in (q, q + 10000)}:
                 self.ports.append(port)
@@ -111,9 +139,56 @@ class Cluster:
         """Start the nodes, assign the slots and wait for ``cluster_state:ok``."""
         self.start()
         create = [self.cli, "--cluster", "create", *self.nodes]
-        create += ["--cluster-replicas", "0", "--cluster-yes"]
+        create += ["--cluster-replicas", str(self.replicas), "--cluster-yes"]
         subprocess.run(create, check=True, capture_output=True, timeout=60)
         self.wait_ok()
+        if self.replicas:
+            self.wait_replicas()
+
+    def wait_replicas(self, timeout: float = 30.0) -> None:
+        """Wait until every replica is linked to its primary (``master_link_status:up``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            roles = [self.info(i, "replication") for i in self.procs]
+            linked = sum("master_link_status:up" in r for r in roles)
+            if linked >= len(self.ports) - len(self.ports) // (1 + self.replicas):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("cluster replicas did not link to their primaries")
+
+    def info(self, index: int, section: str) -> str:
+        """``INFO section`` of node ``index`` ("" when it does not answer)."""
+        args = [self.cli, "-p", str(self.ports[index]), "info", section]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return subprocess.run(args, capture_output=True, text=True, timeout=5).stdout
+        return ""
+
+    def primary_of(self, key: str) -> int:
+        """Index of the node serving ``key``'s slot now (asked of a running node)."""
+        for i in self.procs:
+            args = [self.cli, "-p", str(self.ports[i]), "cluster", "keyslot", key]
+            slot = int(subprocess.run(args, capture_output=True, text=True, timeout=5).stdout)
+            for port, first, last in _primary_ranges(self.cli, self.ports[i]):
+                if first <= slot <= last and port in self.ports:
+                    return self.ports.index(port)
+        raise RuntimeError(f"no running node serves the slot of {key}")
+
+    def wait_failover(self, timeout: float = 30.0) -> float:
+        """Wait until the running nodes hold every primary again; return the seconds taken."""
+        start = time.monotonic()
+        masters = len(self.ports) // (1 + self.replicas)
+        while time.monotonic() - start < timeout:
+            roles = [self.info(i, "replication") for i in list(self.procs)]
+            if sum("role:master" in r for r in roles) >= masters:
+                return time.monotonic() - start
+            time.sleep(0.05)
+        raise RuntimeError("no replica took over the dead primary")
+
+    def kill(self, index: int) -> None:
+        """SIGKILL node ``index`` (a crash: no nodes.conf written, no goodbye)."""
+        proc = self.procs.pop(index)
+        proc.kill()
+        proc.wait(10)
 
     def wait_ok(self, timeout: float = 30.0) -> None:
         """Wait until every node reports ``cluster_state:ok``."""
@@ -125,7 +200,11 @@ class Cluster:
         for proc in chosen:
             proc.terminate()
         for proc in chosen:
-            proc.wait(10)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:  # a primary waiting for a lagging replica
+                proc.kill()
+                proc.wait(10)
 
 
 @contextlib.contextmanager
@@ -145,6 +224,33 @@ def cluster(masters: int = 3) -> Iterator[list[str]]:
     """Run a cluster of ``masters`` primaries; yield their host:port list."""
     with restartable_cluster(masters) as nodes:
         yield nodes.nodes
+
+
+@contextlib.contextmanager
+def replicated_cluster(
+    masters: int = 3, replicas: int = 1, node_timeout_ms: int = 2000, *extra: str
+) -> Iterator[Cluster]:
+    """Run ``masters`` primaries with ``replicas`` each (AOF on, fsync every second).
+
+    ``node_timeout_ms`` bounds failover: a replica takes over a dead primary about one to
+    two node timeouts after the crash. Kill a node with ``Cluster.kill``.
+    """
+    opts = ("--cluster-node-timeout", str(node_timeout_ms), "--appendonly", "yes",
+            "--appendfsync", "everysec", "--shutdown-timeout", "1", *extra)  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        nodes = Cluster(Path(tmp), masters, *opts, replicas=replicas)
+        try:
+            nodes.create()
+            yield nodes
+        finally:
+            nodes.stop()
+
+
+def _primary_ranges(cli: str, port: int) -> list[tuple[int, int, int]]:
+    """(port, first slot, last slot) of every primary range, from ``CLUSTER SLOTS``."""
+    out = subprocess.run([cli, "-p", str(port), "--json", "cluster", "slots"],
+                         capture_output=True, text=True, timeout=5).stdout  # fmt: skip
+    return [(int(r[2][1]), int(r[0]), int(r[1])) for r in json.loads(out or "[]")]
 
 
 def _wait_cluster_ok(cli: str, nodes: list[str], timeout: float = 30.0) -> None:

@@ -186,6 +186,16 @@ class StoreUnavailable(StoreError):
     code = "store-unavailable"
 
 
+class DurabilityNotReached(StoreError):
+    """A commit did not reach the configured durability in time: not acknowledged.
+
+    The turn may be on the primary alone; a retry with the same ``Idempotency-Key`` is
+    safe (it replays the turn and waits for its durability again).
+    """
+
+    code = "durability-not-reached"
+
+
 class EmbeddedServerError(StoreUnavailable):
     """The embedded Valkey server could not be started or reached."""
 

@@ -61,6 +61,14 @@ class StoreSettings(BaseModel):
     connect_timeout: float = Field(default=2.0, gt=0)
     pool_timeout: float = Field(default=30.0, gt=0, description="wait for a free connection")
     appendfsync: Literal["always", "everysec"] = "everysec"
+    durability: Literal["local", "aof", "replica"] = Field(
+        default="local",
+        description="what a commit waits for before it is acknowledged: local (the "
+        "primary's memory), aof (WAITAOF: fsynced on the primary), replica (WAIT: in "
+        "durability_replicas replicas); not reached in durability_timeout: 503",
+    )
+    durability_replicas: int = Field(default=1, ge=1, le=16)
+    durability_timeout: Duration = timedelta(seconds=1)
     erase_compaction_delay: Duration = Field(
         default=timedelta(seconds=10),
         description="embedded store: rewrite the AOF this long after an erasure, so erased "

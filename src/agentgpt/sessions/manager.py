@@ -527,6 +527,8 @@ class SessionManager:
         seq = await self.store.idempotent_seq(session.id, digest)
         if seq is None or seq > session.version:
             return None
+        ttl_ms = int(self.settings.idempotency_ttl.total_seconds() * 1000)
+        await self.store.confirm_durable(session.id, digest, seq, ttl_ms)
         blobs = await self.store.read_log(session.id, seq - 1, seq - 1)
         return replayed(session.open(blobs[0], R.KIND_LOG, seq, TurnRecord)) if blobs else None
 

@@ -32,6 +32,7 @@ from agentgpt.errors import (
 from agentgpt.store import keys as K
 from agentgpt.store.compaction import ErasureCompactor
 from agentgpt.store.connection import Client, create_client
+from agentgpt.store.durability import Durability
 from agentgpt.store.embedded import EmbeddedServer
 from agentgpt.store.failures import STORE_FAILURES, store_unavailable
 from agentgpt.store.scripts import Scripts
@@ -94,6 +95,7 @@ class RedisContextStore:
         self.settings = settings if settings is not None else load_settings().store
         self._home = home
         self._backend = _Backend.shared(self.settings, home)
+        self._durability = Durability.of(self.settings)
 
     def with_retention(
         self, default: timedelta | None = None, sensitive: timedelta | None = None
@@ -267,19 +269,82 @@ class RedisContextStore:
             # redis-py refuses scripts in cluster pipelines: run the commit and the
             # schedule update side by side (one round trip each, concurrently).
             code, _ = await asyncio.gather(
-                self._script(client, "commit", script_keys, args),
+                self._durable_script(client, "commit", script_keys, args),
                 self._schedule(write.session_id, _now_ms(), write.owner_hash),
             )
             return _check_commit(write.session_id, int(code))
         pipe = client.pipeline(transaction=False)
         _SCRIPTS.queue(pipe, "commit", script_keys, args)
         self._queue_schedule(pipe, write.session_id, _now_ms(), write.owner_hash)
+        self._durability.queue(pipe)
         try:
-            results = await self._guard(pipe.execute())
+            results = await self._waited(pipe)
         except NoScriptError:
             await _SCRIPTS.load(client)
             return await self.commit(write)
-        return _check_commit(write.session_id, int(results[0]))
+        version = _check_commit(write.session_id, int(results[0]))
+        if self._durability.waits:
+            self._durability.check(results[-1], self.describe())
+        return version
+
+    async def _waited(self, pipe: Any) -> list[Any]:
+        """Run a pipeline whose last command may be a durability wait.
+
+        The wait's own error (``WAITAOF`` on a server without AOF) comes back as its reply
+        for ``Durability.check`` to explain; the other commands' errors are raised.
+        """
+        waits = self._durability.waits
+        results: list[Any] = await self._guard(pipe.execute(raise_on_error=not waits))
+        for reply in results[:-1] if waits else ():
+            if isinstance(reply, NoScriptError):
+                raise reply
+            if isinstance(reply, Exception):
+                raise self._backend.unavailable(reply) from reply
+        return results
+
+    async def _durable_script(
+        self, client: RedisCluster, name: str, keys: Sequence[str], args: Sequence[Any]
+    ) -> Any:
+        """A script on a cluster, followed on its connection by the durability wait."""
+        if not self._durability.waits:
+            return await self._script(client, name, keys, args)
+        pipe = client.pipeline(transaction=False)
+        # EVALSHA as a raw command: the cluster pipeline only blocks the evalsha method.
+        pipe.execute_command("EVALSHA", _SCRIPTS.shas[name], len(keys), *keys, *args)
+        node = client.get_node_from_key(keys[0])
+        if node is None:
+            raise StoreUnavailable(f"session store cluster ({self.describe()}): slot not served")
+        self._durability.queue(pipe, target_nodes=node)
+        try:
+            reply, waited = await self._waited(pipe)
+        except NoScriptError:
+            await _SCRIPTS.load(client)
+            return await self._durable_script(client, name, keys, args)
+        if int(reply) >= 0:
+            self._durability.check(waited, f"node {node.name} of {self.describe()}")
+        return reply
+
+    async def confirm_durable(self, session_id: str, digest: str, seq: int, ttl_ms: int) -> None:
+        """Wait for the durability of a replayed turn (its first commit may not have had it).
+
+        ``WAIT`` counts the calling connection's writes: rewrite the idempotency entry (the
+        same value) and wait for that; replication is in order, so the turn is there too.
+        """
+        if not self._durability.waits:
+            return
+        key = K.session_keys(session_id).idempotency
+        client = await self.client()
+        pipe = client.pipeline(transaction=False)
+        pipe.hset(key, digest, seq)
+        pipe.pexpire(key, ttl_ms)
+        route = (
+            {"target_nodes": client.get_node_from_key(key)}
+            if isinstance(client, RedisCluster)
+            else {}
+        )
+        self._durability.queue(pipe, **route)
+        results = await self._waited(pipe)
+        self._durability.check(results[-1], self.describe())
 
     async def set_fields(
         self, session_id: str, fields: dict[str, bytes | str | int], fence: int | None = None

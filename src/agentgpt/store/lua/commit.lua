@@ -18,6 +18,9 @@ if tonumber(m[1] or '0') ~= tonumber(ARGV[2]) then
   -- turn on top: report the same success rather than a conflict.
   if tonumber(m[1] or '0') == tonumber(ARGV[2]) + 1
       and redis.call('HGET', KEYS[1], 'head') == ARGV[5] then
+    -- Rewrite the head (same value): a write on this connection that a durability WAIT
+    -- after this script waits for (the first attempt's writes were on another one).
+    redis.call('HSET', KEYS[1], 'head', ARGV[5])
     if ARGV[11] == '1' and redis.call('GET', KEYS[4]) == ARGV[12] then
       redis.call('DEL', KEYS[4])
     end
