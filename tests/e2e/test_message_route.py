@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from fastapi.testclient import TestClient
 
 from agentgpt.security.tokens import TokenIssuer
+from agentgpt.server import create_app
+from agentgpt.server.app import YOUNG_GC_THRESHOLD
+from tests.e2e.conftest import make_settings
 from tests.e2e.test_api import assert_problem, auth, new_session
 
 
@@ -51,3 +56,31 @@ def test_token_and_scope_are_checked_before_the_turn(
     assert_problem(client.post(url, json={"text": "hi"}, headers=read_only), 403, "access-denied")
     other = auth(issuer, "mallory")
     assert_problem(client.post(url, json={"text": "hi"}, headers=other), 404, "session-not-found")
+
+
+def test_messages_spend_the_rate_bucket_in_the_lock_round_trip(
+    standalone_url: str, issuer: TokenIssuer
+) -> None:
+    app = create_app(make_settings(standalone_url, rate_per_user=0.01, rate_burst=3))
+    with TestClient(app) as limited:
+        headers = auth(issuer, "rate-limited-messages")
+        sid = new_session(limited, issuer, "rate-limited-messages")  # one token
+        store = app.state.services.manager.store
+        before = store.round_trips
+        url = f"/v1/sessions/{sid}/messages"
+        codes = [limited.post(url, json={"text": "hi"}, headers=headers).status_code
+                 for _ in range(2)]  # fmt: skip
+        assert codes == [200, 200]
+        assert store.round_trips - before == 4  # lock + bucket + load, commit: twice
+        response = limited.post(url, json={"text": "hi"}, headers=headers)
+        assert_problem(response, 429, "rate-limited")
+        assert int(response.headers["Retry-After"]) >= 1
+        # A malformed body is refused by the bucket first, as before (429 before 422).
+        refused = limited.post(url, json={"text": 42}, headers=headers)
+        assert_problem(refused, 429, "rate-limited")
+
+
+def test_service_collects_young_objects_in_batches(client: TestClient) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert gc.get_threshold()[0] == YOUNG_GC_THRESHOLD
+    assert gc.get_freeze_count() > 0  # what startup built is out of the collector's way

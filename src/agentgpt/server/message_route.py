@@ -4,9 +4,10 @@ FastAPI resolves the route's dependencies and validates its path, query, header 
 parameters through pydantic on every request: 0.4-0.8 ms of CPU per turn on the benchmark
 machine (bench/budget.py). A well-formed plain request (a JSON body with a string ``text``
 and no ``e2e``, a valid path and query) is served here directly, with the checks in the
-same order of effects: token, scope, rate limit, then the turn. Anything else goes to
-FastAPI's own handler for the route, so malformed requests get exactly the answers (422
-problem documents) they always got.
+same order of effects: token, scope, rate limit, then the turn; the rate bucket is spent
+inside the turn's lock script (one round trip fewer on a standalone store). Anything else
+goes to FastAPI's own handler for the route, so malformed requests and end-to-end
+encrypted ones get exactly the answers they always got.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 
 from agentgpt.security.tokens import Claims
-from agentgpt.server.auth import authenticate
+from agentgpt.server.auth import charge, identify
 from agentgpt.server.schemas import TurnOut
 from agentgpt.server.services import Services
+from agentgpt.store.buckets import Bucket
 
 WRITE_SCOPE = "session:write"
 ON_BUSY = ("queue", "reject")
@@ -38,13 +40,19 @@ _decode_message = msgspec.json.Decoder(_Message).decode
 
 
 async def answer(
-    svc: Services, claims: Claims, session_id: str, text: str, on_busy: str, key: str | None
+    svc: Services,
+    claims: Claims,
+    session_id: str,
+    text: str,
+    on_busy: str,
+    key: str | None,
+    bucket: Bucket | None = None,
 ) -> Response:
     """Run the turn for an authorised caller and serialise the answer once."""
     owner = None if claims.has("session:admin") else claims.user
     wait = 0.0 if on_busy == "reject" else None
     response = await svc.manager.handle(session_id, text, owner=owner, lock_wait=wait,
-                                        idempotency_key=key)  # fmt: skip
+                                        idempotency_key=key, rate_bucket=bucket)  # fmt: skip
     out = TurnOut.of(session_id, response.seq, response)
     return Response(out.model_dump_json(), media_type="application/json")
 
@@ -61,11 +69,14 @@ class MessageRoute(APIRoute):
             if parsed is None:
                 return await standard(request)
             session_id, text, on_busy, key = parsed
-            claims = await authenticate(request, _credentials(request))
+            svc: Services = request.app.state.services
+            claims = await identify(request, _credentials(request))
             if not claims.has(WRITE_SCOPE):
+                await charge(svc, claims)  # a refused request is charged, as everywhere
                 claims.require(WRITE_SCOPE)
-            return await answer(request.app.state.services, claims, session_id, text,
-                                on_busy, key)  # fmt: skip
+            # The caller's rate bucket is spent in the turn's lock round trip.
+            bucket = svc.limiter.bucket(claims.user)
+            return await answer(svc, claims, session_id, text, on_busy, key, bucket)
 
         return handler
 
