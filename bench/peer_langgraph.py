@@ -6,7 +6,7 @@ Three figures in one run, one after the other on the same machine:
   on a file), a one-node graph that appends a fixed reply to the thread's messages (no
   store server, no encryption, no NLU); it runs in its own virtual environment
   (``.venv-peer/``, made by this script on first use with the pinned versions below, never
-  in our lock);
+  in our lock), on uvloop as ours;
 * ours: ``SessionManager.handle`` with the default agent (``NLPAgent``), encryption on,
   on the embedded Valkey.
 
@@ -40,6 +40,7 @@ from typing import Annotated, Any, TypedDict
 
 LANGGRAPH = "langgraph==1.2.22"
 SQLITE_SAVER = "langgraph-checkpoint-sqlite==3.1.2"
+UVLOOP = "uvloop==0.23.0"  # the event loop ours runs on (requirements/lock.txt), for both
 PEER_VENV = _HERE.parent / ".venv-peer"
 LINES = ("I forgot my password", "Card blocked in foreign country", "Can I get a loan?",
          "Wire transfer to my landlord please", "thanks, bye")  # fmt: skip
@@ -133,12 +134,12 @@ def _peer_python() -> Path:
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
     check = subprocess.run(
-        [str(python), "-m", "pip", "show", "langgraph", "langgraph-checkpoint-sqlite"],
+        [str(python), "-m", "pip", "show", "langgraph", "langgraph-checkpoint-sqlite", "uvloop"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if f"Version: {LANGGRAPH.split('==')[1]}" not in check.stdout or check.returncode:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", LANGGRAPH, SQLITE_SAVER],
-                       check=True)  # fmt: skip
+        subprocess.run([str(python), "-m", "pip", "install", "-q", LANGGRAPH, SQLITE_SAVER,
+                        UVLOOP], check=True)  # fmt: skip
     return python
 
 
@@ -161,10 +162,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--peer", choices=["memory", "sqlite"], help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.peer:  # the child, inside .venv-peer
-        print(json.dumps(asyncio.run(_langgraph(args.peer, args))))
-        return
     import uvloop
+
+    if args.peer:  # the child, inside .venv-peer
+        print(json.dumps(uvloop.run(_langgraph(args.peer, args))))
+        return
 
     memory = _peer("memory", args)
     sqlite = _peer("sqlite", args)
