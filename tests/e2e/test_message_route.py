@@ -32,6 +32,7 @@ def test_direct_path_answers_a_well_formed_message(client: TestClient, issuer: T
         (b"not json", "application/json", "", 400, "bad-request"),
         (b'{"text": "hi"}', "application/json", "?on_busy=never", 422, "validation"),
         (b'{"text": ""}', "application/json", "", 422, "invalid-input"),
+        (b'{"text": "hi", "e2e": "AAAA"}', "application/json", "", 422, "validation"),
     ],
 )
 def test_malformed_requests_get_fastapi_answers(
