@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from agentgpt.errors import InvalidToken, RateLimited
+from agentgpt.errors import InvalidToken
 from agentgpt.security.tokens import Claims
-from agentgpt.server.problems import retry_after_seconds
 from agentgpt.server.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `agentgpt token create`")
@@ -18,6 +17,13 @@ _bearer = HTTPBearer(auto_error=False, description="a token from `agentgpt token
 
 async def authenticate(request: Request, creds: HTTPAuthorizationCredentials | None) -> Claims:
     """Verify the bearer token and spend one token of the caller's rate bucket."""
+    claims = await identify(request, creds)
+    await charge(request.app.state.services, claims)
+    return claims
+
+
+async def identify(request: Request, creds: HTTPAuthorizationCredentials | None) -> Claims:
+    """Verify the bearer token (a refusal spends the client address's bucket)."""
     svc: Services = request.app.state.services
     try:
         if creds is None:
@@ -27,7 +33,6 @@ async def authenticate(request: Request, creds: HTTPAuthorizationCredentials | N
         # Guessing tokens costs the guesser: each refusal spends the address's bucket.
         await charge_address(svc, request, "badtoken")
         raise
-    await charge(svc, claims)
     request.state.user = claims.user
     return claims
 
@@ -47,11 +52,7 @@ async def _spend(svc: Services, subject: str, per: str) -> None:
     decision = await svc.limiter.take(subject)
     if not decision.allowed:
         # Whole seconds, as in Retry-After: the detail and the header say the same thing.
-        seconds = retry_after_seconds(decision.retry_after_s)
-        raise RateLimited(
-            f"too many requests: the limit is {svc.limiter.rate:g}/s {per}; retry in {seconds}s",
-            retry_after=seconds,
-        )
+        raise svc.limiter.bucket(subject, per).refused(decision.retry_after_s * 1000)
 
 
 def require(*scopes: str) -> Callable[..., Awaitable[Claims]]:

@@ -10,6 +10,7 @@ from agentgpt.errors import SessionNotFound
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import require
 from agentgpt.server.e2e_api import encrypted_message, reply_of
+from agentgpt.server.message_route import MessageRoute, answer
 from agentgpt.server.problems import responses
 from agentgpt.server.schemas import (
     AuthEventIn,
@@ -62,10 +63,6 @@ async def create_session(
     )  # fmt: skip
 
 
-@router.post(
-    "/{session_id}/messages", response_model=TurnOut,
-    responses=responses(*_COMMON, 409, 413), summary="Send a message; get the agent's answer",
-)  # fmt: skip
 async def post_message(
     request: Request,
     session_id: SessionId,
@@ -84,21 +81,26 @@ async def post_message(
     ] = None,
 ) -> Response:
     """Process one message of the caller's session, in arrival order (``session:write``)."""
-    # The hot path: the services are read off the app (no extra dependency to solve) and
-    # the answer is serialised once here, not validated again by FastAPI's response model.
+    # Plain messages are served by MessageRoute's direct path when well formed; this
+    # signature (FastAPI's solving) answers the rest and describes the route in OpenAPI.
     svc: Services = request.app.state.services
-    owner = None if claims.has("session:admin") else claims.user
-    wait = 0.0 if on_busy == "reject" else None
     if body.e2e is not None:  # issue 17: only ciphertext passes through here
+        owner = None if claims.has("session:admin") else claims.user
+        wait = 0.0 if on_busy == "reject" else None
         sealed = encrypted_message(session_id, body.e2e)
         response = await svc.manager.handle(session_id, sealed, owner=owner, lock_wait=wait,
                                             idempotency_key=idempotency_key)  # fmt: skip
         encrypted = reply_of(session_id, response.seq, sealed)
         return Response(encrypted.model_dump_json(), media_type="application/json")
-    response = await svc.manager.handle(session_id, body.text, owner=owner, lock_wait=wait,
-                                        idempotency_key=idempotency_key)  # fmt: skip
-    out = TurnOut.of(session_id, response.seq, response)
-    return Response(out.model_dump_json(), media_type="application/json")
+    text = body.text if body.text is not None else ""  # MessageIn holds one of the two
+    return await answer(svc, claims, session_id, text, on_busy, idempotency_key)
+
+
+router.add_api_route(
+    "/{session_id}/messages", post_message, methods=["POST"], response_model=TurnOut,
+    responses=responses(*_COMMON, 409, 413), summary="Send a message; get the agent's answer",
+    route_class_override=MessageRoute,
+)  # fmt: skip
 
 
 @router.get(
