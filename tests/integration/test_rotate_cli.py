@@ -25,9 +25,15 @@ async def _sessions(url: str, count: int) -> list[str]:
 
 
 def test_rotate_keys_rotates_and_rewraps_every_session(
-    standalone_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    standalone_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("AGENTGPT_STORE_URL", standalone_url)
+    # A keyset of its own: the session-wide one may hold versions another test rotated
+    # more than the retire grace ago, which this test would then (rightly) retire.
+    monkeypatch.setenv("AGENTGPT_SESSIONS__KEY_ARN", f"local:{tmp_path / 'keyset.json'}")
     asyncio.run(_sessions(standalone_url, 5))
     assert main(["security", "rotate-keys", "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
