@@ -29,9 +29,9 @@ from agentgpt.errors import IntegrityError, SessionNotFound
 from agentgpt.security.findings import Finding
 from agentgpt.security.keyspace import guarded, list_page, sample_session_ids
 from agentgpt.security.protocols import LogEntry, RecordCipher, RecordTypes, SessionKeyManager
+from agentgpt.security.sealer import RecordSealer
 from agentgpt.store import keys as K
 from agentgpt.store import records as R
-from agentgpt.store.codec import RecordCodec
 from agentgpt.store.context_store import RedisContextStore
 
 T = TypeVar("T")
@@ -43,8 +43,6 @@ PAGE = 256
 SEQ_SEARCH = 16
 #: Sessions verified at once by ``verify_sample``.
 CONCURRENCY = 16
-
-_codec = RecordCodec()
 
 
 class VerifyReport(msgspec.Struct, kw_only=True):
@@ -75,8 +73,7 @@ def open_record(
     cipher: RecordCipher, blob: bytes, session_id: str, kind: str, version: int, type_: type[T]
 ) -> T:
     """Decrypt and decode a record under its binding; raise ``IntegrityError``."""
-    plain = cipher.decrypt(blob, R.associated_data(session_id, kind, version))
-    return _codec.decode(plain, type_)
+    return RecordSealer(cipher, session_id).open(blob, kind, version, type_)
 
 
 def open_log_entry(

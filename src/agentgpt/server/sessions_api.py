@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
-from agentgpt.errors import SessionNotFound
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import require
 from agentgpt.server.e2e_api import encrypted_message, reply_of
@@ -32,14 +31,22 @@ Svc = Annotated[Services, Depends(services)]
 _COMMON = (400, 401, 403, 404, 422, 429, 503)
 
 
+def caller(claims: Claims) -> str | None:
+    """The identity the manager checks ownership against (None: an operator sees all)."""
+    return None if claims.has("session:admin") else claims.user
+
+
 async def owned_session(svc: Services, session_id: str, claims: Claims) -> Session:
     """Load a session the caller may see; others' sessions look exactly like missing ones."""
-    session = await svc.manager.load_session(session_id)
-    if svc.manager.owns(session, claims.user):
-        session.owner = claims.user  # the stored owner is a keyed hash; this is who it names
-    elif not claims.has("session:admin"):
-        raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
+    session = await svc.manager.load_session(session_id, owner=caller(claims))
+    _name_owner(svc, session, claims)
     return session
+
+
+def _name_owner(svc: Services, session: Session, claims: Claims) -> None:
+    # An operator's own session shows its owner too (the stored owner is a keyed hash).
+    if session.owner != claims.user and svc.manager.owns(session, claims.user):
+        session.owner = claims.user
 
 
 @router.post(
@@ -87,8 +94,8 @@ async def post_message(
     # The hot path: the services are read off the app (no extra dependency to solve) and
     # the answer is serialised once here, not validated again by FastAPI's response model.
     svc: Services = request.app.state.services
-    owner = None if claims.has("session:admin") else claims.user
     wait = 0.0 if on_busy == "reject" else None
+    owner = caller(claims)
     if body.e2e is not None:  # issue 17: only ciphertext passes through here
         sealed = encrypted_message(session_id, body.e2e)
         response = await svc.manager.handle(session_id, sealed, owner=owner, lock_wait=wait,
@@ -126,8 +133,7 @@ async def get_turns(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TurnsPage:
     """Turns ``offset+1 .. offset+limit`` of the session (PII redacted)."""
-    session = await owned_session(svc, session_id, claims)
-    records = await svc.manager.turns(session_id, offset, limit)
+    session, records = await svc.manager.turns_page(session_id, offset, limit, owner=caller(claims))
     return TurnsPage(
         session_id=session_id, offset=offset, limit=limit, total=session.version,
         turns=[TurnRecordOut.of(r) for r in records],
@@ -146,8 +152,9 @@ async def post_auth_event(
     claims: Annotated[Claims, Depends(require("session:write", "session:admin"))],
 ) -> AuthEventOut:
     """Report an OTP/password step-up result; 3 failures in 10 minutes flag the session."""
-    await owned_session(svc, session_id, claims)
-    failures = await svc.manager.record_auth(session_id, body.success, body.method)
+    failures = await svc.manager.record_auth(
+        session_id, body.success, body.method, owner=caller(claims)
+    )
     flagged = await svc.manager.analytics.is_flagged(session_id)
     return AuthEventOut(session_id=session_id, recorded=True, recent_failures=failures,
                         flagged=flagged)  # fmt: skip
@@ -163,6 +170,5 @@ async def delete_session(
     claims: Annotated[Claims, Depends(require("session:write", "session:admin"))],
 ) -> Response:
     """Erase a session: its data key first, then every key (owner or ``session:admin``)."""
-    await owned_session(svc, session_id, claims)
-    await svc.manager.erase(session_id)
+    await svc.manager.erase(session_id, owner=caller(claims))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -435,9 +435,24 @@ class RedisContextStore:
     # --- locks -------------------------------------------------------------------------
 
     async def acquire(
+        self, lk: K.LockKeys, ticket: str, lease_ms: int, wait_ttl_ms: int
+    ) -> Acquired:
+        """Try to take a lock once (one round trip)."""
+        return await self._acquire(lk, ticket, lease_ms, wait_ttl_ms, load=False)
+
+    async def begin_turn(
+        self, lk: K.LockKeys, ticket: str, lease_ms: int, wait_ttl_ms: int
+    ) -> Acquired:
+        """Try to take a session's turn lock once; when granted, return meta and context.
+
+        One round trip: the lock and the session's data come back together (DESIGN, the
+        turn path step 2).
+        """
+        return await self._acquire(lk, ticket, lease_ms, wait_ttl_ms, load=True)
+
+    async def _acquire(
         self, lk: K.LockKeys, ticket: str, lease_ms: int, wait_ttl_ms: int, *, load: bool
     ) -> Acquired:
-        """Try to take a lock once; when granted with ``load``, return meta and context."""
         ctx_key = K.session_keys(lk.session_id).ctx if lk.session_id else lk.lock
         args = [ticket, lease_ms, wait_ttl_ms, 1 if lk.session_id else 0, 1 if load else 0,
                 self.retention_ms]  # fmt: skip

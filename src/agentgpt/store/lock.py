@@ -83,7 +83,6 @@ class DistributedLock:
         store: RedisContextStore | None = None,
         lease: float = DEFAULT_LEASE,
         timeout: float | None = DEFAULT_TIMEOUT,
-        load: bool = False,
     ) -> None:
         """Describe a lock; ``lease`` and ``timeout`` in seconds (``None``: wait forever)."""
         self.resource = resource
@@ -91,7 +90,6 @@ class DistributedLock:
         self.store = store if store is not None else RedisContextStore()
         self.lease_ms = max(100, int(lease * 1000))
         self.timeout = timeout
-        self._load = load
         self.ticket = new_ticket()
         self.fence = 0
         self.acquired: Acquired | None = None
@@ -243,9 +241,7 @@ class DistributedLock:
     async def _poll(self, deadline: float | None) -> Acquired:
         delay = _POLL_FIRST
         while True:
-            reply = await self.store.acquire(
-                self.keys, self.ticket, self.lease_ms, WAITER_TTL_MS, load=self._load
-            )
+            reply = await self._attempt()
             if reply.granted:
                 return reply
             self._queued = True
@@ -253,6 +249,10 @@ class DistributedLock:
                 raise self._timeout_error(reply.position)
             await asyncio.sleep(delay)
             delay = min(delay * 2, _POLL_MAX)
+
+    async def _attempt(self) -> Acquired:
+        """Try once to take the lock (a subclass may load its data in the same trip)."""
+        return await self.store.acquire(self.keys, self.ticket, self.lease_ms, WAITER_TTL_MS)
 
     def _timeout_error(self, position: int | None = None) -> LockTimeout:
         where = f" (position {position + 1} in the queue)" if position is not None else ""
