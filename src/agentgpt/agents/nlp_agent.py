@@ -27,7 +27,7 @@ from agentgpt.agents.dialogue import (
 from agentgpt.agents.playbook import Playbook, load_playbook
 from agentgpt.agents.response import Action, Entity, Response, Sentiment
 from agentgpt.agents.turn_pii import current_values, placeholders
-from agentgpt.config.loader import load_settings
+from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import NLUSettings
 from agentgpt.errors import InvalidInput, MessageTooLarge
 from agentgpt.nlu.analysis import Analysis, Analyzer, Request
@@ -60,7 +60,7 @@ def _playbook(path: Path | None) -> Playbook:
 def _configured() -> NLUSettings:
     # A pool builds agents with no arguments: they take the process's configuration
     # (YAML + environment), read once.
-    return load_settings().nlu
+    return default_settings().nlu
 
 
 class NLPAgent:

@@ -18,10 +18,9 @@ from typing import NamedTuple
 import msgspec
 
 from agentgpt.analytics.trends import TrendFlag
-from agentgpt.analytics.writer import call_script
 from agentgpt.config.settings import AnalyticsSettings
 from agentgpt.errors import InvalidInput
-from agentgpt.store import keys as K
+from agentgpt.store.analytics_repository import AnalyticsRepository
 from agentgpt.store.context_store import RedisContextStore
 
 _STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
@@ -172,18 +171,17 @@ class AlertLog:
     ) -> None:
         """Keep alerts in ``store``."""
         self.store = store
+        self.repository = AnalyticsRepository(store)
         self.settings = settings
         self.clock = clock
 
     async def raise_alert(self, alert: Alert, cooldown_s: float) -> Alert | None:
         """Append ``alert`` unless the same rule and subject fired within the cool-down."""
-        client = await self.store.client()
         entry: list[object] = ["rule", alert.rule, "severity", alert.severity,
                                "subject", alert.subject, "message", alert.message,
                                "at", repr(alert.at), "data", json.dumps(alert.data)]  # fmt: skip
-        keys = [K.alert_cooldown_key(alert.rule, alert.subject), K.alert_stream_key()]
         args: list[object] = [max(1, int(cooldown_s * 1000)), self.settings.alert_stream_maxlen]
-        reply = await self.store._guard(call_script(client, "an_alert", keys, args + entry))
+        reply = await self.repository.append_alert(alert.rule, alert.subject, args + entry)
         if not reply:
             return None
         return msgspec.structs.replace(alert, id=_text(reply))
@@ -198,16 +196,12 @@ class AlertLog:
     ) -> list[Alert]:
         """The newest alerts first, at or above ``min_severity``, open ones unless asked."""
         floor = severity_filter(min_severity) if isinstance(min_severity, str) else min_severity
-        client = await self.store.client()
         # Filter on the alert's own time, not the stream id: ids carry the server's clock.
-        rows = await self.store._guard(
-            client.xrevrange(K.alert_stream_key(), "+", "-", count=max(1, limit * 4))
-        )
+        rows = await self.repository.recent_alerts(max(1, limit * 4))
         alerts = [_decode(row_id, fields) for row_id, fields in rows]
         alerts = [a for a in alerts if a.level >= floor and (since is None or a.at >= since)]
         if alerts:
-            by_key = K.alert_ack_keys()[1]
-            by = await self.store._guard(client.hmget(by_key, [a.id for a in alerts]))
+            by = await self.repository.acknowledged_by([a.id for a in alerts])
             for alert, operator in zip(alerts, by, strict=True):
                 alert.acknowledged_by = _text(operator) if operator is not None else None
         if not include_acknowledged:
@@ -220,12 +214,10 @@ class AlertLog:
             raise InvalidInput("operator must be a non-empty name of at most 128 characters")
         if not isinstance(alert_id, str) or not _STREAM_ID.fullmatch(alert_id):
             raise InvalidInput(f"invalid alert id {alert_id!r:.40}: expected <ms>-<seq>")
-        client = await self.store.client()
-        keys = list(K.alert_ack_keys())
         now_ms = int(self.clock() * 1000)
         retention = int(self.settings.retention.total_seconds() * 1000)
         args: list[object] = [alert_id, operator, now_ms, retention]
-        return bool(await self.store._guard(call_script(client, "an_ack", keys, args)))
+        return await self.repository.acknowledge(args)
 
 
 def _text(value: object) -> str:

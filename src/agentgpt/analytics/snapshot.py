@@ -18,7 +18,7 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -35,12 +35,14 @@ from agentgpt.analytics.alerts import (
 )
 from agentgpt.analytics.events import AuthEvent, TurnEvent
 from agentgpt.analytics.trends import TrendFlag, TrendParams, all_trends
-from agentgpt.analytics.writer import STORE_FAILURES, AggregateWriter, call_script
+from agentgpt.analytics.writer import STORE_FAILURES, AggregateWriter
 from agentgpt.background_tasks import stop_task
 from agentgpt.config.settings import AnalyticsSettings
 from agentgpt.errors import InvalidInput, SessionNotFound
 from agentgpt.store import keys as K
+from agentgpt.store.analytics_repository import AnalyticsRepository
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.records import FLAG_FIELD, flag_active
 
 log = logging.getLogger("agentgpt.analytics")
 
@@ -49,14 +51,6 @@ log = logging.getLogger("agentgpt.analytics")
 WINDOWS = {"5m": 5, "15m": 15, "1h": 60, "24h": 1440, "7d": 10080}
 AlertCallback = Callable[[Alert], Awaitable[None] | None]
 _METHOD = re.compile(r"[A-Za-z0-9_.-]{1,40}")
-#: Field of the session's meta hash holding the verification flag's expiry (epoch ms).
-FLAG_FIELD = b"flagged"
-
-
-def flag_active(meta: Mapping[bytes, bytes], now: float) -> bool:
-    """True when a session's meta carries a verification flag that has not expired."""
-    value = meta.get(FLAG_FIELD)
-    return value is not None and int(value) > now * 1000
 
 
 class TopicShare(msgspec.Struct, frozen=True):
@@ -122,6 +116,7 @@ class Analytics:
         self.on_alert = on_alert
         self.writer = AggregateWriter(self.store, self.settings, clock, shard)
         self.alerts = AlertLog(self.store, self.settings, clock)
+        self.repository = AnalyticsRepository(self.store)
         self.book = rules(self.settings)
         self.params = TrendParams(
             surge_ratio=self.settings.surge_ratio, significance=self.settings.significance,
@@ -171,7 +166,6 @@ class Analytics:
     async def record_auth_event(self, event: AuthEvent) -> int:
         """``record_auth`` for an ``AuthEvent`` (its ``time`` is the attempt's time)."""
         session_id, now = event.session_id, event.time
-        keys = [K.auth_failures_key(session_id), K.session_keys(session_id).meta]
         now_ms = int(now * 1000)
         s = self.settings
         args: list[object] = [
@@ -179,8 +173,7 @@ class Analytics:
             s.auth_failures, int(s.flag_ttl.total_seconds() * 1000),
             f"{now_ms}-{random.getrandbits(32):08x}",
         ]  # fmt: skip
-        client = await self.store.client()
-        count = int(await self.store._guard(call_script(client, "an_auth", keys, args)))
+        count = await self.repository.record_auth(session_id, args)
         if count < 0:
             raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         if count >= s.auth_failures:
@@ -192,19 +185,12 @@ class Analytics:
 
     async def is_flagged(self, session_id: str) -> bool:
         """True when the session's next sensitive action requires verification."""
-        client = await self.store.client()
-        meta = K.session_keys(session_id).meta
-        value = await self.store._guard(client.hget(meta, FLAG_FIELD))
+        value = await self.repository.flag(session_id)
         return flag_active({FLAG_FIELD: value} if value is not None else {}, self.clock())
 
     async def clear_flag(self, session_id: str) -> bool:
         """Lift the flag (after a successful verification); False if it was not set."""
-        client = await self.store.client()
-        pipe = client.pipeline(transaction=False)  # both keys are in the session's slot
-        pipe.hdel(K.session_keys(session_id).meta, FLAG_FIELD)
-        pipe.delete(K.auth_failures_key(session_id))
-        removed, _ = await self.store._guard(pipe.execute())
-        return bool(removed)
+        return await self.repository.clear_flag(session_id)
 
     # --- alerts ------------------------------------------------------------------------
 

@@ -25,9 +25,9 @@ from agentgpt.agents.response import Action, Response
 from agentgpt.agents.turn_pii import turn_values
 from agentgpt.analytics.alerts import Alert
 from agentgpt.analytics.events import TurnEvent
-from agentgpt.analytics.snapshot import Analytics, flag_active
+from agentgpt.analytics.snapshot import Analytics
 from agentgpt.background_tasks import stop_task
-from agentgpt.config.loader import load_settings
+from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import AnalyticsSettings, SessionSettings
 from agentgpt.errors import (
     AgentError,
@@ -64,8 +64,11 @@ from agentgpt.store import keys as K
 from agentgpt.store import records as R
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.keys import validate_session_id
+from agentgpt.store.records import flag_active
 
 DEFAULT_CAPABILITIES = ("intent_detection", "sentiment_analysis")
+#: Attributes where the guide's subclasses keep their pool.
+GUIDE_POOL_NAMES = ("agents", "nlp_agents")
 # Span names of the turn path (tracing is optional: see agentgpt.observability).
 TURN_SPAN = "agentgpt.turn"
 LOCK_LOAD_SPAN = "agentgpt.turn.lock_load"
@@ -76,11 +79,10 @@ COMMIT_SPAN = "agentgpt.turn.commit"
 class SessionManager:
     """Runs many isolated sessions on one store with a shared pool of agents.
 
-    Subclasses may set any ``AgentPool`` attribute (the guide uses ``self.agents`` or
-    ``self.nlp_agents``); the manager uses the first one it finds, else a pool of
-    ``NLPAgent`` (``sessions.agent: faq`` picks the rule-based ``FAQAgent``). A subclass
-    may override ``create_session``: the session it returns is registered (admission,
-    owner, data key, ``created`` hook) when it comes back.
+    The pool is ``agent_pool=``, or the guide's ``self.agents`` / ``self.nlp_agents``, else
+    a pool of ``NLPAgent`` (``sessions.agent: faq`` picks the rule-based ``FAQAgent``). A
+    subclass may override ``create_session``: the session it returns is registered
+    (admission, owner, data key, ``created`` hook) when it comes back.
     """
 
     def __init__(
@@ -97,10 +99,11 @@ class SessionManager:
         analytics: Analytics | None = None,
         analytics_settings: AnalyticsSettings | None = None,
         redactor: PIIRedactor | None = None,
+        agent_pool: AgentPool[Any] | None = None,
     ) -> None:
         """Configure the manager; arguments override the loaded configuration."""
         if settings is None or redactor is None:
-            loaded = load_settings()
+            loaded = default_settings()
             settings = settings or loaded.sessions
             analytics_settings = analytics_settings or loaded.analytics
             redactor = redactor or PIIRedactor(loaded.nlu.phone_region)
@@ -120,6 +123,7 @@ class SessionManager:
         self.sweeper = Sweeper(
             self.store, self.hooks.fire, idle_timeout=self.idle_timeout, interval=sweep_interval
         )
+        self._pool = agent_pool
         self._default_pool: AgentPool[Any] | None = None
         self._rewrap: asyncio.Task[None] | None = None
         self._prekeys: Prekeys | None = None
@@ -136,29 +140,27 @@ class SessionManager:
         for event, callback in class_hooks(type(self)):
             self.register_hook(event, callback)
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Register sessions returned by an overridden ``create_session``."""
-        super().__init_subclass__(**kwargs)
-        override = cls.__dict__.get("create_session")
-        if override is None or getattr(override, "_registers", False):
-            return
-
-        @functools.wraps(override)
-        async def create_session(self: SessionManager, user_id: str, *a: Any, **kw: Any) -> Session:
-            session: Session = await override(self, user_id, *a, **kw)
-            if not session.persisted:
-                await self._register(session, user_id)
-            return session
-
-        create_session._registers = True  # type: ignore[attr-defined]
-        cls.create_session = create_session  # type: ignore[method-assign]
+        override = type(self).create_session
+        if override is not SessionManager.create_session:
+            # The guide's subclass returns a Session it built: register it when it comes
+            # back (admission, owner, data key, ``created`` hook) on this instance.
+            self.create_session = functools.partial(  # type: ignore[method-assign]
+                self._create_and_register, functools.partial(override, self)
+            )
 
     # --- configuration ------------------------------------------------------------------
 
     @property
     def agent_pool(self) -> AgentPool[Any]:
-        """The pool serving this manager's sessions."""
-        for value in vars(self).values():
+        """The pool serving this manager's sessions.
+
+        The one given as ``agent_pool=``, else the pool the guide's subclass sets as
+        ``self.agents`` or ``self.nlp_agents``, else a pool of the configured agent.
+        """
+        if self._pool is not None:
+            return self._pool
+        for name in GUIDE_POOL_NAMES:
+            value = getattr(self, name, None)
             if isinstance(value, AgentPool):
                 return value
         if self._default_pool is None:
@@ -246,7 +248,13 @@ class SessionManager:
         await self._register(session, user_id)
         return session
 
-    create_session._registers = True  # type: ignore[attr-defined]
+    async def _create_and_register(
+        self, create: Any, user_id: str, *args: Any, **kwargs: Any
+    ) -> Session:
+        session: Session = await create(user_id, *args, **kwargs)
+        if not session.persisted:
+            await self._register(session, user_id)
+        return session
 
     async def _register(self, session: Session, user_id: str) -> None:
         if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 256:

@@ -19,7 +19,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from agentgpt.config.addresses import describe_store
-from agentgpt.config.loader import load_settings
+from agentgpt.config.defaults import default_settings
 from agentgpt.config.paths import data_home
 from agentgpt.config.settings import StoreSettings
 from agentgpt.errors import (
@@ -34,11 +34,10 @@ from agentgpt.store.compaction import ErasureCompactor
 from agentgpt.store.connection import Client, create_client
 from agentgpt.store.durability import Durability
 from agentgpt.store.embedded import EmbeddedServer
-from agentgpt.store.failures import STORE_FAILURES, store_unavailable
-from agentgpt.store.scripts import Scripts
+from agentgpt.store.failures import STORE_FAILURES, script_failure, store_unavailable
+from agentgpt.store.scripts import SCRIPTS, ScriptCall
 from agentgpt.store.supervisor import EmbeddedSupervisor, RestartPolicy
 
-_SCRIPTS = Scripts()
 #: Hash slots of a Redis/Valkey cluster: every one must be served for the store to be ready.
 CLUSTER_SLOTS = 16384
 
@@ -92,7 +91,7 @@ class RedisContextStore:
         """Describe a store; ``settings`` may be a StoreSettings, a URL or None (default)."""
         if isinstance(settings, str):
             settings = StoreSettings.from_url(settings)
-        self.settings = settings if settings is not None else load_settings().store
+        self.settings = settings if settings is not None else default_settings().store
         self._home = home
         self._backend = _Backend.shared(self.settings, home)
         self._durability = Durability.of(self.settings)
@@ -274,13 +273,13 @@ class RedisContextStore:
             )
             return _check_commit(write.session_id, int(code))
         pipe = client.pipeline(transaction=False)
-        _SCRIPTS.queue(pipe, "commit", script_keys, args)
+        SCRIPTS.queue(pipe, "commit", script_keys, args)
         self._queue_schedule(pipe, write.session_id, _now_ms(), write.owner_hash)
         self._durability.queue(pipe)
         try:
             results = await self._waited(pipe)
         except NoScriptError:
-            await _SCRIPTS.load(client)
+            await SCRIPTS.load(client)
             return await self.commit(write)
         version = _check_commit(write.session_id, int(results[0]))
         if self._durability.waits:
@@ -310,7 +309,7 @@ class RedisContextStore:
             return await self._script(client, name, keys, args)
         pipe = client.pipeline(transaction=False)
         # EVALSHA as a raw command: the cluster pipeline only blocks the evalsha method.
-        pipe.execute_command("EVALSHA", _SCRIPTS.shas[name], len(keys), *keys, *args)
+        pipe.execute_command("EVALSHA", SCRIPTS.shas[name], len(keys), *keys, *args)
         node = client.get_node_from_key(keys[0])
         if node is None:
             raise StoreUnavailable(f"session store cluster ({self.describe()}): slot not served")
@@ -318,7 +317,7 @@ class RedisContextStore:
         try:
             reply, waited = await self._waited(pipe)
         except NoScriptError:
-            await _SCRIPTS.load(client)
+            await SCRIPTS.load(client)
             return await self._durable_script(client, name, keys, args)
         if int(reply) >= 0:
             self._durability.check(waited, f"node {node.name} of {self.describe()}")
@@ -558,7 +557,17 @@ class RedisContextStore:
     async def _script(
         self, client: Client, name: str, keys: Sequence[str], args: Sequence[Any]
     ) -> Any:
-        return await self._guard(_SCRIPTS.call(client, name, keys, args))
+        return await self._guard(SCRIPTS.call(client, name, keys, args))
+
+    async def run_script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """Run one of the store's Lua scripts (``agentgpt.store.scripts``), guarded."""
+        return await self._script(await self.client(), name, keys, args)
+
+    async def run_scripts(self, name: str, calls: Sequence[ScriptCall]) -> list[Any]:
+        """Run script ``name`` once per (keys, args) in one round trip, guarded."""
+        client = await self.client()
+        result: list[Any] = await self._guard(SCRIPTS.call_many(client, name, calls))
+        return result
 
     async def guard(self, awaitable: Any) -> Any:
         """Await a store call, turning connection failures into ``StoreUnavailable``."""
@@ -577,9 +586,10 @@ class RedisContextStore:
         self._backend.round_trips += 1
         try:
             return await awaitable
-        except NoScriptError:
-            raise
         except STORE_FAILURES as exc:
+            bug = script_failure(exc)
+            if bug is not None:
+                raise bug from exc
             raise self._backend.unavailable(exc) from exc
 
 
@@ -690,7 +700,7 @@ class _Backend:
         try:
             if hasattr(client, "initialize"):
                 await client.initialize()
-            await _SCRIPTS.load(client)
+            await SCRIPTS.load(client)
         except STORE_FAILURES as exc:
             with contextlib.suppress(*STORE_FAILURES):
                 await client.aclose()
