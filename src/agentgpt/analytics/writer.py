@@ -112,8 +112,9 @@ class AggregateWriter:
         self.flush_failures += 1
         if self.failing_since is None:
             self.failing_since = self.clock()
-        log.warning("analytics flush failed (%s); %d events kept", type(exc).__name__,
-                    self._pending_events)  # fmt: skip
+        log.warning(
+            "analytics flush failed (%s); %d events kept", type(exc).__name__, self._pending_events
+        )
         # A timeout is ambiguous (part of the pipeline may have run): drop rather than risk
         # counting twice. A refused connection wrote nothing: put the minutes back (oldest
         # first) while they fit in the bound; the rest are dropped.
@@ -133,9 +134,11 @@ class AggregateWriter:
         long_ttl = int(self.settings.retention.total_seconds() * 1000)
         calls: list[tuple[list[str], list[object]]] = []
         for minute, tally in batch.items():
-            keys = [K.analytics_bucket_key(self.shard, "m", minute),
-                    K.analytics_bucket_key(self.shard, "h", minute // 60),
-                    K.analytics_bucket_key(self.shard, "d", minute // 1440)]  # fmt: skip
+            keys = [
+                K.analytics_bucket_key(self.shard, "m", minute),
+                K.analytics_bucket_key(self.shard, "h", minute // 60),
+                K.analytics_bucket_key(self.shard, "d", minute // 1440),
+            ]
             args: list[object] = [minute_ttl, long_ttl]
             for field, value in tally.items():
                 args += [field, value]

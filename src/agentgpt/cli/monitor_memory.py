@@ -55,9 +55,13 @@ async def memory_view(manager: SessionManager) -> dict[str, Any]:
         "active_sessions": await manager.count_active(),
         "bytes_per_session": round(data_bytes / sessions, 1) if sessions else None,
         "process_rss_bytes": process_rss(),
-        "pool": {"live": pool.live, "idle": pool.idle, "in_use": pool.in_use,
-                 "max_connections": pool.max_connections},
-    }  # fmt: skip
+        "pool": {
+            "live": pool.live,
+            "idle": pool.idle,
+            "in_use": pool.in_use,
+            "max_connections": pool.max_connections,
+        },
+    }
 
 
 def _size(value: float | None) -> str:

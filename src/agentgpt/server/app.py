@@ -68,10 +68,15 @@ def create_app(
                 yield
 
     app = FastAPI(
-        title="agentgpt sessions", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-        responses=problems.responses(500), docs_url=None, redoc_url=None,
+        title="agentgpt sessions",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=problems.responses(500),
+        docs_url=None,
+        redoc_url=None,
         default_response_class=StrictJSONResponse,
-    )  # fmt: skip
+    )
     problems.install(app)
     api_docs.install(app)  # /docs with locally served assets (FastAPI's default uses a CDN)
     app.include_router(sessions_api.router)
@@ -83,8 +88,9 @@ def create_app(
     app.include_router(pages.router)
     static = resources.files("agentgpt.server") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.add_middleware(RequestContext, metrics=metrics,
-                       max_body_bytes=settings.server.max_body_bytes)  # fmt: skip
+    app.add_middleware(
+        RequestContext, metrics=metrics, max_body_bytes=settings.server.max_body_bytes
+    )
     return app
 
 

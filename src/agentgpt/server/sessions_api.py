@@ -50,9 +50,12 @@ def _name_owner(svc: Services, session: Session, claims: Claims) -> None:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=SessionCreated,
-    responses=responses(401, 403, 429, 503), summary="Create a session for the token's user",
-)  # fmt: skip
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionCreated,
+    responses=responses(401, 403, 429, 503),
+    summary="Create a session for the token's user",
+)
 async def create_session(
     svc: Svc,
     claims: Annotated[Claims, Depends(require("session:create"))],
@@ -63,16 +66,21 @@ async def create_session(
     session = await svc.manager.create_session(claims.user, region=region)
     retention = svc.manager.store.retention_ms / 1000
     return SessionCreated(
-        id=session.id, owner=claims.user, created_at=session.created,
-        expires_at=session.created + retention, idle_timeout_s=svc.manager.idle_timeout,
+        id=session.id,
+        owner=claims.user,
+        created_at=session.created,
+        expires_at=session.created + retention,
+        idle_timeout_s=svc.manager.idle_timeout,
         region=session.region,
-    )  # fmt: skip
+    )
 
 
 @router.post(
-    "/{session_id}/messages", response_model=TurnOut,
-    responses=responses(*_COMMON, 409, 413), summary="Send a message; get the agent's answer",
-)  # fmt: skip
+    "/{session_id}/messages",
+    response_model=TurnOut,
+    responses=responses(*_COMMON, 409, 413),
+    summary="Send a message; get the agent's answer",
+)
 async def post_message(
     request: Request,
     session_id: SessionId,
@@ -98,20 +106,24 @@ async def post_message(
     owner = caller(claims)
     if body.e2e is not None:  # issue 17: only ciphertext passes through here
         sealed = encrypted_message(session_id, body.e2e)
-        response = await svc.manager.handle(session_id, sealed, owner=owner, lock_wait=wait,
-                                            idempotency_key=idempotency_key)  # fmt: skip
+        response = await svc.manager.handle(
+            session_id, sealed, owner=owner, lock_wait=wait, idempotency_key=idempotency_key
+        )
         encrypted = reply_of(session_id, response.seq, sealed)
         return Response(encrypted.model_dump_json(), media_type="application/json")
-    response = await svc.manager.handle(session_id, body.text, owner=owner, lock_wait=wait,
-                                        idempotency_key=idempotency_key)  # fmt: skip
+    response = await svc.manager.handle(
+        session_id, body.text, owner=owner, lock_wait=wait, idempotency_key=idempotency_key
+    )
     out = TurnOut.of(session_id, response.seq, response)
     return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.get(
-    "/{session_id}", response_model=SessionOut, responses=responses(*_COMMON),
+    "/{session_id}",
+    response_model=SessionOut,
+    responses=responses(*_COMMON),
     summary="A session's metadata and redacted context window",
-)  # fmt: skip
+)
 async def get_session(
     svc: Svc,
     session_id: SessionId,
@@ -122,9 +134,11 @@ async def get_session(
 
 
 @router.get(
-    "/{session_id}/turns", response_model=TurnsPage, responses=responses(*_COMMON),
+    "/{session_id}/turns",
+    response_model=TurnsPage,
+    responses=responses(*_COMMON),
     summary="Page through the turn log",
-)  # fmt: skip
+)
 async def get_turns(
     svc: Svc,
     session_id: SessionId,
@@ -135,16 +149,21 @@ async def get_turns(
     """Turns ``offset+1 .. offset+limit`` of the session (PII redacted)."""
     session, records = await svc.manager.turns_page(session_id, offset, limit, owner=caller(claims))
     return TurnsPage(
-        session_id=session_id, offset=offset, limit=limit, total=session.version,
+        session_id=session_id,
+        offset=offset,
+        limit=limit,
+        total=session.version,
         turns=[TurnRecordOut.of(r) for r in records],
-    )  # fmt: skip
+    )
 
 
 @router.post(
-    "/{session_id}/auth-events", response_model=AuthEventOut,
-    status_code=status.HTTP_202_ACCEPTED, responses=responses(*_COMMON),
+    "/{session_id}/auth-events",
+    response_model=AuthEventOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=responses(*_COMMON),
     summary="Record an authentication attempt on the session",
-)  # fmt: skip
+)
 async def post_auth_event(
     svc: Svc,
     session_id: SessionId,
@@ -156,14 +175,17 @@ async def post_auth_event(
         session_id, body.success, body.method, owner=caller(claims)
     )
     flagged = await svc.manager.analytics.is_flagged(session_id)
-    return AuthEventOut(session_id=session_id, recorded=True, recent_failures=failures,
-                        flagged=flagged)  # fmt: skip
+    return AuthEventOut(
+        session_id=session_id, recorded=True, recent_failures=failures, flagged=flagged
+    )
 
 
 @router.delete(
-    "/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(*_COMMON),
+    "/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(*_COMMON),
     summary="Erase the session now (crypto-shredding)",
-)  # fmt: skip
+)
 async def delete_session(
     svc: Svc,
     session_id: SessionId,

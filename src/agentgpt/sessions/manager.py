@@ -129,8 +129,10 @@ class SessionManager:
         self._prekeys: Prekeys | None = None
         # --- analytics (issue 5) ---
         self.analytics = analytics or Analytics(
-            self.store, analytics_settings, idle_timeout=self.idle_timeout,
-        )  # fmt: skip
+            self.store,
+            analytics_settings,
+            idle_timeout=self.idle_timeout,
+        )
         if self.analytics.on_alert is None:
             self.analytics.on_alert = self._alert_hook
         # --- isolated runtimes (issue 18) ---
@@ -300,9 +302,12 @@ class SessionManager:
     async def _admit(self, session_id: str, owner_hash: str) -> None:
         # Check and take in one script: count-then-create let 60 racing creates past 20.
         status, count = await self.store.admit(
-            session_id, owner_hash, int(self.idle_timeout * 1000),
-            self.max_concurrent_sessions, self.max_sessions_per_user,
-        )  # fmt: skip
+            session_id,
+            owner_hash,
+            int(self.idle_timeout * 1000),
+            self.max_concurrent_sessions,
+            self.max_sessions_per_user,
+        )
         if status == 0:
             raise SessionLimitExceeded(
                 f"{count} sessions are active (limit {self.max_concurrent_sessions}); "
@@ -523,9 +528,11 @@ class SessionManager:
                     "sessions.encryption: none, which leaves no key provider for its keys)"
                 )
             self._prekeys = Prekeys(
-                self.store, keys.provider, self.settings.prekey_rotation.total_seconds(),
+                self.store,
+                keys.provider,
+                self.settings.prekey_rotation.total_seconds(),
                 stock=self.settings.one_time_prekeys,
-            )  # fmt: skip
+            )
         return self._prekeys
 
     async def establish_e2e(
@@ -605,9 +612,13 @@ class SessionManager:
         """
         text = response.redacted_input or ""
         write, context = session.prepare_turn(
-            text, response, fence=lock.fence, window=self.settings.context_window,
-            latency_ms=latency_ms, release_value=lock.value,
-        )  # fmt: skip
+            text,
+            response,
+            fence=lock.fence,
+            window=self.settings.context_window,
+            latency_ms=latency_ms,
+            release_value=lock.value,
+        )
         if digest is not None:
             ttl_ms = int(self.settings.idempotency_ttl.total_seconds() * 1000)
             write = dataclasses.replace(write, idempotency_digest=digest, idempotency_ttl_ms=ttl_ms)
@@ -639,10 +650,15 @@ class SessionManager:
     ) -> None:
         if self.hooks.wants(HookEvent.TURN):
             await self._fire(
-                HookEvent.TURN, session.id, seq=session.version, intent=response.intent,
-                topic=response.topic, latency_ms=latency_ms, lock_wait_ms=lock_wait_ms,
+                HookEvent.TURN,
+                session.id,
+                seq=session.version,
+                intent=response.intent,
+                topic=response.topic,
+                latency_ms=latency_ms,
+                lock_wait_ms=lock_wait_ms,
                 actions=[a.value for a in response.actions],
-            )  # fmt: skip
+            )
 
     # --- analytics (issue 5) -------------------------------------------------------------
 
@@ -654,12 +670,18 @@ class SessionManager:
 
     def _record_turn(self, response: Response, latency_ms: float) -> None:
         # In-memory only: a slow or dead analytics store never slows or fails the turn.
-        self.analytics.record_turn(TurnEvent(
-            time=self.analytics.clock(), region=self.analytics.settings.region,
-            topic=response.topic, intent=response.intent, confidence=response.confidence,
-            sentiment=response.sentiment.score, latency_ms=latency_ms,
-            escalated=response.escalate,
-        ))  # fmt: skip
+        self.analytics.record_turn(
+            TurnEvent(
+                time=self.analytics.clock(),
+                region=self.analytics.settings.region,
+                topic=response.topic,
+                intent=response.intent,
+                confidence=response.confidence,
+                sentiment=response.sentiment.score,
+                latency_ms=latency_ms,
+                escalated=response.escalate,
+            )
+        )
 
     async def record_auth(
         self, session_id: str, success: bool, method: str, *, owner: str | None = None

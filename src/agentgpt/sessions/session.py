@@ -109,11 +109,15 @@ class Session:
     def metadata(self) -> dict[str, object]:
         """What the service knows about the session, never its content."""
         return {
-            "id": self.id, "created": self.created, "version": self.version,
-            "closed": self.closed, "capabilities": list(self.capabilities),
-            "region": self.region, "runtime": self.runtime or None,
+            "id": self.id,
+            "created": self.created,
+            "version": self.version,
+            "closed": self.closed,
+            "capabilities": list(self.capabilities),
+            "region": self.region,
+            "runtime": self.runtime or None,
             "cpu_guarantee": self.cpu_guarantee,
-        }  # fmt: skip
+        }
 
     @property
     def runtime_field(self) -> str:
@@ -190,17 +194,31 @@ class Session:
         now = time.time()
         text = response.redacted_input if response.redacted_input is not None else user_input
         exchange = Exchange(
-            seq=seq, ts=now, user=text, reply=response.reply, intent=response.intent,
-            topic=response.topic, sentiment=response.sentiment.score,
-        )  # fmt: skip
+            seq=seq,
+            ts=now,
+            user=text,
+            reply=response.reply,
+            intent=response.intent,
+            topic=response.topic,
+            sentiment=response.sentiment.score,
+        )
         context = self.context.appended(exchange, window=window)
         context.slots.update(response.slots)
         entry = TurnRecord(
-            seq=seq, ts=now, user=text, reply=response.reply, intent=response.intent,
-            topic=response.topic, confidence=response.confidence, sentiment=response.sentiment,
-            entities=response.entities, actions=response.actions, fence=fence,
-            latency_ms=latency_ms, prev=self.head,
-        )  # fmt: skip
+            seq=seq,
+            ts=now,
+            user=text,
+            reply=response.reply,
+            intent=response.intent,
+            topic=response.topic,
+            confidence=response.confidence,
+            sentiment=response.sentiment,
+            entities=response.entities,
+            actions=response.actions,
+            fence=fence,
+            latency_ms=latency_ms,
+            prev=self.head,
+        )
         sealed_entry = self.seal(entry, R.KIND_LOG, seq)
         vault = None
         if response.sensitive:

@@ -261,8 +261,7 @@ class RedisContextStore:
             write.idempotency_ttl_ms,
             write.e2e or b"",
         ]
-        script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq),
-                       keys.idempotency]  # fmt: skip
+        script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq), keys.idempotency]
         client = await self.client()
         if isinstance(client, RedisCluster):
             # redis-py refuses scripts in cluster pipelines: run the commit and the
@@ -403,22 +402,33 @@ class RedisContextStore:
         client = await self.client()
         owner_hash, owner = await self._guard(client.hmget(keys.meta, "oh", "owner"))
         deleted = await self._script(
-            client, "erase", [*keys, K.auth_failures_key(session_id)],
+            client,
+            "erase",
+            [*keys, K.auth_failures_key(session_id)],
             [keys.vault_pattern_prefix],
-        )  # fmt: skip
+        )
         shard = K.shard_of(session_id)
         pipe = client.pipeline(transaction=False)
         pipe.zrem(K.active_key(shard), session_id)
         pipe.zrem(K.expiry_key(shard), session_id)
         self._queue_release(pipe, session_id, owner_hash.decode() if owner_hash else "")
-        index = _index_key({"oh": owner_hash.decode()} if owner_hash else
-                           {"owner": owner.decode()} if owner else {})  # fmt: skip
+        index = _index_key(
+            {"oh": owner_hash.decode()}
+            if owner_hash
+            else {"owner": owner.decode()}
+            if owner
+            else {}
+        )
         if index is not None:
             pipe.srem(index, session_id)
         await self._guard(pipe.execute())
         acked, ackby = K.alert_ack_keys()
-        alert_keys = [K.alert_stream_key(), acked, ackby,
-                      K.alert_cooldown_key(K.AUTH_FAILURE_RULE, session_id)]  # fmt: skip
+        alert_keys = [
+            K.alert_stream_key(),
+            acked,
+            ackby,
+            K.alert_cooldown_key(K.AUTH_FAILURE_RULE, session_id),
+        ]
         await self._script(client, "forget_alerts", alert_keys, [session_id])
         self._backend.erased(client)
         return int(deleted)
@@ -453,8 +463,14 @@ class RedisContextStore:
         self, lk: K.LockKeys, ticket: str, lease_ms: int, wait_ttl_ms: int, *, load: bool
     ) -> Acquired:
         ctx_key = K.session_keys(lk.session_id).ctx if lk.session_id else lk.lock
-        args = [ticket, lease_ms, wait_ttl_ms, 1 if lk.session_id else 0, 1 if load else 0,
-                self.retention_ms]  # fmt: skip
+        args = [
+            ticket,
+            lease_ms,
+            wait_ttl_ms,
+            1 if lk.session_id else 0,
+            1 if load else 0,
+            self.retention_ms,
+        ]
         client = await self.client()
         reply = await self._script(
             client, "acquire", [lk.lock, lk.queue, lk.heartbeats, lk.fence, ctx_key], args

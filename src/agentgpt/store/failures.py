@@ -36,14 +36,22 @@ STORE_FAILURES: tuple[type[Exception], ...] = (RedisError, RedisClusterException
 
 #: Of those, the ones that mean "could not reach it" rather than "it answered an error".
 _UNREACHABLE: tuple[type[Exception], ...] = (
-    RedisConnectionError, RedisTimeoutError, RedisClusterException, OSError, TimeoutError,
-)  # fmt: skip
+    RedisConnectionError,
+    RedisTimeoutError,
+    RedisClusterException,
+    OSError,
+    TimeoutError,
+)
 
 #: Error replies that mean the server cannot serve right now (retry), even from a script.
 _TRANSIENT_REPLIES: tuple[type[Exception], ...] = (
-    BusyLoadingError, ClusterDownError, NoScriptError, OutOfMemoryError, ReadOnlyError,
+    BusyLoadingError,
+    ClusterDownError,
+    NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
     TryAgainError,
-)  # fmt: skip
+)
 
 log = logging.getLogger("agentgpt.store")
 
@@ -57,9 +65,13 @@ def reason(exc: BaseException, settings: StoreSettings | None = None) -> str:
 
 
 def store_unavailable(
-    exc: BaseException, settings: StoreSettings | None, *, where: str | None = None,
-    node: str | None = None, hint: bool = False,
-) -> StoreUnavailable:  # fmt: skip
+    exc: BaseException,
+    settings: StoreSettings | None,
+    *,
+    where: str | None = None,
+    node: str | None = None,
+    hint: bool = False,
+) -> StoreUnavailable:
     """The ``StoreUnavailable`` to raise for ``exc`` (raise it ``from exc``).
 
     ``where`` names the store (default: ``describe_store(settings)``); ``node`` the node

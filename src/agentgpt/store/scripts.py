@@ -26,11 +26,24 @@ class Scripts:
 
     NAMES = (
         # sessions, locks, admission, rate limits, key re-wrap, alerts housekeeping
-        "acquire", "release", "extend", "create", "commit", "erase", "token_bucket",
-        "cas_field", "admit", "forget_alerts", "set_fields",
+        "acquire",
+        "release",
+        "extend",
+        "create",
+        "commit",
+        "erase",
+        "token_bucket",
+        "cas_field",
+        "admit",
+        "forget_alerts",
+        "set_fields",
         # analytics: aggregates, alerts, authentication failures
-        "an_add", "an_sum", "an_alert", "an_ack", "an_auth",
-    )  # fmt: skip
+        "an_add",
+        "an_sum",
+        "an_alert",
+        "an_ack",
+        "an_auth",
+    )
 
     def __init__(self, names: Sequence[str] | None = None) -> None:
         """Read the bundled ``lua/*.lua`` files (``names``: a subset, for tests)."""
