@@ -108,7 +108,11 @@ async def test_attacks_are_contained_and_ordinary_sessions_keep_their_latency(
     fork = results["fork"]  # pids.max holds it; under a 0.25 CPU cap it may hit the deadline
     assert isinstance(fork, WorkerLimitExceeded) or int(str(fork).split()[1]) < 32
     assert str(results["read"]).startswith("denied:")  # the data directory is not there
-    assert str(results["proc"]).split(":")[1].split(",")[:2] == ["1", "2"]  # own pid namespace
+    # Own pid namespace: its init is pid 1 and it holds a handful of processes, where the
+    # host's /proc lists every process and kernel thread of the machine.
+    pids = [entry for entry in str(results["proc"]).split(":")[1].split(",") if entry.isdigit()]
+    assert "1" in pids
+    assert len(pids) < 64, pids
     assert str(results["socket"]).startswith("refused:")  # no route to the store
     # The ordinary sessions' latency under attack is a speed figure (issue 18's +25% target),
     # not asserted here: on a loaded 2-core machine the same run gave p99 0.24 s before and

@@ -100,3 +100,19 @@ def test_firecracker_api_calls_match_the_published_specification(tmp_path: Path)
     assert bodies["/drives/rootfs"]["drive_id"] == "rootfs"  # path parameter = body id
     assert bodies["/vsock"]["guest_cid"] >= 3
     assert bodies["/actions"]["action_type"] in ACTION_TYPES
+
+
+def test_a_path_under_tmp_is_bound_on_top_of_the_private_tmp(tmp_path: Path) -> None:
+    # A checkout or virtual environment under /tmp (as a CI clone may be) was filtered out and
+    # then hidden by the worker's private tmpfs: every isolated turn failed to import.
+    from agentgpt.runtime.sandbox import _bind_args, _import_paths
+
+    assert str(tmp_path.resolve()) in _import_paths((str(tmp_path),))
+    assert "/tmp" not in _import_paths(("/tmp",))  # the host's /tmp itself is never bound
+    args = _bind_args([str(tmp_path)])
+    tmpfs = args.index("--tmpfs")
+    assert args[tmpfs + 1] == "/tmp"
+    triple = ["--ro-bind", str(tmp_path), str(tmp_path)]
+    bound = [i for i in range(len(args) - 2) if args[i : i + 3] == triple]
+    assert bound
+    assert bound[0] > tmpfs  # mounted after the tmpfs, so on top of it

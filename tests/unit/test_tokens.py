@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -62,3 +64,14 @@ def test_bad_requests_for_tokens(
 ) -> None:
     with pytest.raises(InvalidInput):
         pair[0].issue(user, scopes, ttl)
+
+
+def test_cached_token_is_refused_once_expired(pair: tuple[TokenIssuer, TokenVerifier]) -> None:
+    issuer, verifier = pair
+    token = issuer.issue("alice", ["session:read"], 1)
+    assert verifier.verify(token).user == "alice"  # verified once, then served from the cache
+    # Past expiry plus the clock-skew leeway (5 s), the cache must not answer for it.
+    time.sleep(1 + 5 + 1.1)
+    with pytest.raises(InvalidToken) as expired:
+        verifier.verify(token)
+    assert str(expired.value) == "token expired; request a new one"

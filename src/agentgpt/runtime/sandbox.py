@@ -153,11 +153,15 @@ def _namespace_args() -> list[str]:
 def _import_paths(extra: tuple[str, ...]) -> list[str]:
     paths = [p for p in (*sys.path, *extra) if p and Path(p).is_dir()]
     resolved = dict.fromkeys(Path(p).resolve() for p in paths)
-    return [str(p) for p in resolved if not p.is_relative_to(SANDBOX_TMP)]
+    # /tmp itself (or "/") would expose the host's /tmp; a folder inside it (a checkout or
+    # a virtual environment under /tmp, as CI may have) is bound read-only like any other.
+    return [str(p) for p in resolved if not Path(SANDBOX_TMP).is_relative_to(p)]
 
 
 def _bind_args(paths: list[str] | tuple[str, ...]) -> list[str]:
-    args: list[str] = []
+    # The private tmp first: paths bound after it that lie inside /tmp are mounted on top of
+    # it (read-only), and nothing else of the host's /tmp is visible.
+    args: list[str] = ["--tmpfs", SANDBOX_TMP]
     for system in SYSTEM_DIRS:
         path = Path(system)
         if path.is_symlink():
@@ -165,13 +169,12 @@ def _bind_args(paths: list[str] | tuple[str, ...]) -> list[str]:
         elif path.exists():
             args += ["--ro-bind", system, system]
     interpreters = {sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parent)}
-    for path in sorted({*interpreters, *paths}):
+    for path in sorted({*interpreters, *paths} - {"/", SANDBOX_TMP}):
         args += ["--ro-bind", path, path]
     home = data_home().resolve()
     if any(home.is_relative_to(p) for p in {*interpreters, *paths}) and home.exists():
         args += ["--tmpfs", str(home)]  # the data directory (keys, store) is never visible
-    # Last, so that no bound path can cover the private tmp.
-    return [*args, "--tmpfs", SANDBOX_TMP, "--chdir", SANDBOX_TMP]
+    return [*args, "--chdir", SANDBOX_TMP]
 
 
 class SandboxWorker:

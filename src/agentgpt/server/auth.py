@@ -8,16 +8,27 @@ from typing import Annotated
 from fastapi import Depends, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from agentgpt.errors import InvalidToken, RateLimited
+from agentgpt.errors import InvalidToken
 from agentgpt.security.tokens import Claims
-from agentgpt.server.problems import retry_after_seconds
 from agentgpt.server.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `agentgpt token create`")
 
 
+def caller(claims: Claims) -> str | None:
+    """The identity the manager checks ownership against (None: an operator sees all)."""
+    return None if claims.has("session:admin") else claims.user
+
+
 async def authenticate(request: Request, creds: HTTPAuthorizationCredentials | None) -> Claims:
     """Verify the bearer token and spend one token of the caller's rate bucket."""
+    claims = await identify(request, creds)
+    await charge(request.app.state.services, claims)
+    return claims
+
+
+async def identify(request: Request, creds: HTTPAuthorizationCredentials | None) -> Claims:
+    """Verify the bearer token (a refusal spends the client address's bucket)."""
     svc: Services = request.app.state.services
     try:
         if creds is None:
@@ -27,7 +38,6 @@ async def authenticate(request: Request, creds: HTTPAuthorizationCredentials | N
         # Guessing tokens costs the guesser: each refusal spends the address's bucket.
         await charge_address(svc, request, "badtoken")
         raise
-    await charge(svc, claims)
     request.state.user = claims.user
     return claims
 
@@ -47,11 +57,7 @@ async def _spend(svc: Services, subject: str, per: str) -> None:
     decision = await svc.limiter.take(subject)
     if not decision.allowed:
         # Whole seconds, as in Retry-After: the detail and the header say the same thing.
-        seconds = retry_after_seconds(decision.retry_after_s)
-        raise RateLimited(
-            f"too many requests: the limit is {svc.limiter.rate:g}/s {per}; retry in {seconds}s",
-            retry_after=seconds,
-        )
+        raise svc.limiter.bucket(subject, per).refused(decision.retry_after_s * 1000)
 
 
 def require(*scopes: str) -> Callable[..., Awaitable[Claims]]:

@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from agentgpt.security.tokens import Claims
-from agentgpt.server.auth import require
+from agentgpt.server.auth import caller, require
 from agentgpt.server.e2e_api import encrypted_message, reply_of
+from agentgpt.server.message_route import MessageRoute, answer
 from agentgpt.server.problems import responses
 from agentgpt.server.schemas import (
     AuthEventIn,
@@ -29,11 +30,6 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 SessionId = Annotated[str, Path(min_length=1, max_length=256, description="a session id")]
 Svc = Annotated[Services, Depends(services)]
 _COMMON = (400, 401, 403, 404, 422, 429, 503)
-
-
-def caller(claims: Claims) -> str | None:
-    """The identity the manager checks ownership against (None: an operator sees all)."""
-    return None if claims.has("session:admin") else claims.user
 
 
 async def owned_session(svc: Services, session_id: str, claims: Claims) -> Session:
@@ -75,12 +71,6 @@ async def create_session(
     )
 
 
-@router.post(
-    "/{session_id}/messages",
-    response_model=TurnOut,
-    responses=responses(*_COMMON, 409, 413),
-    summary="Send a message; get the agent's answer",
-)
 async def post_message(
     request: Request,
     session_id: SessionId,
@@ -99,23 +89,31 @@ async def post_message(
     ] = None,
 ) -> Response:
     """Process one message of the caller's session, in arrival order (``session:write``)."""
-    # The hot path: the services are read off the app (no extra dependency to solve) and
-    # the answer is serialised once here, not validated again by FastAPI's response model.
+    # Plain messages are served by MessageRoute's direct path when well formed; this
+    # signature (FastAPI's solving) answers the rest and describes the route in OpenAPI.
     svc: Services = request.app.state.services
-    wait = 0.0 if on_busy == "reject" else None
-    owner = caller(claims)
     if body.e2e is not None:  # issue 17: only ciphertext passes through here
+        owner = caller(claims)
+        wait = 0.0 if on_busy == "reject" else None
         sealed = encrypted_message(session_id, body.e2e)
         response = await svc.manager.handle(
             session_id, sealed, owner=owner, lock_wait=wait, idempotency_key=idempotency_key
         )
         encrypted = reply_of(session_id, response.seq, sealed)
         return Response(encrypted.model_dump_json(), media_type="application/json")
-    response = await svc.manager.handle(
-        session_id, body.text, owner=owner, lock_wait=wait, idempotency_key=idempotency_key
-    )
-    out = TurnOut.of(session_id, response.seq, response)
-    return Response(out.model_dump_json(), media_type="application/json")
+    text = body.text if body.text is not None else ""  # MessageIn holds one of the two
+    return await answer(svc, claims, session_id, text, on_busy, idempotency_key)
+
+
+router.add_api_route(
+    "/{session_id}/messages",
+    post_message,
+    methods=["POST"],
+    response_model=TurnOut,
+    responses=responses(*_COMMON, 409, 413),
+    summary="Send a message; get the agent's answer",
+    route_class_override=MessageRoute,
+)
 
 
 @router.get(

@@ -62,6 +62,7 @@ from agentgpt.sessions.turn import TurnLock
 from agentgpt.sessions.validation import validate_message
 from agentgpt.store import keys as K
 from agentgpt.store import records as R
+from agentgpt.store.buckets import Bucket
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.keys import validate_session_id
 from agentgpt.store.records import flag_active
@@ -448,6 +449,7 @@ class SessionManager:
         owner: str | None = None,
         lock_wait: float | None = None,
         idempotency_key: str | None = None,
+        rate_bucket: Bucket | None = None,
     ) -> Response:
         """Process one customer message in order under the session's lock and commit it.
 
@@ -460,15 +462,24 @@ class SessionManager:
         answer and stores nothing (within ``idempotency_ttl``); for an encrypted message
         the answer is encrypted again with the ratchet's next key (the retried ciphertext
         was consumed by the first attempt), and only the ratchet state is written.
+        ``rate_bucket``: the caller's request bucket, spent in the lock's round trip
+        (``RateLimited``).
         """
         started = time.perf_counter()
-        validate_session_id(session_id)  # before the span: an attribute must be a valid id
-        sealed = text if isinstance(text, E2E.EncryptedMessage) else None
-        if sealed is None:
-            message = validate_message(text, self.settings.max_message_bytes)
-        digest = key_digest(idempotency_key) if idempotency_key is not None else None
+        try:
+            validate_session_id(session_id)  # before the span: attributes must be valid ids
+            sealed = text if isinstance(text, E2E.EncryptedMessage) else None
+            if sealed is None:
+                message = validate_message(text, self.settings.max_message_bytes)
+            digest = key_digest(idempotency_key) if idempotency_key is not None else None
+        except AgentGPTError:
+            # A refused request still costs its caller a token, as it always did.
+            retry = await self.store.spend(rate_bucket) if rate_bucket is not None else None
+            if rate_bucket is not None and retry is not None:
+                raise rate_bucket.refused(retry) from None
+            raise
         with tracing.span(TURN_SPAN, {"session.id": session_id}) as span:
-            lock = self._turn_lock(session_id, lock_wait)
+            lock = self._turn_lock(session_id, lock_wait, rate_bucket)
             committed = False
             try:
                 with tracing.span(LOCK_LOAD_SPAN):
@@ -581,10 +592,12 @@ class SessionManager:
         blobs = await self.store.read_log(session.id, seq - 1, seq - 1)
         return replayed(session.open(blobs[0], R.KIND_LOG, seq, TurnRecord)) if blobs else None
 
-    def _turn_lock(self, session_id: str, lock_wait: float | None) -> TurnLock:
+    def _turn_lock(
+        self, session_id: str, lock_wait: float | None, bucket: Bucket | None = None
+    ) -> TurnLock:
         wait = self.settings.lock_wait.total_seconds() if lock_wait is None else lock_wait
         lease = self.settings.lock_lease.total_seconds()
-        return TurnLock(session_id, store=self.store, timeout=wait, lease=lease)
+        return TurnLock(session_id, store=self.store, timeout=wait, lease=lease, bucket=bucket)
 
     async def begin_turn(self, lock: TurnLock, owner: str | None) -> Session:
         """Take the turn lock and load the session with it (one round trip); check owner."""

@@ -30,6 +30,7 @@ from agentgpt.errors import (
     StoreUnavailable,
 )
 from agentgpt.store import keys as K
+from agentgpt.store.buckets import Bucket
 from agentgpt.store.compaction import ErasureCompactor
 from agentgpt.store.connection import Client, create_client
 from agentgpt.store.durability import Durability
@@ -51,6 +52,8 @@ class Acquired:
     position: int = 0
     meta: dict[bytes, bytes] | None = None
     ctx: bytes | None = None
+    #: Set when the caller's rate bucket refused the attempt (nothing was queued).
+    retry_after_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,26 +447,51 @@ class RedisContextStore:
     # --- locks -------------------------------------------------------------------------
 
     async def acquire(
-        self, lk: K.LockKeys, ticket: str, lease_ms: int, wait_ttl_ms: int
+        self,
+        lk: K.LockKeys,
+        ticket: str,
+        lease_ms: int,
+        wait_ttl_ms: int,
+        *,
+        bucket: Bucket | None = None,
     ) -> Acquired:
-        """Try to take a lock once (one round trip)."""
-        return await self._acquire(lk, ticket, lease_ms, wait_ttl_ms, load=False)
+        """Try to take a lock once (one round trip).
+
+        ``bucket``: spend one token of the caller's rate bucket first, in the same script
+        on a standalone store (one round trip for both), just before on a cluster (the
+        bucket lives in another slot); refused: ``retry_after_ms`` is set.
+        """
+        return await self._acquire(lk, ticket, lease_ms, wait_ttl_ms, load=False, bucket=bucket)
 
     async def begin_turn(
-        self, lk: K.LockKeys, ticket: str, lease_ms: int, wait_ttl_ms: int
+        self,
+        lk: K.LockKeys,
+        ticket: str,
+        lease_ms: int,
+        wait_ttl_ms: int,
+        *,
+        bucket: Bucket | None = None,
     ) -> Acquired:
         """Try to take a session's turn lock once; when granted, return meta and context.
 
         One round trip: the lock and the session's data come back together (DESIGN, the
-        turn path step 2).
+        turn path step 2). ``bucket``: as for ``acquire`` (the rate token is spent in the
+        same script on a standalone store).
         """
-        return await self._acquire(lk, ticket, lease_ms, wait_ttl_ms, load=True)
+        return await self._acquire(lk, ticket, lease_ms, wait_ttl_ms, load=True, bucket=bucket)
 
     async def _acquire(
-        self, lk: K.LockKeys, ticket: str, lease_ms: int, wait_ttl_ms: int, *, load: bool
+        self,
+        lk: K.LockKeys,
+        ticket: str,
+        lease_ms: int,
+        wait_ttl_ms: int,
+        *,
+        load: bool,
+        bucket: Bucket | None = None,
     ) -> Acquired:
         ctx_key = K.session_keys(lk.session_id).ctx if lk.session_id else lk.lock
-        args = [
+        args: list[Any] = [
             ticket,
             lease_ms,
             wait_ttl_ms,
@@ -471,11 +499,19 @@ class RedisContextStore:
             1 if load else 0,
             self.retention_ms,
         ]
+        keys = [lk.lock, lk.queue, lk.heartbeats, lk.fence, ctx_key]
         client = await self.client()
-        reply = await self._script(
-            client, "acquire", [lk.lock, lk.queue, lk.heartbeats, lk.fence, ctx_key], args
-        )
+        if bucket is not None and isinstance(client, RedisCluster):
+            retry_ms = await self.spend(bucket)
+            if retry_ms is not None:
+                return Acquired(granted=False, retry_after_ms=retry_ms)
+        elif bucket is not None:
+            keys.append(bucket.key)
+            args += [bucket.rate, bucket.burst]
+        reply = await self._script(client, "acquire", keys, args)
         status = int(reply[0])
+        if status == -2:
+            return Acquired(granted=False, retry_after_ms=int(reply[1]))
         if status == -1:
             raise SessionNotFound(f"session {lk.session_id} does not exist (expired or erased?)")
         if status == 0:
@@ -485,6 +521,14 @@ class RedisContextStore:
             meta = {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
             return Acquired(granted=True, fence=int(reply[1]), meta=meta, ctx=reply[3])
         return Acquired(granted=True, fence=int(reply[1]))
+
+    async def spend(self, bucket: Bucket) -> int | None:
+        """Spend one token of ``bucket``; the retry delay in ms when it is empty."""
+        client = await self.client()
+        allowed, retry_ms = await self._script(
+            client, "token_bucket", [bucket.key], [bucket.rate, bucket.burst]
+        )
+        return None if allowed else int(retry_ms)
 
     async def release(self, lock_key: str, value: str) -> bool:
         """Release a lock this holder owns; False if it was lost."""

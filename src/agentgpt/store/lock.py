@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from agentgpt.errors import AgentGPTError, LockNotHeld, LockTimeout, StoreUnavailable
+from agentgpt.store.buckets import Bucket
 from agentgpt.store.context_store import Acquired, RedisContextStore
 from agentgpt.store.keys import LockKeys, lock_keys
 from agentgpt.store.tickets import new_ticket
@@ -83,13 +84,19 @@ class DistributedLock:
         store: RedisContextStore | None = None,
         lease: float = DEFAULT_LEASE,
         timeout: float | None = DEFAULT_TIMEOUT,
+        bucket: Bucket | None = None,
     ) -> None:
-        """Describe a lock; ``lease`` and ``timeout`` in seconds (``None``: wait forever)."""
+        """Describe a lock; ``lease`` and ``timeout`` in seconds (``None``: wait forever).
+
+        ``bucket``: a caller's rate bucket to spend one token of when the attempt starts
+        (in the first acquire round trip when nothing is queued here): ``RateLimited``.
+        """
         self.resource = resource
         self.keys: LockKeys = lock_keys(resource)
         self.store = store if store is not None else RedisContextStore()
         self.lease_ms = max(100, int(lease * 1000))
         self.timeout = timeout
+        self._bucket = bucket
         self.ticket = new_ticket()
         self.fence = 0
         self.acquired: Acquired | None = None
@@ -118,6 +125,9 @@ class DistributedLock:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         gate = self._enter_gate()
         try:
+            if self._bucket is not None and (gate.lock.locked() or gate.waiting):
+                # Queued behind a local turn: the caller is charged now, as on arrival.
+                await self._spend_bucket()
             await self._wait_gate(gate, deadline)
             self.acquired = await self._poll(deadline)
         except BaseException:
@@ -241,7 +251,10 @@ class DistributedLock:
     async def _poll(self, deadline: float | None) -> Acquired:
         delay = _POLL_FIRST
         while True:
-            reply = await self._attempt()
+            bucket, self._bucket = self._bucket, None  # the first attempt only
+            reply = await self._attempt(bucket)
+            if bucket is not None and reply.retry_after_ms is not None:
+                raise bucket.refused(reply.retry_after_ms)
             if reply.granted:
                 return reply
             self._queued = True
@@ -250,9 +263,19 @@ class DistributedLock:
             await asyncio.sleep(delay)
             delay = min(delay * 2, _POLL_MAX)
 
-    async def _attempt(self) -> Acquired:
-        """Try once to take the lock (a subclass may load its data in the same trip)."""
-        return await self.store.acquire(self.keys, self.ticket, self.lease_ms, WAITER_TTL_MS)
+    async def _attempt(self, bucket: Bucket | None) -> Acquired:
+        """Try once to take the lock (a subclass may load its data in the same trip).
+
+        ``bucket``: spend one of its tokens in the same round trip (first attempt only).
+        """
+        return await self.store.acquire(
+            self.keys, self.ticket, self.lease_ms, WAITER_TTL_MS, bucket=bucket
+        )
+
+    async def _spend_bucket(self) -> None:
+        bucket, self._bucket = self._bucket, None
+        if bucket is not None and (retry_ms := await self.store.spend(bucket)) is not None:
+            raise bucket.refused(retry_ms)
 
     def _timeout_error(self, position: int | None = None) -> LockTimeout:
         where = f" (position {position + 1} in the queue)" if position is not None else ""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from agentgpt.errors import InvalidInput
 from agentgpt.store import keys as K
+from agentgpt.store.buckets import Bucket
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.scripts import SCRIPTS
 
@@ -32,6 +33,10 @@ class TokenBucketLimiter:
         self.store = store
         self.rate = rate
         self.burst = burst
+
+    def bucket(self, subject: str, per: str = "per user") -> Bucket:
+        """``subject``'s bucket, for a store call that spends it along the way."""
+        return Bucket(K.rate_key(subject), self.rate, self.burst, per)
 
     async def take(self, subject: str) -> RateDecision:
         """Spend one token of ``subject``'s bucket."""

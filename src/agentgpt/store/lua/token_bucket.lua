@@ -1,6 +1,7 @@
 -- A token bucket per subject, refilled continuously at ARGV[1] tokens/s up to ARGV[2].
 -- KEYS[1] bucket hash (tokens, ts). Uses the server's clock so every API process agrees.
--- Returns {allowed (0/1), retry_after_ms}.
+-- Returns {allowed (0/1), retry_after_ms}. acquire.lua spends the same bucket with the same
+-- logic in the turn's lock round trip (standalone stores): change both together.
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local t = redis.call('TIME')
