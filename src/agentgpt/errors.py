@@ -202,6 +202,14 @@ class EmbeddedServerError(StoreUnavailable):
     code = "embedded-server"
 
 
+class StoreScriptError(AgentGPTError):
+    """One of our Lua scripts failed on the server: a bug of ours, not a reason to retry."""
+
+    code = "store-script"
+    status = 500
+    exit_code = 70  # EX_SOFTWARE
+
+
 class KeyProviderUnavailable(StoreError):
     """The key provider (local keyset, KMS) cannot be reached or refused the request."""
 

@@ -11,6 +11,7 @@ from agentgpt import AgentPool, SessionManager
 from agentgpt.agents.context import Exchange
 from agentgpt.cli.app import main
 from agentgpt.errors import SessionNotFound
+from agentgpt.nlu.pii import PIIRedactor
 from agentgpt.security.leakage_scan import scan
 from agentgpt.sessions.records import RECORD_TYPES
 from agentgpt.store import keys as K
@@ -29,8 +30,13 @@ class LeakyAgent(EchoAgent):
         pass
 
 
-def manager(store: RedisContextStore, agent: type = VaultingAgent) -> SessionManager:
-    m = SessionManager(store=store, max_concurrent_sessions=100_000)
+def manager(
+    store: RedisContextStore, agent: type = VaultingAgent, *, redact: bool = True
+) -> SessionManager:
+    # redact=False: a pipeline whose detector finds nothing, to write the leaks the scan
+    # must find (the real pipeline redacts every agent's input).
+    redactor = PIIRedactor() if redact else PIIRedactor(kinds=())
+    m = SessionManager(store=store, max_concurrent_sessions=100_000, redactor=redactor)
     m.agents = AgentPool(agent, min_ready=1, max_connections=16)  # type: ignore[attr-defined]
     return m
 
@@ -181,7 +187,7 @@ async def test_pii_in_a_later_page_of_another_log(
     monkeypatch.setattr(L, "PAGE", 2)
     m = manager(standalone_store)
     a, b = await two_sessions(m)
-    echo = manager(standalone_store, EchoAgent)  # keeps text in clear: no vault, no redaction
+    echo = manager(standalone_store, EchoAgent, redact=False)  # keeps text in clear
     for text in ("one", "two", f"my friend's IBAN is {IBAN}"):
         await echo.handle(b, text)
 

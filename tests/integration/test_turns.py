@@ -187,10 +187,10 @@ async def test_a_retried_acquire_gets_the_same_grant(store: RedisContextStore) -
     m = manager(store)
     session = await m.create_session("user-retry-lock")
     lock = DistributedLock(f"session_{session.id}", store=store, lease=5)
-    first = await store.acquire(lock.keys, lock.ticket, 5000, 5000, load=True)
-    again = await store.acquire(lock.keys, lock.ticket, 5000, 5000, load=True)
+    first = await store.begin_turn(lock.keys, lock.ticket, 5000, 5000)
+    again = await store.begin_turn(lock.keys, lock.ticket, 5000, 5000)
     assert first.granted
     assert again.granted
     assert again.fence == first.fence
     other = DistributedLock(f"session_{session.id}", store=store, lease=5)
-    assert not (await store.acquire(other.keys, other.ticket, 5000, 5000, load=False)).granted
+    assert not (await store.acquire(other.keys, other.ticket, 5000, 5000)).granted

@@ -76,8 +76,11 @@ class Composer:
         """Ask the customer to say more, naming the earlier concern if there is one."""
         earlier = earlier_concern(context, None)
         if earlier:
-            return fresh([c.format(earlier=earlier) for c in self.playbook.clarify_with_context],
-                         self.playbook, context)  # fmt: skip
+            return fresh(
+                [c.format(earlier=earlier) for c in self.playbook.clarify_with_context],
+                self.playbook,
+                context,
+            )
         return fresh(list(self.playbook.clarify), self.playbook, context)
 
     def answer(self, intent: str, topic: str, context: Context) -> list[str]:

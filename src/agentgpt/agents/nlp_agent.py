@@ -26,7 +26,8 @@ from agentgpt.agents.dialogue import (
 )
 from agentgpt.agents.playbook import Playbook, load_playbook
 from agentgpt.agents.response import Action, Entity, Response, Sentiment
-from agentgpt.config.loader import load_settings
+from agentgpt.agents.turn_pii import current_values, placeholders
+from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import NLUSettings
 from agentgpt.errors import InvalidInput, MessageTooLarge
 from agentgpt.nlu.analysis import Analysis, Analyzer, Request
@@ -59,7 +60,7 @@ def _playbook(path: Path | None) -> Playbook:
 def _configured() -> NLUSettings:
     # A pool builds agents with no arguments: they take the process's configuration
     # (YAML + environment), read once.
-    return load_settings().nlu
+    return default_settings().nlu
 
 
 class NLPAgent:
@@ -130,7 +131,7 @@ class NLPAgent:
 
     def _respond(self, analysis: Analysis, context: Context) -> Response:
         prediction, polarity = analysis.prediction, analysis.polarity
-        redaction = analysis.redaction
+        redaction = _with_turn_values(analysis.redaction)
         intent = prediction.intent if prediction else None
         confidence = prediction.confidence if prediction else 0.0
         topic = topic_of(intent) if intent else None
@@ -169,8 +170,9 @@ class NLPAgent:
             # Slots live in the context: they keep the placeholder (the vault holds the
             # value) and the last four characters, which banks show to confirm an account.
             found["beneficiary"] = iban
-            last4 = redaction.values[iban].replace(" ", "")[-4:]
-            found["beneficiary_hint"] = f"the account ending {last4}"
+            last4 = redaction.values.get(iban, "").replace(" ", "")[-4:]
+            if last4:
+                found["beneficiary_hint"] = f"the account ending {last4}"
         if pending:
             answered = self._task_turn(pending, intent, found, context)
             if answered is not None:
@@ -224,6 +226,17 @@ class NLPAgent:
         if intent in rules.verify_intents or (topic is not None and topic in rules.verify_topics):
             actions.append(Action.REQUIRE_VERIFICATION)
         return actions
+
+
+def _with_turn_values(redaction: Redaction) -> Redaction:
+    # The turn pipeline redacted the message before this call: its placeholders count as
+    # found, with their raw values (for this call only) from the pipeline.
+    given = placeholders(redaction.text)
+    if not given:
+        return redaction
+    raw = current_values()
+    values = {p: raw[p] for p in given if p in raw}
+    return Redaction(redaction.text, {**values, **redaction.values}, {**given, **redaction.kinds})
 
 
 def _validated(text: object) -> str:

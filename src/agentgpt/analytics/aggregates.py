@@ -108,12 +108,18 @@ class Figures:
             elif field.startswith(LATENCY):
                 latency[int(field[2:])] = value
         return cls(
-            turns=tally.get(TURNS, 0), topics=topics, intents=intents, regions=regions,
-            escalations=tally.get(ESCALATIONS, 0), sentiment_n=tally.get(SENT_N, 0),
-            sentiment_sum=tally.get(SENT_SUM, 0) / 1000, sentiment_sq=tally.get(SENT_SQ, 0) / 1000,
-            confidence_sum=tally.get(CONFIDENCE, 0) / 1000, latency=latency,
+            turns=tally.get(TURNS, 0),
+            topics=topics,
+            intents=intents,
+            regions=regions,
+            escalations=tally.get(ESCALATIONS, 0),
+            sentiment_n=tally.get(SENT_N, 0),
+            sentiment_sum=tally.get(SENT_SUM, 0) / 1000,
+            sentiment_sq=tally.get(SENT_SQ, 0) / 1000,
+            confidence_sum=tally.get(CONFIDENCE, 0) / 1000,
+            latency=latency,
             latency_sum_ms=tally.get(LATENCY_SUM, 0) / 1000,
-        )  # fmt: skip
+        )
 
     @property
     def topic_turns(self) -> int:

@@ -18,10 +18,9 @@ from typing import NamedTuple
 import msgspec
 
 from agentgpt.analytics.trends import TrendFlag
-from agentgpt.analytics.writer import call_script
 from agentgpt.config.settings import AnalyticsSettings
 from agentgpt.errors import InvalidInput
-from agentgpt.store import keys as K
+from agentgpt.store.analytics_repository import AnalyticsRepository
 from agentgpt.store.context_store import RedisContextStore
 
 _STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
@@ -95,8 +94,14 @@ def rules(settings: AnalyticsSettings) -> dict[str, Rule]:
 def make_alert(rule: Rule, subject: str, message: str, at: float, **data: object) -> Alert:
     """Build an alert of ``rule`` (data values are shown as text)."""
     shown = {k: (f"{v:.4g}" if isinstance(v, float) else str(v)) for k, v in data.items()}
-    return Alert(rule=rule.name, severity=rule.severity.name.lower(), subject=subject,
-                 message=message, at=at, data=shown)  # fmt: skip
+    return Alert(
+        rule=rule.name,
+        severity=rule.severity.name.lower(),
+        subject=subject,
+        message=message,
+        at=at,
+        data=shown,
+    )
 
 
 #: What each baseline index of ``all_trends`` means, in an operator's words.
@@ -104,9 +109,13 @@ BASELINE_NAMES = ("the same hours of the last 7 days", "the last 24 h")
 
 
 def trend_alerts(
-    flags: Sequence[TrendFlag], book: dict[str, Rule], critical_topics: Sequence[str], at: float,
-    *, window_min: int = 5,
-) -> list[Alert]:  # fmt: skip
+    flags: Sequence[TrendFlag],
+    book: dict[str, Rule],
+    critical_topics: Sequence[str],
+    at: float,
+    *,
+    window_min: int = 5,
+) -> list[Alert]:
     """Alerts for trend flags: a critical topic's surge is critical, other surges warn."""
     out = []
     for flag in flags:
@@ -117,11 +126,20 @@ def trend_alerts(
         else:
             name = flag.kind
         # Non-finite figures stay out of the alert's data: it is shown and sent as JSON.
-        figures = {k: v for k, v in (("ratio", flag.ratio), ("p_value", flag.p_value))
-                   if math.isfinite(v)}  # fmt: skip
-        out.append(make_alert(book[name], flag.subject, trend_message(flag, window_min), at,
-                              current=flag.current, expected=flag.expected,
-                              **figures))  # fmt: skip
+        figures = {
+            k: v for k, v in (("ratio", flag.ratio), ("p_value", flag.p_value)) if math.isfinite(v)
+        }
+        out.append(
+            make_alert(
+                book[name],
+                flag.subject,
+                trend_message(flag, window_min),
+                at,
+                current=flag.current,
+                expected=flag.expected,
+                **figures,
+            )
+        )
     return out
 
 
@@ -130,17 +148,23 @@ def trend_message(flag: TrendFlag, window_min: int) -> str:
     since = BASELINE_NAMES[min(flag.baseline, len(BASELINE_NAMES) - 1)]
     span = f"in {window_min} min"
     if flag.kind == "sentiment_falling":
-        return (f"Customer sentiment: average {flag.current:+.2f} over {flag.turns} turns "
-                f"{span}, down from {flag.expected:+.2f} in {since}")  # fmt: skip
+        return (
+            f"Customer sentiment: average {flag.current:+.2f} over {flag.turns} turns "
+            f"{span}, down from {flag.expected:+.2f} in {since}"
+        )
     usual = "none" if flag.base_count <= 0 else f"{_pct(flag.base_count, flag.base_turns)}"
     if flag.kind == "escalation_rising":
-        return (f"Escalations: {flag.current:.0f} of {flag.turns} turns {span} "
-                f"({_pct(flag.current, flag.turns)}), {usual} in {since}")  # fmt: skip
+        return (
+            f"Escalations: {flag.current:.0f} of {flag.turns} turns {span} "
+            f"({_pct(flag.current, flag.turns)}), {usual} in {since}"
+        )
     now = f"{flag.subject}: {flag.current:.0f} turns {span}"
     if flag.base_count <= 0:
         return f"{now}, none in {since}"
-    return (f"{now} ({_pct(flag.current, flag.turns)} of turns), about "
-            f"{flag.expected:.0f} expected from {since} ({usual})")  # fmt: skip
+    return (
+        f"{now} ({_pct(flag.current, flag.turns)} of turns), about "
+        f"{flag.expected:.0f} expected from {since} ({usual})"
+    )
 
 
 def _pct(part: float, whole: float) -> str:
@@ -156,9 +180,13 @@ def latency_alert(
         return None
     worst = max(p for p in p99_by_minute if p is not None)
     return make_alert(
-        book["latency_p99"], "", f"latency p99 over {objective_ms:g} ms for "
-        f"{len(p99_by_minute)} minutes (worst {worst:.0f} ms)", at, worst_ms=worst,
-    )  # fmt: skip
+        book["latency_p99"],
+        "",
+        f"latency p99 over {objective_ms:g} ms for "
+        f"{len(p99_by_minute)} minutes (worst {worst:.0f} ms)",
+        at,
+        worst_ms=worst,
+    )
 
 
 class AlertLog:
@@ -172,18 +200,28 @@ class AlertLog:
     ) -> None:
         """Keep alerts in ``store``."""
         self.store = store
+        self.repository = AnalyticsRepository(store)
         self.settings = settings
         self.clock = clock
 
     async def raise_alert(self, alert: Alert, cooldown_s: float) -> Alert | None:
         """Append ``alert`` unless the same rule and subject fired within the cool-down."""
-        client = await self.store.client()
-        entry: list[object] = ["rule", alert.rule, "severity", alert.severity,
-                               "subject", alert.subject, "message", alert.message,
-                               "at", repr(alert.at), "data", json.dumps(alert.data)]  # fmt: skip
-        keys = [K.alert_cooldown_key(alert.rule, alert.subject), K.alert_stream_key()]
+        entry: list[object] = [
+            "rule",
+            alert.rule,
+            "severity",
+            alert.severity,
+            "subject",
+            alert.subject,
+            "message",
+            alert.message,
+            "at",
+            repr(alert.at),
+            "data",
+            json.dumps(alert.data),
+        ]
         args: list[object] = [max(1, int(cooldown_s * 1000)), self.settings.alert_stream_maxlen]
-        reply = await self.store._guard(call_script(client, "an_alert", keys, args + entry))
+        reply = await self.repository.append_alert(alert.rule, alert.subject, args + entry)
         if not reply:
             return None
         return msgspec.structs.replace(alert, id=_text(reply))
@@ -198,16 +236,12 @@ class AlertLog:
     ) -> list[Alert]:
         """The newest alerts first, at or above ``min_severity``, open ones unless asked."""
         floor = severity_filter(min_severity) if isinstance(min_severity, str) else min_severity
-        client = await self.store.client()
         # Filter on the alert's own time, not the stream id: ids carry the server's clock.
-        rows = await self.store._guard(
-            client.xrevrange(K.alert_stream_key(), "+", "-", count=max(1, limit * 4))
-        )
+        rows = await self.repository.recent_alerts(max(1, limit * 4))
         alerts = [_decode(row_id, fields) for row_id, fields in rows]
         alerts = [a for a in alerts if a.level >= floor and (since is None or a.at >= since)]
         if alerts:
-            by_key = K.alert_ack_keys()[1]
-            by = await self.store._guard(client.hmget(by_key, [a.id for a in alerts]))
+            by = await self.repository.acknowledged_by([a.id for a in alerts])
             for alert, operator in zip(alerts, by, strict=True):
                 alert.acknowledged_by = _text(operator) if operator is not None else None
         if not include_acknowledged:
@@ -220,12 +254,10 @@ class AlertLog:
             raise InvalidInput("operator must be a non-empty name of at most 128 characters")
         if not isinstance(alert_id, str) or not _STREAM_ID.fullmatch(alert_id):
             raise InvalidInput(f"invalid alert id {alert_id!r:.40}: expected <ms>-<seq>")
-        client = await self.store.client()
-        keys = list(K.alert_ack_keys())
         now_ms = int(self.clock() * 1000)
         retention = int(self.settings.retention.total_seconds() * 1000)
         args: list[object] = [alert_id, operator, now_ms, retention]
-        return bool(await self.store._guard(call_script(client, "an_ack", keys, args)))
+        return await self.repository.acknowledge(args)
 
 
 def _text(value: object) -> str:
@@ -234,7 +266,12 @@ def _text(value: object) -> str:
 
 def _decode(row_id: object, fields: dict[bytes, bytes]) -> Alert:
     get = {_text(k): _text(v) for k, v in fields.items()}
-    return Alert(rule=get.get("rule", ""), severity=get.get("severity", "info"),
-                 subject=get.get("subject", ""), message=get.get("message", ""),
-                 at=float(get.get("at", "0")), data=json.loads(get.get("data", "{}")),
-                 id=_text(row_id))  # fmt: skip
+    return Alert(
+        rule=get.get("rule", ""),
+        severity=get.get("severity", "info"),
+        subject=get.get("subject", ""),
+        message=get.get("message", ""),
+        at=float(get.get("at", "0")),
+        data=json.loads(get.get("data", "{}")),
+        id=_text(row_id),
+    )

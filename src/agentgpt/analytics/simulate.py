@@ -23,9 +23,14 @@ from agentgpt.store.context_store import RedisContextStore
 
 #: The guide's concern topics with a plausible mix (percent of topic-bearing turns).
 DEFAULT_MIX: dict[str, float] = {
-    "Password & access": 30.0, "Fraud alerts": 20.0, "Card issues": 15.0,
-    "Transfers": 12.0, "Loan inquiries": 10.0, "Conversation": 10.0, "other": 3.0,
-}  # fmt: skip
+    "Password & access": 30.0,
+    "Fraud alerts": 20.0,
+    "Card issues": 15.0,
+    "Transfers": 12.0,
+    "Loan inquiries": 10.0,
+    "Conversation": 10.0,
+    "other": 3.0,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +83,12 @@ class Traffic:
         counts = self.counts[a:b].sum(axis=0)
         turns = int(counts.sum())
         tally: Tally = {
-            "n": turns, "sc": turns, "e": int(self.escalations[a:b].sum()),
-            "ss": int(self.sent_sum[a:b].sum()), "sq": int(self.sent_sq[a:b].sum()),
-        }  # fmt: skip
+            "n": turns,
+            "sc": turns,
+            "e": int(self.escalations[a:b].sum()),
+            "ss": int(self.sent_sum[a:b].sum()),
+            "sq": int(self.sent_sq[a:b].sum()),
+        }
         for topic, n in zip(self.topics, counts, strict=True):
             if n:
                 tally["t:" + topic] = int(n)
@@ -90,8 +98,13 @@ class Traffic:
         """The bucket tally of one epoch minute (for seeding a store)."""
         i = minute - self.start
         fig = self.figures(minute, minute)
-        tally: Tally = {"n": fig.turns, "sc": fig.turns, "e": fig.escalations,
-                        "ss": int(self.sent_sum[i]), "sq": int(self.sent_sq[i])}  # fmt: skip
+        tally: Tally = {
+            "n": fig.turns,
+            "sc": fig.turns,
+            "e": fig.escalations,
+            "ss": int(self.sent_sum[i]),
+            "sq": int(self.sent_sq[i]),
+        }
         tally.update({"t:" + t: n for t, n in fig.topics.items()})
         # Two intents per topic, one region, a confidence sum: the fields real buckets carry.
         for t, n in fig.topics.items():
@@ -154,8 +167,9 @@ def simulate(
         probs = _bucket_probs(model.latency_median_ms, model.latency_sigma)
         drawn = rng.multinomial(turns, probs)
         hist = [{int(k): int(row[k]) for k in np.flatnonzero(row)} for row in drawn]
-    return Traffic(start, topics, counts, escalations, np.round(s_sum * 1000),
-                   np.round(s_sq * 1000), hist)  # fmt: skip
+    return Traffic(
+        start, topics, counts, escalations, np.round(s_sum * 1000), np.round(s_sq * 1000), hist
+    )
 
 
 def detect(
@@ -189,9 +203,13 @@ def _sum_figures(parts: Sequence[Figures]) -> Figures:
 
 
 def alerts_over(
-    traffic: Traffic, first: int, last: int, params: TrendParams | None = None,
-    cooldown_min: int = 30, window: int = 5,
-) -> list[tuple[int, TrendFlag]]:  # fmt: skip
+    traffic: Traffic,
+    first: int,
+    last: int,
+    params: TrendParams | None = None,
+    cooldown_min: int = 30,
+    window: int = 5,
+) -> list[tuple[int, TrendFlag]]:
     """Evaluate every minute ``first..last``; return flags that would alert (after cool-down)."""
     quiet_until: dict[tuple[str, str], int] = {}
     out = []

@@ -18,7 +18,7 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
@@ -35,12 +35,14 @@ from agentgpt.analytics.alerts import (
 )
 from agentgpt.analytics.events import AuthEvent, TurnEvent
 from agentgpt.analytics.trends import TrendFlag, TrendParams, all_trends
-from agentgpt.analytics.writer import STORE_FAILURES, AggregateWriter, call_script
+from agentgpt.analytics.writer import STORE_FAILURES, AggregateWriter
 from agentgpt.background_tasks import stop_task
 from agentgpt.config.settings import AnalyticsSettings
 from agentgpt.errors import InvalidInput, SessionNotFound
 from agentgpt.store import keys as K
+from agentgpt.store.analytics_repository import AnalyticsRepository
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.records import FLAG_FIELD, flag_active
 
 log = logging.getLogger("agentgpt.analytics")
 
@@ -49,14 +51,6 @@ log = logging.getLogger("agentgpt.analytics")
 WINDOWS = {"5m": 5, "15m": 15, "1h": 60, "24h": 1440, "7d": 10080}
 AlertCallback = Callable[[Alert], Awaitable[None] | None]
 _METHOD = re.compile(r"[A-Za-z0-9_.-]{1,40}")
-#: Field of the session's meta hash holding the verification flag's expiry (epoch ms).
-FLAG_FIELD = b"flagged"
-
-
-def flag_active(meta: Mapping[bytes, bytes], now: float) -> bool:
-    """True when a session's meta carries a verification flag that has not expired."""
-    value = meta.get(FLAG_FIELD)
-    return value is not None and int(value) > now * 1000
 
 
 class TopicShare(msgspec.Struct, frozen=True):
@@ -122,12 +116,16 @@ class Analytics:
         self.on_alert = on_alert
         self.writer = AggregateWriter(self.store, self.settings, clock, shard)
         self.alerts = AlertLog(self.store, self.settings, clock)
+        self.repository = AnalyticsRepository(self.store)
         self.book = rules(self.settings)
         self.params = TrendParams(
-            surge_ratio=self.settings.surge_ratio, significance=self.settings.significance,
-            min_count=self.settings.min_count, other_topic=self.settings.other_topic,
-            ratio_mode=self.settings.ratio_mode, ratio_alpha=self.settings.ratio_alpha,
-        )  # fmt: skip
+            surge_ratio=self.settings.surge_ratio,
+            significance=self.settings.significance,
+            min_count=self.settings.min_count,
+            other_topic=self.settings.other_topic,
+            ratio_mode=self.settings.ratio_mode,
+            ratio_alpha=self.settings.ratio_alpha,
+        )
         self._local: deque[Alert] = deque(maxlen=100)
         self._local_cool: dict[tuple[str, str], float] = {}
         self._loop: asyncio.Task[None] | None = None
@@ -164,47 +162,47 @@ class Analytics:
         """
         if not isinstance(method, str) or not _METHOD.fullmatch(method):
             raise InvalidInput("method must be a short name such as otp, password, biometric")
-        event = AuthEvent(session_id=session_id, success=bool(success), method=method,
-                          time=self.clock())  # fmt: skip
+        event = AuthEvent(
+            session_id=session_id, success=bool(success), method=method, time=self.clock()
+        )
         return await self.record_auth_event(event)
 
     async def record_auth_event(self, event: AuthEvent) -> int:
         """``record_auth`` for an ``AuthEvent`` (its ``time`` is the attempt's time)."""
         session_id, now = event.session_id, event.time
-        keys = [K.auth_failures_key(session_id), K.session_keys(session_id).meta]
         now_ms = int(now * 1000)
         s = self.settings
         args: list[object] = [
-            1 if event.success else 0, now_ms, int(s.auth_window.total_seconds() * 1000),
-            s.auth_failures, int(s.flag_ttl.total_seconds() * 1000),
+            1 if event.success else 0,
+            now_ms,
+            int(s.auth_window.total_seconds() * 1000),
+            s.auth_failures,
+            int(s.flag_ttl.total_seconds() * 1000),
             f"{now_ms}-{random.getrandbits(32):08x}",
-        ]  # fmt: skip
-        client = await self.store.client()
-        count = int(await self.store._guard(call_script(client, "an_auth", keys, args)))
+        ]
+        count = await self.repository.record_auth(session_id, args)
         if count < 0:
             raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
         if count >= s.auth_failures:
-            alert = make_alert(self.book["auth_failures"], session_id,
-                               f'Session "{session_id}": {count} failed auth attempts', now,
-                               failures=count, method=event.method)  # fmt: skip
+            alert = make_alert(
+                self.book["auth_failures"],
+                session_id,
+                f'Session "{session_id}": {count} failed auth attempts',
+                now,
+                failures=count,
+                method=event.method,
+            )
             await self.raise_alert(alert)
         return count
 
     async def is_flagged(self, session_id: str) -> bool:
         """True when the session's next sensitive action requires verification."""
-        client = await self.store.client()
-        meta = K.session_keys(session_id).meta
-        value = await self.store._guard(client.hget(meta, FLAG_FIELD))
+        value = await self.repository.flag(session_id)
         return flag_active({FLAG_FIELD: value} if value is not None else {}, self.clock())
 
     async def clear_flag(self, session_id: str) -> bool:
         """Lift the flag (after a successful verification); False if it was not set."""
-        client = await self.store.client()
-        pipe = client.pipeline(transaction=False)  # both keys are in the session's slot
-        pipe.hdel(K.session_keys(session_id).meta, FLAG_FIELD)
-        pipe.delete(K.auth_failures_key(session_id))
-        removed, _ = await self.store._guard(pipe.execute())
-        return bool(removed)
+        return await self.repository.clear_flag(session_id)
 
     # --- alerts ------------------------------------------------------------------------
 
@@ -246,9 +244,14 @@ class Analytics:
         key = ("store_unreachable", "")
         if self.clock() < self._local_cool.get(key, -math.inf):
             return
-        alert = make_alert(self.book["store_unreachable"], "", "analytics store unreachable "
-                           f"for {self.clock() - since:.0f} s; {self.dropped} events dropped",
-                           self.clock(), dropped=self.dropped)  # fmt: skip
+        alert = make_alert(
+            self.book["store_unreachable"],
+            "",
+            "analytics store unreachable "
+            f"for {self.clock() - since:.0f} s; {self.dropped} events dropped",
+            self.clock(),
+            dropped=self.dropped,
+        )
         if self._raise_locally(alert, self.book["store_unreachable"].cooldown_s) is not None:
             with contextlib.suppress(RuntimeError):
                 task = asyncio.get_running_loop().create_task(self._announce(alert))
@@ -267,10 +270,19 @@ class Analytics:
         tallies = await reader.sum_groups(self.store, self.settings.shards, groups)
         current, *rest = (Figures.of(t) for t in tallies)
         baselines, minutes = rest[:2], rest[2:]
-        found = trend_alerts(all_trends(current, baselines, self.params), self.book,
-                             self.settings.critical_topics, now, window_min=window)  # fmt: skip
-        slow = latency_alert([m.latency_percentile(0.99) for m in minutes],
-                             self.settings.latency_objective_p99_ms, self.book, now)  # fmt: skip
+        found = trend_alerts(
+            all_trends(current, baselines, self.params),
+            self.book,
+            self.settings.critical_topics,
+            now,
+            window_min=window,
+        )
+        slow = latency_alert(
+            [m.latency_percentile(0.99) for m in minutes],
+            self.settings.latency_objective_p99_ms,
+            self.book,
+            now,
+        )
         if slow is not None:
             found.append(slow)
         raised = [await self.raise_alert(a) for a in found]
@@ -301,15 +313,25 @@ class Analytics:
         tallies, active, alerts = await asyncio.gather(
             reader.sum_groups(self.store, self.settings.shards, groups),
             self.store.count_active(since_ms),
-            self.alerts.recent(20, since=now - 86400,
-                               min_severity=severity_filter(self.settings.severity)),
-        )  # fmt: skip
+            self.alerts.recent(
+                20, since=now - 86400, min_severity=severity_filter(self.settings.severity)
+            ),
+        )
         current, *baselines = (Figures.of(t) for t in tallies)
         trends = all_trends(current, baselines, self.params) if baselines else []
         floor = severity_filter(self.settings.severity)
         alerts += [a for a in self._local if a.level >= floor and a.at >= now - 86400]
-        return _build(window, now, seconds, current, active, top or self.settings.top_topics,
-                      alerts, trends, self.dropped)  # fmt: skip
+        return _build(
+            window,
+            now,
+            seconds,
+            current,
+            active,
+            top or self.settings.top_topics,
+            alerts,
+            trends,
+            self.dropped,
+        )
 
     # --- background work ---------------------------------------------------------------
 
@@ -353,22 +375,39 @@ def _baselines(start: int, end: int) -> list[list[tuple[str, int]]]:
 
 
 def _build(
-    window: str, now: float, seconds: float, fig: Figures, active: int, top: int,
-    alerts: list[Alert], trends: list[TrendFlag], dropped: int,
-) -> Snapshot:  # fmt: skip
+    window: str,
+    now: float,
+    seconds: float,
+    fig: Figures,
+    active: int,
+    top: int,
+    alerts: list[Alert],
+    trends: list[TrendFlag],
+    dropped: int,
+) -> Snapshot:
     topic_turns = fig.topic_turns
     ranked = sorted(fig.topics.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     shares = [TopicShare(t, n, round(100.0 * n / topic_turns, 2)) for t, n in ranked]
     seconds = max(seconds, 1.0)
     return Snapshot(
-        window=window, at=now, seconds=seconds, active_sessions=active, turns=fig.turns,
-        turns_per_s=round(fig.turns / seconds, 3), latency_avg_ms=fig.latency_mean_ms,
-        latency_p50_ms=fig.latency_percentile(0.50), latency_p95_ms=fig.latency_percentile(0.95),
-        latency_p99_ms=fig.latency_percentile(0.99), topics=shares, topic_turns=topic_turns,
-        sentiment_avg=fig.sentiment_mean, escalations=fig.escalations,
+        window=window,
+        at=now,
+        seconds=seconds,
+        active_sessions=active,
+        turns=fig.turns,
+        turns_per_s=round(fig.turns / seconds, 3),
+        latency_avg_ms=fig.latency_mean_ms,
+        latency_p50_ms=fig.latency_percentile(0.50),
+        latency_p95_ms=fig.latency_percentile(0.95),
+        latency_p99_ms=fig.latency_percentile(0.99),
+        topics=shares,
+        topic_turns=topic_turns,
+        sentiment_avg=fig.sentiment_mean,
+        escalations=fig.escalations,
         escalation_rate=fig.escalations / fig.turns if fig.turns else None,
         alerts=sorted(alerts, key=lambda a: (-a.level, -a.at)),
-        trends=[Trend(t.kind, t.subject, t.ratio, t.p_value, t.current, t.expected)
-                for t in trends],
+        trends=[
+            Trend(t.kind, t.subject, t.ratio, t.p_value, t.current, t.expected) for t in trends
+        ],
         dropped_events=dropped,
-    )  # fmt: skip
+    )

@@ -201,8 +201,18 @@ def sentiment_trend(
     if fall < params.sentiment_drop or z < z_crit:
         return None
     p_value = 0.5 * math.erfc(z / math.sqrt(2))
-    return TrendFlag("sentiment_falling", "", mean - base_mean, p_value, mean, base_mean,
-                     current.sentiment_n, base_mean, base.sentiment_n, index)  # fmt: skip
+    return TrendFlag(
+        "sentiment_falling",
+        "",
+        mean - base_mean,
+        p_value,
+        mean,
+        base_mean,
+        current.sentiment_n,
+        base_mean,
+        base.sentiment_n,
+        index,
+    )
 
 
 def _z_for(p: float) -> float:
@@ -217,8 +227,10 @@ def all_trends(
     """Every trend flag of ``current`` against ``baselines`` (topics, escalation, sentiment)."""
     params = params or TrendParams()
     flags = topic_trends(current.topics, [b.topics for b in baselines], params)
-    for extra in (escalation_trend(current, baselines, params),
-                  sentiment_trend(current, baselines, params)):  # fmt: skip
+    for extra in (
+        escalation_trend(current, baselines, params),
+        sentiment_trend(current, baselines, params),
+    ):
         if extra is not None:
             flags.append(extra)
     return flags

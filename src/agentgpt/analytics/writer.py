@@ -18,33 +18,19 @@ import random
 import time
 from collections.abc import Callable
 
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from agentgpt.analytics.aggregates import TURNS, Tally, add_event, merge
 from agentgpt.analytics.events import TurnEvent
 from agentgpt.config.settings import AnalyticsSettings
-from agentgpt.errors import StoreError
+from agentgpt.errors import StoreError, StoreScriptError
 from agentgpt.store import keys as K
+from agentgpt.store.analytics_repository import AnalyticsRepository
 from agentgpt.store.context_store import RedisContextStore
-from agentgpt.store.failures import STORE_FAILURES as CLIENT_FAILURES
-from agentgpt.store.scripts import Scripts
+from agentgpt.store.failures import timed_out
 
 log = logging.getLogger("agentgpt.analytics")
 
-SCRIPTS = Scripts(("an_add", "an_sum", "an_alert", "an_ack", "an_auth"))
-#: What a store that is down or slow raises through redis-py and our own guard.
-STORE_FAILURES: tuple[type[Exception], ...] = (StoreError, *CLIENT_FAILURES, TimeoutError)
-
-
-async def call_script(client: object, name: str, keys: list[str], args: list[object]) -> object:
-    """Run an analytics script, loading the analytics scripts once if the server lacks them."""
-    try:
-        return await SCRIPTS.call(client, name, keys, args)  # type: ignore[arg-type]
-    except NoScriptError:
-        await SCRIPTS.load(client)
-        return await SCRIPTS.call(client, name, keys, args)  # type: ignore[arg-type]
+#: What a store that is down, slow or failing raises through the store's guard.
+STORE_FAILURES: tuple[type[Exception], ...] = (StoreError, StoreScriptError, TimeoutError)
 
 
 class AggregateWriter:
@@ -126,12 +112,13 @@ class AggregateWriter:
         self.flush_failures += 1
         if self.failing_since is None:
             self.failing_since = self.clock()
-        log.warning("analytics flush failed (%s); %d events kept", type(exc).__name__,
-                    self._pending_events)  # fmt: skip
+        log.warning(
+            "analytics flush failed (%s); %d events kept", type(exc).__name__, self._pending_events
+        )
         # A timeout is ambiguous (part of the pipeline may have run): drop rather than risk
         # counting twice. A refused connection wrote nothing: put the minutes back (oldest
         # first) while they fit in the bound; the rest are dropped.
-        ambiguous = isinstance(exc, TimeoutError | RedisTimeoutError)
+        ambiguous = timed_out(exc)
         for minute in sorted(batch):
             tally = batch[minute]
             count = tally.get(TURNS, 0)
@@ -143,31 +130,17 @@ class AggregateWriter:
 
     async def write(self, batch: dict[int, Tally]) -> None:
         """Add tallies by epoch minute to this writer's shard (one pipelined round trip)."""
-        client = await self.store.client()
         minute_ttl = int(self.settings.minute_retention.total_seconds() * 1000)
         long_ttl = int(self.settings.retention.total_seconds() * 1000)
         calls: list[tuple[list[str], list[object]]] = []
         for minute, tally in batch.items():
-            keys = [K.analytics_bucket_key(self.shard, "m", minute),
-                    K.analytics_bucket_key(self.shard, "h", minute // 60),
-                    K.analytics_bucket_key(self.shard, "d", minute // 1440)]  # fmt: skip
+            keys = [
+                K.analytics_bucket_key(self.shard, "m", minute),
+                K.analytics_bucket_key(self.shard, "h", minute // 60),
+                K.analytics_bucket_key(self.shard, "d", minute // 1440),
+            ]
             args: list[object] = [minute_ttl, long_ttl]
             for field, value in tally.items():
                 args += [field, value]
             calls.append((keys, args))
-        if isinstance(client, RedisCluster):
-            # redis-py refuses scripts in cluster pipelines; each call is single-slot.
-            await asyncio.gather(*(call_script(client, "an_add", k, a) for k, a in calls))
-            return
-        try:
-            await self._pipelined(client, calls)
-        except NoScriptError:
-            await SCRIPTS.load(client)
-            await self._pipelined(client, calls)
-
-    @staticmethod
-    async def _pipelined(client: object, calls: list[tuple[list[str], list[object]]]) -> None:
-        pipe = client.pipeline(transaction=False)  # type: ignore[attr-defined]
-        for keys, args in calls:
-            SCRIPTS.queue(pipe, "an_add", keys, args)  # type: ignore[arg-type]
-        await pipe.execute()
+        await AnalyticsRepository(self.store).add_buckets(calls)

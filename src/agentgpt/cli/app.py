@@ -140,8 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # With standalone_mode=False click returns a command's typer.Exit code instead of
         # raising it: pass it on (verify and scan exit 1 on findings).
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False,
-                   prog_name="agentgpt")  # fmt: skip
+        code = app(
+            args=list(argv) if argv is not None else None,
+            standalone_mode=False,
+            prog_name="agentgpt",
+        )
     except BaseException as exc:  # the one place where errors end
         if isinstance(exc, GeneratorExit):
             raise

@@ -121,8 +121,10 @@ def _summary(outcomes: list[Outcome], elapsed: float, snap: Snapshot) -> None:
     )
     kinds = collections.Counter(o.persona for o in outcomes)
     _out.print("conversations   " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
-    _out.print(f"escalated {sum(o.escalated for o in outcomes)} | flagged after 3 failed OTPs "
-               f"{sum(o.flagged for o in outcomes)} | errors {len(errors)}")  # fmt: skip
+    _out.print(
+        f"escalated {sum(o.escalated for o in outcomes)} | flagged after 3 failed OTPs "
+        f"{sum(o.flagged for o in outcomes)} | errors {len(errors)}"
+    )
     if errors:
         _out.print(f"first error     {errors[0]}")
     topics = ", ".join(f"{t.topic} {t.share:.0f}%" for t in snap.topics) or "none yet"

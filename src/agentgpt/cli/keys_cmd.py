@@ -58,8 +58,9 @@ def rotate_keys(
     except ValueError as exc:
         raise InvalidInput(f"--retire-before: {exc}") from None
     settings = settings_from(file, url)
-    summary = asyncio.run(_rotate(settings, rotate=rotate, rate=rate or None, horizon=horizon,
-                                  quiet=as_json))  # fmt: skip
+    summary = asyncio.run(
+        _rotate(settings, rotate=rotate, rate=rate or None, horizon=horizon, quiet=as_json)
+    )
     if as_json:
         typer.echo(json.dumps(summary))
         return
@@ -84,9 +85,14 @@ async def _rotate(
         rewrapper = Rewrapper(store, encryptor, rate=rate)
         total = await rewrapper.count_sessions()
         with Progress(
-            TextColumn("re-wrapping"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=Console(stderr=True), disable=quiet, transient=True,
-        ) as progress:  # fmt: skip
+            TextColumn("re-wrapping"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            disable=quiet,
+            transient=True,
+        ) as progress:
             task = progress.add_task("sessions", total=total or None)
             report = await rewrapper.run_once(lambda n: progress.advance(task, n))
         retired = await _retire(encryptor, rewrapper, horizon) if horizon is not None else []
@@ -106,10 +112,12 @@ async def _retire(encryptor: SessionEncryptor, rewrapper: Rewrapper, horizon: fl
     now = time.time()
     successor_created = {v.id: n.created for v, n in itertools.pairwise(versions)}
     candidates = [
-        v.id for v in versions
-        if not v.primary and v.created < now - horizon
+        v.id
+        for v in versions
+        if not v.primary
+        and v.created < now - horizon
         and successor_created.get(v.id, now) < now - RETIRE_GRACE_S
-    ]  # fmt: skip
+    ]
     if not candidates:
         return []
     in_use = await rewrapper.census()

@@ -30,11 +30,18 @@ from agentgpt.sessions.manager import SessionManager
 from agentgpt.store.context_store import RedisContextStore
 
 View = tuple[dict[str, Any], list[str]]
-_ARROWS = {"surge": "↑", "other_rising": "↑", "escalation_rising": "↑", "drop": "↓",
-           "sentiment_falling": "↓"}  # fmt: skip
-_SECTIONS = (("CRITICAL ALERTS:", Severity.CRITICAL, Severity.CRITICAL),
-             ("WARNINGS:", Severity.WARNING, Severity.WARNING),
-             ("NOTICES:", Severity.DEBUG, Severity.INFO))  # fmt: skip
+_ARROWS = {
+    "surge": "↑",
+    "other_rising": "↑",
+    "escalation_rising": "↑",
+    "drop": "↓",
+    "sentiment_falling": "↓",
+}
+_SECTIONS = (
+    ("CRITICAL ALERTS:", Severity.CRITICAL, Severity.CRITICAL),
+    ("WARNINGS:", Severity.WARNING, Severity.WARNING),
+    ("NOTICES:", Severity.DEBUG, Severity.INFO),
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,11 @@ def _manager(settings: Settings) -> SessionManager:
     store = RedisContextStore(settings.store)
     # The snapshot reads every severity; --severity filters afterwards, so the configured
     # analytics.severity cannot hide alerts the operator asked for.
-    analytics = Analytics(store, settings.analytics.model_copy(update={"severity": "debug"}),
-                          idle_timeout=settings.sessions.idle_timeout.total_seconds())  # fmt: skip
+    analytics = Analytics(
+        store,
+        settings.analytics.model_copy(update={"severity": "debug"}),
+        idle_timeout=settings.sessions.idle_timeout.total_seconds(),
+    )
     return SessionManager(store=store, settings=settings.sessions, analytics=analytics)
 
 
@@ -146,8 +156,9 @@ async def _memory(manager: SessionManager, req: Request) -> View:
     return view, memory_lines(view)
 
 
-async def _refreshes(collect: Callable[[], Awaitable[View]], interval: float,
-                     count: int | None) -> AsyncIterator[View]:  # fmt: skip
+async def _refreshes(
+    collect: Callable[[], Awaitable[View]], interval: float, count: int | None
+) -> AsyncIterator[View]:
     shown = 0
     while True:
         yield await collect()
@@ -161,8 +172,9 @@ def _head(clock: str) -> str:
     return f"agentgpt session monitor · {time.strftime(clock)} · Ctrl-C to quit"
 
 
-async def _run(settings: Settings, req: Request, stream: bool, count: int | None,
-               as_json: bool) -> None:  # fmt: skip
+async def _run(
+    settings: Settings, req: Request, stream: bool, count: int | None, as_json: bool
+) -> None:
     manager = _manager(settings)
     step = _memory if req.metric == "memory" else _snapshot
 
@@ -196,19 +208,30 @@ async def _run(settings: Settings, req: Request, stream: bool, count: int | None
 
 def monitor(
     window: Annotated[str, typer.Option("--window", help="5m, 15m, 1h, 24h or 7d")] = "15m",
-    severity: Annotated[str, typer.Option(
-        "--severity", help="lowest alert severity shown: debug, info, warning, critical, "
-        "prod (= warning and above)")] = "prod",
+    severity: Annotated[
+        str,
+        typer.Option(
+            "--severity",
+            help="lowest alert severity shown: debug, info, warning, critical, "
+            "prod (= warning and above)",
+        ),
+    ] = "prod",
     stream: Annotated[bool, typer.Option("--stream", help="refresh live until Ctrl-C")] = False,
-    interval: Annotated[str, typer.Option(
-        "--interval", help="refresh period, e.g. 1s, 500ms")] = "1s",
-    count: Annotated[int | None, typer.Option(
-        "--count", min=1, help="with --stream: stop after N refreshes")] = None,
+    interval: Annotated[
+        str, typer.Option("--interval", help="refresh period, e.g. 1s, 500ms")
+    ] = "1s",
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="with --stream: stop after N refreshes")
+    ] = None,
     top: Annotated[int, typer.Option("--top", help="how many topics (1-20)")] = 5,
-    metric: Annotated[str | None, typer.Option(
-        "--metric", help="memory: store memory per session, process RSS, pool sizes")] = None,
-    config: ConfigFile = None, url: StoreUrl = None, as_json: Json = False,
-) -> None:  # fmt: skip
+    metric: Annotated[
+        str | None,
+        typer.Option("--metric", help="memory: store memory per session, process RSS, pool sizes"),
+    ] = None,
+    config: ConfigFile = None,
+    url: StoreUrl = None,
+    as_json: Json = False,
+) -> None:
     """Show the monitor screen: sessions, latency, concern topics, trends and alerts.
 
     Examples:

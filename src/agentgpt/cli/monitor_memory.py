@@ -12,26 +12,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio.cluster import RedisCluster
-
-from agentgpt.security.keyspace import guarded, scan_keys
+from agentgpt.security.keyspace import scan_keys
 from agentgpt.sessions.manager import SessionManager
 from agentgpt.store import keys as K
+from agentgpt.store.keyspace import memory_usage
 
 
 async def store_memory(manager: SessionManager) -> dict[str, int]:
     """INFO memory ``used_memory`` and ``used_memory_startup`` summed over the primaries."""
-    client = await manager.store.client()
-    if isinstance(client, RedisCluster):
-        infos = [await guarded(client.info("memory", target_nodes=node))
-                 for node in client.get_primaries()]  # fmt: skip
-    else:
-        infos = [await guarded(client.info("memory"))]
-    return {
-        "used_memory": sum(int(i["used_memory"]) for i in infos),
-        "used_memory_startup": sum(int(i.get("used_memory_startup", 0)) for i in infos),
-        "primaries": len(infos),
-    }
+    return await memory_usage(manager.store)
 
 
 async def count_sessions(manager: SessionManager) -> int:
@@ -66,9 +55,13 @@ async def memory_view(manager: SessionManager) -> dict[str, Any]:
         "active_sessions": await manager.count_active(),
         "bytes_per_session": round(data_bytes / sessions, 1) if sessions else None,
         "process_rss_bytes": process_rss(),
-        "pool": {"live": pool.live, "idle": pool.idle, "in_use": pool.in_use,
-                 "max_connections": pool.max_connections},
-    }  # fmt: skip
+        "pool": {
+            "live": pool.live,
+            "idle": pool.idle,
+            "in_use": pool.in_use,
+            "max_connections": pool.max_connections,
+        },
+    }
 
 
 def _size(value: float | None) -> str:

@@ -17,8 +17,11 @@ SessionIdArg = Annotated[str, typer.Option("--id", help="the session id (sess_..
 
 
 def _manager(settings: Settings) -> SessionManager:
-    return SessionManager(store=RedisContextStore(settings.store), settings=settings.sessions,
-                          analytics_settings=settings.analytics)  # fmt: skip
+    return SessionManager(
+        store=RedisContextStore(settings.store),
+        settings=settings.sessions,
+        analytics_settings=settings.analytics,
+    )
 
 
 async def _with_manager(settings: Settings, work: Any) -> Any:
@@ -30,8 +33,9 @@ async def _with_manager(settings: Settings, work: Any) -> Any:
         await manager.store.aclose()
 
 
-def show(session_id: SessionIdArg, config: ConfigFile = None, url: StoreUrl = None,
-         as_json: Json = False) -> None:  # fmt: skip
+def show(
+    session_id: SessionIdArg, config: ConfigFile = None, url: StoreUrl = None, as_json: Json = False
+) -> None:
     """Show a session's metadata and redacted context window.
 
     Example: agentgpt session show --id sess_Xy... --json
@@ -40,12 +44,22 @@ def show(session_id: SessionIdArg, config: ConfigFile = None, url: StoreUrl = No
     async def work(manager: SessionManager) -> dict[str, Any]:
         session = await manager.load_session(session_id)
         return {
-            "id": session.id, "owner": session.owner or session.owner_hash,
+            "id": session.id,
+            "owner": session.owner or session.owner_hash,
             "created_at": session.created,
-            "turns": session.version, "closed": session.closed,
-            "window": [{"seq": x.seq, "user": x.user, "reply": x.reply, "intent": x.intent,
-                        "topic": x.topic} for x in session.context.window],
-        }  # fmt: skip
+            "turns": session.version,
+            "closed": session.closed,
+            "window": [
+                {
+                    "seq": x.seq,
+                    "user": x.user,
+                    "reply": x.reply,
+                    "intent": x.intent,
+                    "topic": x.topic,
+                }
+                for x in session.context.window
+            ],
+        }
 
     data = asyncio.run(_with_manager(settings_from(config, url), work))
     lines = [
@@ -54,15 +68,20 @@ def show(session_id: SessionIdArg, config: ConfigFile = None, url: StoreUrl = No
         f"created {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(data['created_at']))}",
     ]
     for x in data["window"]:
-        lines += [f"  #{x['seq']} [{x['topic'] or '-'} / {x['intent'] or '-'}]",
-                  f"     customer: {x['user']}", f"     agent:    {x['reply']}"]  # fmt: skip
+        lines += [
+            f"  #{x['seq']} [{x['topic'] or '-'} / {x['intent'] or '-'}]",
+            f"     customer: {x['user']}",
+            f"     agent:    {x['reply']}",
+        ]
     emit(data, as_json, lines)
 
 
 def list_sessions(
     user: Annotated[str | None, typer.Option("--user", help="only this user's sessions")] = None,
-    config: ConfigFile = None, url: StoreUrl = None, as_json: Json = False,
-) -> None:  # fmt: skip
+    config: ConfigFile = None,
+    url: StoreUrl = None,
+    as_json: Json = False,
+) -> None:
     """List a user's sessions, or count the active ones.
 
     Examples:
@@ -87,8 +106,10 @@ def erase(
     session_id: Annotated[str | None, typer.Option("--id", help="erase this session")] = None,
     user: Annotated[str | None, typer.Option("--user", help="erase all of a user")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
-    config: ConfigFile = None, url: StoreUrl = None, as_json: Json = False,
-) -> None:  # fmt: skip
+    config: ConfigFile = None,
+    url: StoreUrl = None,
+    as_json: Json = False,
+) -> None:
     """Erase a session (or all of a user's) now: data key first, then every key.
 
     Examples:

@@ -95,8 +95,9 @@ async def _check_nodes(store: RedisContextStore, client: Any) -> list[str]:
     for node in settings.nodes:
         host, _, port = node.rpartition(":")
         scheme = "rediss" if settings.uses_tls else "redis"
-        single = create_client(settings.model_copy(update={"cluster_mode": False}),
-                               f"{scheme}://{host}:{port}/0")  # fmt: skip
+        single = create_client(
+            settings.model_copy(update={"cluster_mode": False}), f"{scheme}://{host}:{port}/0"
+        )
         try:
             reports.append(await _check_server(store, single, f"node {mask_node(node)}"))
         finally:

@@ -33,5 +33,8 @@ def create(
     except ValueError as exc:
         raise InvalidInput(f"--ttl: {exc}") from None
     token = TokenIssuer().issue(user, scope, seconds)
-    emit({"token": token, "user": user, "scopes": sorted(set(scope)), "expires_in": int(seconds)},
-         as_json, [token])  # fmt: skip
+    emit(
+        {"token": token, "user": user, "scopes": sorted(set(scope)), "expires_in": int(seconds)},
+        as_json,
+        [token],
+    )

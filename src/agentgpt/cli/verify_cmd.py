@@ -62,13 +62,15 @@ async def _run(
         if session_id is not None:
             return [await verify_session(store, key_manager, session_id, records=RECORD_TYPES)]
         # A progress bar on stderr for bulk checks (stdout stays the report).
-        with Progress(console=Console(stderr=True), transient=True,
-                      disable=not show_bar) as bar:  # fmt: skip
+        with Progress(console=Console(stderr=True), transient=True, disable=not show_bar) as bar:
             task = bar.add_task("verifying", total=None)
-            return await verify_sample(store, key_manager, sample,
-                                       lambda done, total: bar.update(task, completed=done,
-                                                                      total=total),
-                                       records=RECORD_TYPES)  # fmt: skip
+            return await verify_sample(
+                store,
+                key_manager,
+                sample,
+                lambda done, total: bar.update(task, completed=done, total=total),
+                records=RECORD_TYPES,
+            )
     finally:
         await store.aclose()
 

@@ -33,8 +33,9 @@ class ClientRatchets:
 
     def start(self, session_id: str, bundle: bytes) -> X.Handshake:
         """Run X3DH against a bundle (JSON); keep the state, return the handshake to send."""
-        handshake, state = X.initiate(msgspec.json.decode(bundle, type=X.PrekeyBundle),
-                                      self.rotation)  # fmt: skip
+        handshake, state = X.initiate(
+            msgspec.json.decode(bundle, type=X.PrekeyBundle), self.rotation
+        )
         self._states[session_id] = state
         return handshake
 

@@ -82,8 +82,13 @@ class AsyncClient:
 
     def with_token(self, token: str) -> AsyncClient:
         """A client for another caller sharing this one's connection pool."""
-        return AsyncClient(self.base_url, token, http=self._http, retries=self.retries,
-                           retry_backoff=self.retry_backoff)  # fmt: skip
+        return AsyncClient(
+            self.base_url,
+            token,
+            http=self._http,
+            retries=self.retries,
+            retry_backoff=self.retry_backoff,
+        )
 
     # --- sessions ---------------------------------------------------------------------
 
@@ -100,14 +105,21 @@ class AsyncClient:
             raise InvalidInput("create the client with end_to_end=True")
         bundle = await self._request("GET", "/v1/e2e/bundle")
         handshake = self.ratchets.start(session_id, bundle.content)
-        body = {"protocol": "double_ratchet", "key_rotation": str(self.ratchets.key_rotation),
-                "handshake": msgspec.to_builtins(handshake)}  # fmt: skip
+        body = {
+            "protocol": "double_ratchet",
+            "key_rotation": str(self.ratchets.key_rotation),
+            "handshake": msgspec.to_builtins(handshake),
+        }
         await self._request("POST", f"/v1/sessions/{session_id}/e2e", json=body)
 
     async def send(
-        self, session_id: str, text: str, on_busy: Literal["queue", "reject"] = "queue",
-        *, idempotency_key: str | None = None,
-    ) -> Turn:  # fmt: skip
+        self,
+        session_id: str,
+        text: str,
+        on_busy: Literal["queue", "reject"] = "queue",
+        *,
+        idempotency_key: str | None = None,
+    ) -> Turn:
         """Send one message; ``on_busy="reject"`` fails with a ``LockError`` instead of waiting.
 
         The message carries an idempotency key (a new UUID unless given), so the retries
@@ -117,33 +129,50 @@ class AsyncClient:
         """
         if self.ratchets is not None and session_id in self.ratchets:
             return await self.send_encrypted(
-                session_id, self.ratchets.encrypt(session_id, text), on_busy,
+                session_id,
+                self.ratchets.encrypt(session_id, text),
+                on_busy,
                 idempotency_key=idempotency_key,
-            )  # fmt: skip
+            )
         return await self._post_turn(session_id, {"text": text}, Turn, on_busy, idempotency_key)
 
     async def send_encrypted(
-        self, session_id: str, wire: str, on_busy: Literal["queue", "reject"] = "queue",
-        *, idempotency_key: str | None = None,
-    ) -> Turn:  # fmt: skip
+        self,
+        session_id: str,
+        wire: str,
+        on_busy: Literal["queue", "reject"] = "queue",
+        *,
+        idempotency_key: str | None = None,
+    ) -> Turn:
         """Send a message already encrypted with ``ratchets.encrypt``; decrypt the answer."""
         if self.ratchets is None:
             raise InvalidInput("create the client with end_to_end=True")
-        answer = await self._post_turn(session_id, {"e2e": wire}, EncryptedTurn, on_busy,
-                                       idempotency_key)  # fmt: skip
+        answer = await self._post_turn(
+            session_id, {"e2e": wire}, EncryptedTurn, on_busy, idempotency_key
+        )
         return self.ratchets.decrypt_turn(session_id, answer.e2e)
 
     async def _post_turn(
-        self, session_id: str, body: dict[str, str], model: type[T],
-        on_busy: Literal["queue", "reject"], idempotency_key: str | None,
-    ) -> T:  # fmt: skip
+        self,
+        session_id: str,
+        body: dict[str, str],
+        model: type[T],
+        on_busy: Literal["queue", "reject"],
+        idempotency_key: str | None,
+    ) -> T:
         """POST one message with an idempotency key, retrying connection errors and 503s."""
         params = {"on_busy": on_busy} if on_busy != "queue" else None
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         for attempt in range(self.retries + 1):
             try:
-                return await self._call("POST", f"/v1/sessions/{session_id}/messages", model,
-                                        json=body, params=params, headers=headers)  # fmt: skip
+                return await self._call(
+                    "POST",
+                    f"/v1/sessions/{session_id}/messages",
+                    model,
+                    json=body,
+                    params=params,
+                    headers=headers,
+                )
             except (httpx.TransportError, StoreError):
                 if attempt == self.retries:
                     raise
@@ -158,15 +187,18 @@ class AsyncClient:
     async def turns(self, session_id: str, offset: int = 0, limit: int = 50) -> TurnsPage:
         """Turns ``offset+1 .. offset+limit`` of the session's log."""
         params = {"offset": offset, "limit": limit}
-        return await self._call("GET", f"/v1/sessions/{session_id}/turns", TurnsPage,
-                                params=params)  # fmt: skip
+        return await self._call("GET", f"/v1/sessions/{session_id}/turns", TurnsPage, params=params)
 
     async def report_auth(
         self, session_id: str, success: bool, method: str = "password"
     ) -> AuthResult:
         """Report an OTP/password step-up result; 3 failures in 10 minutes flag the session."""
-        return await self._call("POST", f"/v1/sessions/{session_id}/auth-events", AuthResult,
-                                json={"success": success, "method": method})  # fmt: skip
+        return await self._call(
+            "POST",
+            f"/v1/sessions/{session_id}/auth-events",
+            AuthResult,
+            json={"success": success, "method": method},
+        )
 
     async def erase(self, session_id: str) -> None:
         """Erase a session now (crypto-shredding)."""
@@ -185,8 +217,9 @@ class AsyncClient:
         self, user: str, role: Literal["customer", "operator"] = "customer"
     ) -> Token:
         """A development token for ``user`` (served only in development mode)."""
-        return await self._call("POST", "/v1/demo/token", Token,
-                                json={"user": user, "role": role}, auth=False)  # fmt: skip
+        return await self._call(
+            "POST", "/v1/demo/token", Token, json={"user": user, "role": role}, auth=False
+        )
 
     async def healthz(self) -> Health:
         """Liveness of the process."""

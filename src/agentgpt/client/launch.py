@@ -77,8 +77,18 @@ class LocalServer:
             raise
 
     def _spawn(self) -> None:
-        argv = [sys.executable, "-m", "agentgpt", "serve", "--host", "127.0.0.1",
-                "--port", str(self.port), "--workers", str(self.workers)]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "agentgpt",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+        ]
         with self._log.open("wb") as log:
             # Our own interpreter and fixed arguments: nothing here comes from a user.
             self.proc = subprocess.Popen(argv, env=self.env, stdout=log, stderr=log)  # noqa: S603
@@ -99,8 +109,10 @@ class LocalServer:
                 except httpx.TransportError:
                     pass  # not listening yet
                 await asyncio.sleep(0.1)
-        raise ServiceUnavailable(f"agentgpt serve on port {self.port} was not ready within "
-                                 f"{self.ready_timeout:g}s: {self.last_log_line()}")  # fmt: skip
+        raise ServiceUnavailable(
+            f"agentgpt serve on port {self.port} was not ready within "
+            f"{self.ready_timeout:g}s: {self.last_log_line()}"
+        )
 
     def last_log_line(self) -> str:
         """The last non-empty line the server wrote (its error, when it failed)."""

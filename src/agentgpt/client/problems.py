@@ -12,10 +12,16 @@ TYPE_PREFIX = "urn:agentgpt:problem:"
 # Codes the server uses for errors raised by the framework rather than by us (unknown
 # route, schema validation ...): the class of the same HTTP status stands in for them.
 _BY_STATUS: dict[int, type[E.AgentGPTError]] = {
-    400: E.UserError, 401: E.InvalidToken, 403: E.AccessDenied, 404: E.SessionNotFound,
-    409: E.AlreadyDone, 413: E.MessageTooLarge, 422: E.InvalidInput, 429: E.LimitExceeded,
+    400: E.UserError,
+    401: E.InvalidToken,
+    403: E.AccessDenied,
+    404: E.SessionNotFound,
+    409: E.AlreadyDone,
+    413: E.MessageTooLarge,
+    422: E.InvalidInput,
+    429: E.LimitExceeded,
     503: E.StoreError,
-}  # fmt: skip
+}
 
 
 class Problem(msgspec.Struct, frozen=True):

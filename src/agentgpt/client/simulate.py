@@ -75,9 +75,12 @@ async def say(customer: Customer, rng: random.Random) -> tuple[Turn, float]:
 
 
 async def converse(
-    customer: Customer, rng: random.Random, work: Workload, deadline: float,
+    customer: Customer,
+    rng: random.Random,
+    work: Workload,
+    deadline: float,
     on_turn: OnTurn | None = None,
-) -> Outcome:  # fmt: skip
+) -> Outcome:
     """Say every line of the persona with think time, stopping at ``deadline``."""
     outcome = Outcome(customer.persona.name)
     for index in range(len(customer.persona.lines)):
@@ -99,9 +102,12 @@ async def converse(
 
 
 async def run_customers(
-    base: AsyncClient, work: Workload, *, on_turn: OnTurn | None = None,
+    base: AsyncClient,
+    work: Workload,
+    *,
+    on_turn: OnTurn | None = None,
     token_for: TokenFor = demo_token_for,
-) -> list[Outcome]:  # fmt: skip
+) -> list[Outcome]:
     """Run ``work.customers`` customers arriving over the first half of the duration."""
     rng = random.Random(work.seed)
     deadline = time.monotonic() + work.duration_s
@@ -116,6 +122,7 @@ async def run_customers(
             # One customer's failure is a finding of the run, not a reason to stop it.
             return Outcome("error", errors=[f"{type(exc).__name__}: {exc}"])
 
-    plan = [(i, rng.uniform(0, work.duration_s / 2), rng.getrandbits(32))
-            for i in range(work.customers)]  # fmt: skip
+    plan = [
+        (i, rng.uniform(0, work.duration_s / 2), rng.getrandbits(32)) for i in range(work.customers)
+    ]
     return list(await asyncio.gather(*(one(*p) for p in plan)))

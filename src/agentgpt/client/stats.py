@@ -13,5 +13,9 @@ def percentiles(latencies_ms: list[float]) -> dict[str, float]:
         only = round(latencies_ms[0], 2)
         return {"p50_ms": only, "p95_ms": only, "p99_ms": only, "max_ms": only}
     q = statistics.quantiles(latencies_ms, n=100, method="inclusive")
-    return {"p50_ms": round(statistics.median(latencies_ms), 2), "p95_ms": round(q[94], 2),
-            "p99_ms": round(q[98], 2), "max_ms": round(max(latencies_ms), 2)}  # fmt: skip
+    return {
+        "p50_ms": round(statistics.median(latencies_ms), 2),
+        "p95_ms": round(q[94], 2),
+        "p99_ms": round(q[98], 2),
+        "max_ms": round(max(latencies_ms), 2),
+    }

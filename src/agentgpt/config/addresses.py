@@ -27,9 +27,23 @@ MASK = "***"
 
 #: Query parameters whose value is a secret (compared in lower case).
 SECRET_PARAMETERS = frozenset(
-    {"password", "passwd", "pass", "pwd", "secret", "token", "access_token", "auth",
-     "api_key", "apikey", "credentials", "signature", "sig", "x-amz-signature"}
-)  # fmt: skip
+    {
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "access_token",
+        "auth",
+        "api_key",
+        "apikey",
+        "credentials",
+        "signature",
+        "sig",
+        "x-amz-signature",
+    }
+)
 
 
 def mask_url(url: str) -> str:

@@ -75,10 +75,12 @@ class StoreSettings(BaseModel):
         "sessions leave the disk (bound: this delay plus the rewrite, documented as 60 s)",
     )
     embedded_max_restarts: int = Field(
-        default=5, ge=0, le=100,
+        default=5,
+        ge=0,
+        le=100,
         description="restarts of a crashed embedded server within embedded_restart_window; "
         "past them the process reports unhealthy (/healthz 503)",
-    )  # fmt: skip
+    )
     embedded_restart_window: Duration = timedelta(minutes=5)
 
     @model_validator(mode="after")
@@ -128,9 +130,12 @@ class StoreSettings(BaseModel):
         """
         address = StoreSettings.from_url(url)
         update: dict[str, object] = {
-            "url": address.url, "cluster_mode": address.cluster_mode, "nodes": address.nodes,
-            "db": address.db, "tls": address.tls,
-        }  # fmt: skip
+            "url": address.url,
+            "cluster_mode": address.cluster_mode,
+            "nodes": address.nodes,
+            "db": address.db,
+            "tls": address.tls,
+        }
         if address.username is not None or address.password is not None:
             update |= {"username": address.username, "password": address.password}
         return self.model_copy(update=update)

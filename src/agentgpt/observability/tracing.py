@@ -72,10 +72,16 @@ def server_span(
     from opentelemetry.trace import SpanKind
 
     carrier = {key.decode("latin-1"): value.decode("latin-1") for key, value in headers}
-    return _Scope(tracer.start_as_current_span(
-        name, context=propagate.extract(carrier), kind=SpanKind.SERVER, attributes=attributes,
-        record_exception=False, set_status_on_exception=False,
-    ))  # fmt: skip
+    return _Scope(
+        tracer.start_as_current_span(
+            name,
+            context=propagate.extract(carrier),
+            kind=SpanKind.SERVER,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+    )
 
 
 def record_error(span: Span, exc: BaseException) -> None:

@@ -74,16 +74,29 @@ def boot_calls(
         memory_mib = max(64, policy.max_memory // 2**20)
     vcpus = settings.vcpus if policy.max_cpu is None else max(1, int(policy.max_cpu))
     return [
-        ApiCall("PUT", "/machine-config",
-                {"vcpu_count": min(vcpus, 32), "mem_size_mib": memory_mib, "smt": False}),
-        ApiCall("PUT", "/boot-source",
-                {"kernel_image_path": str(settings.kernel), "boot_args": BOOT_ARGS}),
-        ApiCall("PUT", "/drives/rootfs",
-                {"drive_id": "rootfs", "path_on_host": str(settings.rootfs),
-                 "is_root_device": True, "is_read_only": True}),
+        ApiCall(
+            "PUT",
+            "/machine-config",
+            {"vcpu_count": min(vcpus, 32), "mem_size_mib": memory_mib, "smt": False},
+        ),
+        ApiCall(
+            "PUT",
+            "/boot-source",
+            {"kernel_image_path": str(settings.kernel), "boot_args": BOOT_ARGS},
+        ),
+        ApiCall(
+            "PUT",
+            "/drives/rootfs",
+            {
+                "drive_id": "rootfs",
+                "path_on_host": str(settings.rootfs),
+                "is_root_device": True,
+                "is_read_only": True,
+            },
+        ),
         ApiCall("PUT", "/vsock", {"guest_cid": cid, "uds_path": vsock_path}),
         ApiCall("PUT", "/actions", {"action_type": "InstanceStart"}),
-    ]  # fmt: skip
+    ]
 
 
 class FirecrackerDriver:
@@ -121,10 +134,13 @@ class FirecrackerDriver:
         folder = Path(tempfile.mkdtemp(prefix="agentgpt-fc-"))
         api, vsock = folder / "api.sock", folder / "vsock.sock"
         process = await asyncio.create_subprocess_exec(
-            self._binary, "--api-sock", str(api),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            self._binary,
+            "--api-sock",
+            str(api),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         worker = FirecrackerWorker(f"fc{process.pid}", process, folder)
         try:
             await _wait_for(api)

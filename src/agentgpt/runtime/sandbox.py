@@ -59,8 +59,10 @@ class SandboxDriver:
         self._layout = cgroups.detect()
         trial = subprocess.run(  # noqa: S603 - our own argument list
             [bwrap, *_namespace_args(), *_bind_args(()), "--", "/bin/true"],
-            capture_output=True, timeout=10, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
         if trial.returncode != 0:
             reason = trial.stderr.decode(errors="replace").strip().splitlines()
             raise RuntimeUnavailable(
@@ -80,12 +82,19 @@ class SandboxDriver:
         await asyncio.to_thread(group.create, policy)
         try:
             process = await asyncio.create_subprocess_exec(
-                "/bin/sh", "-c", _JOIN, "sh", *self.command(handler),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                "/bin/sh",
+                "-c",
+                _JOIN,
+                "sh",
+                *self.command(handler),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
-                env={"AGENTGPT_CGROUP_PROCS": " ".join(map(str, group.procs_files)),
-                     "PATH": "/usr/bin:/bin"},
-            )  # fmt: skip
+                env={
+                    "AGENTGPT_CGROUP_PROCS": " ".join(map(str, group.procs_files)),
+                    "PATH": "/usr/bin:/bin",
+                },
+            )
             worker = SandboxWorker(name, process, group, policy)
             await worker.wait_ready(self.start_timeout)
         except BaseException:
@@ -98,20 +107,47 @@ class SandboxDriver:
         assert self._bwrap is not None
         paths = _import_paths(handler.paths)
         return [
-            self._bwrap, *_namespace_args(), *_bind_args(paths),
-            "--clearenv", "--setenv", "PYTHONPATH", os.pathsep.join(paths),
-            "--setenv", "HOME", SANDBOX_TMP, "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-            "--setenv", REAP_ENV, "1",
-            "--", sys.executable, "-m", "agentgpt.runtime.worker", handler.factory, handler.arg,
-        ]  # fmt: skip
+            self._bwrap,
+            *_namespace_args(),
+            *_bind_args(paths),
+            "--clearenv",
+            "--setenv",
+            "PYTHONPATH",
+            os.pathsep.join(paths),
+            "--setenv",
+            "HOME",
+            SANDBOX_TMP,
+            "--setenv",
+            "PYTHONDONTWRITEBYTECODE",
+            "1",
+            "--setenv",
+            REAP_ENV,
+            "1",
+            "--",
+            sys.executable,
+            "-m",
+            "agentgpt.runtime.worker",
+            handler.factory,
+            handler.arg,
+        ]
 
 
 def _namespace_args() -> list[str]:
     return [
-        "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-        "--uid", str(NOBODY), "--gid", str(NOBODY),
-        "--proc", "/proc", "--dev", "/dev",
-    ]  # fmt: skip
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--uid",
+        str(NOBODY),
+        "--gid",
+        str(NOBODY),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+    ]
 
 
 def _import_paths(extra: tuple[str, ...]) -> list[str]:

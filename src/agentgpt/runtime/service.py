@@ -61,11 +61,13 @@ class RuntimeService:
 
     async def _start_pool(self, runtime: str) -> WorkerPool:
         pool = WorkerPool(
-            make_driver(runtime, self.settings), self.handler,
-            min_ready=self.settings.min_ready, max_workers=self.settings.max_workers,
+            make_driver(runtime, self.settings),
+            self.handler,
+            min_ready=self.settings.min_ready,
+            max_workers=self.settings.max_workers,
             idle_recycle=self.settings.idle_recycle.total_seconds(),
             base_policy=self.base_policy,
-        )  # fmt: skip
+        )
         await pool.start()
         self._pools[runtime] = pool
         return pool

@@ -264,6 +264,6 @@ class SessionEncryptor:
 
 
 def _loaded_settings() -> SessionSettings:
-    from agentgpt.config.loader import load_settings
+    from agentgpt.config.defaults import default_settings
 
-    return load_settings().sessions
+    return default_settings().sessions

@@ -1,54 +1,23 @@
 """Walk the keyspace of a store on every primary (standalone or cluster), in bounded steps.
 
-SCAN on a cluster client only sees the node it is sent to, so each primary is walked in
-turn; nothing here loads the keyspace into memory at once.
+The walk itself is the store's (``agentgpt.store.keyspace``); this module knows which keys
+are sessions' and how the cluster places them.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 
-from redis.asyncio.cluster import RedisCluster
-
-from agentgpt.errors import StoreUnavailable
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
-from agentgpt.store.failures import STORE_FAILURES
+from agentgpt.store.keyspace import SCAN_COUNT, scan_keys
 
-#: How many keys one SCAN step asks for (a hint to the server, not a limit).
-SCAN_COUNT = 1000
 META_MATCH = f"{K.PREFIX}:{{*}}:meta"
 _META = re.compile(rb"ag:\{([A-Za-z0-9_-]{8,128})\}:meta")
-T = TypeVar("T")
 
-
-async def guarded(awaitable: Awaitable[T]) -> T:
-    """Await a store call, turning redis and socket errors into ``StoreUnavailable``."""
-    try:
-        return await awaitable
-    except STORE_FAILURES as exc:
-        raise StoreUnavailable(
-            f"session store failed during the audit: {exc}; check the URL, network and "
-            "credentials, then run the audit again"
-        ) from exc
-
-
-async def scan_keys(store: RedisContextStore, match: str | None = None) -> AsyncIterator[bytes]:
-    """Yield every key (matching the glob ``match``) on every primary of the store."""
-    client = await store.client()
-    try:
-        if isinstance(client, RedisCluster):
-            for node in client.get_primaries():
-                async for key in client.scan_iter(match=match, count=SCAN_COUNT, target_nodes=node):
-                    yield key
-            return
-        async for key in client.scan_iter(match=match, count=SCAN_COUNT):
-            yield key
-    except STORE_FAILURES as exc:
-        raise StoreUnavailable(f"session store failed while scanning keys: {exc}") from exc
+__all__ = ["SCAN_COUNT", "sample_session_ids", "scan_keys", "session_ids"]
 
 
 def session_of_meta(key: bytes) -> str | None:
@@ -106,11 +75,3 @@ def misplaced(key: bytes) -> tuple[str, str] | None:
         "key has no hash tag: it is not in its session's slot, so per-session scripts "
         "and erasure cannot reach it"
     )
-
-
-async def list_page(store: RedisContextStore, key: str, start: int, size: int) -> list[bytes]:
-    """Return ``size`` items of the list ``key`` from index ``start`` (one round trip)."""
-    client = await store.client()
-    items = await guarded(client.lrange(key, start, start + size - 1))
-    # The clients are built with decode_responses=False: items are bytes.
-    return [item if isinstance(item, bytes) else item.encode() for item in items]

@@ -28,7 +28,7 @@ import msgspec
 from agentgpt.errors import IntegrityError, SessionNotFound
 from agentgpt.security.findings import Finding, shown_key
 from agentgpt.security.fingerprints import Fingerprinter, shown, strings_in
-from agentgpt.security.keyspace import guarded, list_page, misplaced, scan_keys, session_of_meta
+from agentgpt.security.keyspace import misplaced, scan_keys, session_of_meta
 from agentgpt.security.protocols import (
     AuditedPool,
     RecordCipher,
@@ -39,6 +39,7 @@ from agentgpt.security.verify import PAGE, SEQ_SEARCH, open_log_entry, open_reco
 from agentgpt.store import keys as K
 from agentgpt.store import records as R
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.session_records import SessionRecords
 
 #: Sessions read per pipelined round trip.
 BATCH = 128
@@ -160,12 +161,7 @@ class _Audit:
 
     async def index_vaults(self, ids: list[str]) -> None:
         """Open each session's data key and fingerprint its vault values."""
-        client = await self.store.client()
-        pipe = client.pipeline(transaction=False)
-        for session_id in ids:
-            pipe.hgetall(K.session_keys(session_id).meta)
-        metas = await guarded(pipe.execute())
-        pipe = client.pipeline(transaction=False)
+        metas = await SessionRecords(self.store).metas(ids)
         wanted: list[tuple[str, int]] = []
         for session_id, raw in zip(ids, metas, strict=True):
             if not raw:
@@ -187,10 +183,8 @@ class _Audit:
                 continue
             self.ciphers[session_id] = (cipher, meta.version)
             self.report.sessions_scanned += 1
-            for seq in range(1, meta.version + 1):
-                pipe.get(K.session_keys(session_id).vault(seq))
-                wanted.append((session_id, seq))
-        blobs = await guarded(pipe.execute()) if wanted else []
+            wanted += [(session_id, seq) for seq in range(1, meta.version + 1)]
+        blobs = await SessionRecords(self.store).vault_records(wanted)
         for (session_id, seq), blob in zip(wanted, blobs, strict=True):
             if blob is not None:
                 self._index_vault(session_id, seq, blob)
@@ -211,15 +205,9 @@ class _Audit:
 
     async def check_records(self, ids: list[str]) -> None:
         """Read each session's context and log; look for other sessions' PII in them."""
-        client = await self.store.client()
         ids = [i for i in ids if i in self.ciphers]
-        pipe = client.pipeline(transaction=False)
-        for session_id in ids:
-            keys = K.session_keys(session_id)
-            pipe.get(keys.ctx)
-            pipe.lrange(keys.log, 0, PAGE - 1)
-        replies = await guarded(pipe.execute())
-        for session_id, ctx, page in zip(ids, replies[::2], replies[1::2], strict=True):
+        replies = await SessionRecords(self.store).contexts_and_first_pages(ids, PAGE)
+        for session_id, (ctx, page) in zip(ids, replies, strict=True):
             cipher, version = self.ciphers[session_id]
             if ctx is not None:
                 self._check_record(session_id, cipher, ctx, R.KIND_CONTEXT, version, "ctx")
@@ -233,8 +221,7 @@ class _Audit:
             if len(page) < PAGE:
                 return
             start += PAGE  # a long log: page through it rather than load it whole
-            log = K.session_keys(session_id).log
-            page = await list_page(self.store, log, start, PAGE)
+            page = await SessionRecords(self.store).log_page(session_id, start, PAGE)
 
     def _check_record(
         self,

@@ -20,17 +20,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from redis.asyncio.cluster import RedisCluster
-
 from agentgpt.errors import IntegrityError, KeyProviderUnavailable, StoreUnavailable
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.key_providers.protocol import Kek
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
-from agentgpt.store.failures import STORE_FAILURES
-from agentgpt.store.scripts import Scripts
+from agentgpt.store.session_records import SessionRecords
 
-_SCRIPTS = Scripts()
 log = logging.getLogger("agentgpt.rewrap")
 _MAX_ERRORS = 20
 
@@ -73,18 +69,14 @@ class Rewrapper:
     ) -> None:
         """Pace passes to ``rate`` sessions/s (None: as fast as the store answers)."""
         self.store = store
+        self.records = SessionRecords(store)
         self.encryptor = encryptor
         self.rate = rate
         self.batch = batch
 
     async def count_sessions(self) -> int:
         """Sessions in the store's expiry schedule (the total a progress bar shows)."""
-        client: Any = await self.store.client()
-        pipe = client.pipeline(transaction=False)
-        for shard in range(K.SCHEDULE_SHARDS):
-            pipe.zcard(K.expiry_key(shard))
-        counts = await _guard(pipe.execute())
-        return sum(int(c) for c in counts)
+        return await self.records.scheduled_sessions()
 
     async def run_once(self, on_progress: Callable[[int], None] | None = None) -> RewrapReport:
         """Run one pass over every session; ``on_progress(n)`` after each batch of ``n``."""
@@ -92,47 +84,34 @@ class Rewrapper:
         primary = await self.encryptor.primary_kek()
         report = RewrapReport(kek_primary=primary.id)
         keks = {primary.id: primary}
-        client: Any = await self.store.client()
-        await _guard(_SCRIPTS.load(client))  # once per pass: the batches pipeline EVALSHA
         pending: list[bytes] = []
-        scan = client.scan_iter(match=K.META_MATCH, count=self.batch)
-        try:
-            async for key in scan:
-                pending.append(key)
-                if len(pending) >= self.batch:
-                    await self._batch(client, pending, primary, keks, report, on_progress)
-                    pending = []
-                    await self._pace(started, report.scanned)
-        except STORE_FAILURES as exc:
-            raise StoreUnavailable(f"re-wrap: session store error: {exc}") from exc
+        async for key in self.records.meta_keys(self.batch):
+            pending.append(key)
+            if len(pending) >= self.batch:
+                await self._batch(pending, primary, keks, report, on_progress)
+                pending = []
+                await self._pace(started, report.scanned)
         if pending:
-            await self._batch(client, pending, primary, keks, report, on_progress)
+            await self._batch(pending, primary, keks, report, on_progress)
         report.seconds = time.perf_counter() - started
         return report
 
     async def census(self) -> Counter[int]:
         """Count the sessions whose keyring needs each KEK version (no writes)."""
         counts: Counter[int] = Counter()
-        client: Any = await self.store.client()
         keys: list[bytes] = []
-        try:
-            async for key in client.scan_iter(match=K.META_MATCH, count=self.batch):
-                keys.append(key)
-                if len(keys) >= self.batch:
-                    await self._count(client, keys, counts)
-                    keys = []
-        except STORE_FAILURES as exc:
-            raise StoreUnavailable(f"census: session store error: {exc}") from exc
-        await self._count(client, keys, counts)
+        async for key in self.records.meta_keys(self.batch):
+            keys.append(key)
+            if len(keys) >= self.batch:
+                await self._count(keys, counts)
+                keys = []
+        await self._count(keys, counts)
         return counts
 
-    async def _count(self, client: Any, keys: list[bytes], counts: Counter[int]) -> None:
+    async def _count(self, keys: list[bytes], counts: Counter[int]) -> None:
         if not keys:
             return
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.hget(key, "dk")
-        for key, wrapped in zip(keys, await _guard(pipe.execute()), strict=True):
+        for key, wrapped in zip(keys, await self.records.wrapped_keys(keys), strict=True):
             session_id = K.session_id_of_meta(key)
             if session_id is not None and wrapped:
                 try:
@@ -167,17 +146,13 @@ class Rewrapper:
 
     async def _batch(
         self,
-        client: Any,
         keys: list[bytes],
         primary: Kek,
         keks: dict[int, Kek],
         report: RewrapReport,
         on_progress: Callable[[int], None] | None,
     ) -> None:
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.hget(key, "dk")
-        values = await _guard(pipe.execute())
+        values = await self.records.wrapped_keys(keys)
         now = time.time()
         updates: list[tuple[bytes, bytes, bytes]] = []
         for key, wrapped in zip(keys, values, strict=True):
@@ -198,7 +173,7 @@ class Rewrapper:
                 continue
             report.data_keys_added += added
             updates.append((key, wrapped, new))
-        written = await self._write(client, updates)
+        written = await self._write(updates)
         report.rewrapped += sum(written)
         report.conflicts += len(written) - sum(written)  # changed or erased meanwhile
         if on_progress is not None:
@@ -216,30 +191,14 @@ class Rewrapper:
                 keks[kek_id] = await self.encryptor.kek(kek_id)
         raise KeyProviderUnavailable(f"session {session_id} names too many unknown KEK versions")
 
-    async def _write(self, client: Any, updates: list[tuple[bytes, bytes, bytes]]) -> list[bool]:
+    async def _write(self, updates: list[tuple[bytes, bytes, bytes]]) -> list[bool]:
         if not updates:
             return []
-        if isinstance(client, RedisCluster):
-            # Scripts cannot go into a cluster pipeline: run them side by side instead.
-            replies = await _guard(asyncio.gather(*(
-                _SCRIPTS.call(client, "cas_field", [key.decode()], ["dk", old, new])
-                for key, old, new in updates
-            )))  # fmt: skip
-            return [bool(r) for r in replies]
-        pipe = client.pipeline(transaction=False)
-        for key, old, new in updates:
-            _SCRIPTS.queue(pipe, "cas_field", [key.decode()], ["dk", old, new])
-        return [bool(r) for r in await _guard(pipe.execute())]
+        calls = [([key.decode()], ["dk", old, new]) for key, old, new in updates]
+        return [bool(r) for r in await self.store.run_scripts("cas_field", calls)]
 
     async def _pace(self, started: float, done: int) -> None:
         if self.rate:
             ahead = started + done / self.rate - time.perf_counter()
             if ahead > 0:
                 await asyncio.sleep(ahead)
-
-
-async def _guard(awaitable: Any) -> Any:
-    try:
-        return await awaitable
-    except STORE_FAILURES as exc:
-        raise StoreUnavailable(f"re-wrap: session store error: {exc}") from exc

@@ -141,9 +141,15 @@ class TokenIssuer:
             raise InvalidInput(f"token lifetime must be between 1 s and {MAX_TTL_S // 86400} days")
         now = int(time.time())
         payload = {
-            "sub": normalise_user(user), "scope": " ".join(wanted), "aud": AUDIENCE, "iss": ISSUER,
-            "iat": now, "nbf": now, "exp": now + int(ttl_s), "jti": secrets.token_urlsafe(12),
-        }  # fmt: skip
+            "sub": normalise_user(user),
+            "scope": " ".join(wanted),
+            "aud": AUDIENCE,
+            "iss": ISSUER,
+            "iat": now,
+            "nbf": now,
+            "exp": now + int(ttl_s),
+            "jti": secrets.token_urlsafe(12),
+        }
         return jwt.encode(payload, self._key, algorithm=ALGORITHM)
 
 
@@ -175,9 +181,14 @@ class TokenVerifier:
         self._cache.pop(token, None)
         try:
             payload = jwt.decode(
-                token, self._key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
-                leeway=_LEEWAY_S, options={"require": ["exp", "sub", "aud", "iss", "scope"]},
-            )  # fmt: skip
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                leeway=_LEEWAY_S,
+                options={"require": ["exp", "sub", "aud", "iss", "scope"]},
+            )
         except jwt.ExpiredSignatureError:
             raise _rejected("token expired", public="token expired; request a new one") from None
         except jwt.PyJWTError as exc:

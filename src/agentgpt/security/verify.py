@@ -27,12 +27,13 @@ import msgspec
 
 from agentgpt.errors import IntegrityError, SessionNotFound
 from agentgpt.security.findings import Finding
-from agentgpt.security.keyspace import guarded, list_page, sample_session_ids
+from agentgpt.security.keyspace import sample_session_ids
 from agentgpt.security.protocols import LogEntry, RecordCipher, RecordTypes, SessionKeyManager
+from agentgpt.security.sealer import RecordSealer
 from agentgpt.store import keys as K
 from agentgpt.store import records as R
-from agentgpt.store.codec import RecordCodec
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.session_records import SessionRecords
 
 T = TypeVar("T")
 
@@ -43,8 +44,6 @@ PAGE = 256
 SEQ_SEARCH = 16
 #: Sessions verified at once by ``verify_sample``.
 CONCURRENCY = 16
-
-_codec = RecordCodec()
 
 
 class VerifyReport(msgspec.Struct, kw_only=True):
@@ -75,8 +74,7 @@ def open_record(
     cipher: RecordCipher, blob: bytes, session_id: str, kind: str, version: int, type_: type[T]
 ) -> T:
     """Decrypt and decode a record under its binding; raise ``IntegrityError``."""
-    plain = cipher.decrypt(blob, R.associated_data(session_id, kind, version))
-    return _codec.decode(plain, type_)
+    return RecordSealer(cipher, session_id).open(blob, kind, version, type_)
 
 
 def open_log_entry(
@@ -160,6 +158,7 @@ class _Verifier:
         records: RecordTypes,
     ) -> None:
         self.store = store
+        self.records_of = SessionRecords(store)
         self.key_manager = key_manager
         self.records = records
         self.sid = session_id
@@ -175,18 +174,11 @@ class _Verifier:
         )
 
     async def run(self) -> VerifyReport:
-        client = await self.store.client()
         # One MULTI/EXEC (all keys share the session's slot) gives a consistent snapshot of
         # metadata, context and log length while turns go on: the log is append-only and
         # vault records never change, so what is read later up to this length and version
         # belongs to the same snapshot.
-        pipe = client.pipeline(transaction=True)
-        pipe.hgetall(self.keys.meta)
-        pipe.get(self.keys.ctx)
-        pipe.llen(self.keys.log)
-        for key in self.ttl_keys:
-            pipe.pttl(key)
-        raw, ctx, log_len, *ttls = await guarded(pipe.execute())
+        raw, ctx, log_len, *ttls = await self.records_of.snapshot(self.sid, self.ttl_keys)
         if not raw:
             if ctx is None and not log_len:
                 raise SessionNotFound(f"session {self.sid} does not exist (expired or erased?)")
@@ -302,7 +294,7 @@ class _Verifier:
         last: LogEntry | None = None
         for start in range(0, length, PAGE):
             # Never past the snapshot's length: entries appended since belong to later turns.
-            page = await list_page(self.store, key, start, min(PAGE, length - start))
+            page = await self.records_of.log_page(self.sid, start, min(PAGE, length - start))
             for index, blob in enumerate(page, start):
                 self.report.records_checked += 1
                 record = self._open_entry(cipher, blob, expected)
@@ -390,17 +382,12 @@ class _Verifier:
             )
 
     async def _check_vault(self, cipher: RecordCipher, meta: R.SessionMeta) -> None:
-        client = await self.store.client()
         for first in range(1, meta.version + 1, PAGE):
             seqs = range(first, min(first + PAGE, meta.version + 1))
-            pipe = client.pipeline(transaction=False)
-            for seq in seqs:
-                pipe.get(self.keys.vault(seq))
-                pipe.pttl(self.keys.vault(seq))
-            replies = await guarded(pipe.execute())
-            for seq, blob, pttl in zip(seqs, replies[::2], replies[1::2], strict=True):
+            replies = await self.records_of.vault_page(self.sid, seqs)
+            for seq, (blob, pttl) in zip(seqs, replies, strict=True):
                 if blob is not None:
-                    self._check_vault_record(cipher, seq, blob, int(pttl))
+                    self._check_vault_record(cipher, seq, blob, pttl)
 
     def _check_vault_record(self, cipher: RecordCipher, seq: int, blob: bytes, pttl: int) -> None:
         key = self.keys.vault(seq)

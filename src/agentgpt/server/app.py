@@ -13,7 +13,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from agentgpt.config.loader import load_settings
+from agentgpt.app_context import AppContext
+from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import Settings
 from agentgpt.errors import AgentGPTError
 from agentgpt.observability import tracing
@@ -36,7 +37,6 @@ from agentgpt.server.services import Services
 from agentgpt.server.strict_json import StrictJSONResponse
 from agentgpt.sessions.hooks import HookEvent
 from agentgpt.sessions.manager import SessionManager
-from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.rate_limit import TokenBucketLimiter
 
 log = logging.getLogger("agentgpt.server")
@@ -56,7 +56,7 @@ def create_app(
     issuer: TokenIssuer | None = None,
 ) -> FastAPI:
     """Build the app; anything not given is built from the configuration at startup."""
-    settings = settings or load_settings()
+    settings = settings or default_settings()
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
@@ -68,10 +68,15 @@ def create_app(
                 yield
 
     app = FastAPI(
-        title="agentgpt sessions", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-        responses=problems.responses(500), docs_url=None, redoc_url=None,
+        title="agentgpt sessions",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=problems.responses(500),
+        docs_url=None,
+        redoc_url=None,
         default_response_class=StrictJSONResponse,
-    )  # fmt: skip
+    )
     problems.install(app)
     api_docs.install(app)  # /docs with locally served assets (FastAPI's default uses a CDN)
     app.include_router(sessions_api.router)
@@ -83,8 +88,9 @@ def create_app(
     app.include_router(pages.router)
     static = resources.files("agentgpt.server") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.add_middleware(RequestContext, metrics=metrics,
-                       max_body_bytes=settings.server.max_body_bytes)  # fmt: skip
+    app.add_middleware(
+        RequestContext, metrics=metrics, max_body_bytes=settings.server.max_body_bytes
+    )
     return app
 
 
@@ -134,9 +140,7 @@ def _services(
     startup_checks(settings)
     production = settings.server.environment == "production"
     if manager is None:
-        store = RedisContextStore(settings.store)
-        manager = SessionManager(store=store, settings=settings.sessions,
-                                 analytics_settings=settings.analytics)  # fmt: skip
+        manager = AppContext.from_settings(settings).manager
     manager.register_hook(HookEvent.TURN, metrics.on_turn)
     manager.register_hook(HookEvent.ALERT, metrics.on_alert)
     manager.agent_pool.warm()

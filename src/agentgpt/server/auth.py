@@ -15,6 +15,11 @@ from agentgpt.server.services import Services
 _bearer = HTTPBearer(auto_error=False, description="a token from `agentgpt token create`")
 
 
+def caller(claims: Claims) -> str | None:
+    """The identity the manager checks ownership against (None: an operator sees all)."""
+    return None if claims.has("session:admin") else claims.user
+
+
 async def authenticate(request: Request, creds: HTTPAuthorizationCredentials | None) -> Claims:
     """Verify the bearer token and spend one token of the caller's rate bucket."""
     claims = await identify(request, creds)

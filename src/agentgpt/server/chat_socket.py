@@ -40,8 +40,14 @@ def _token(ws: WebSocket) -> str | None:
 
 
 def _error(exc: AgentGPTError) -> dict[str, Any]:
-    return {"type": "error", "problem": {"type": TYPE_PREFIX + exc.code, "status": exc.status,
-                                         "detail": public_detail(exc)}}  # fmt: skip
+    return {
+        "type": "error",
+        "problem": {
+            "type": TYPE_PREFIX + exc.code,
+            "status": exc.status,
+            "detail": public_detail(exc),
+        },
+    }
 
 
 @router.websocket("/v1/sessions/{session_id}/ws")
@@ -119,18 +125,20 @@ async def _turn(svc: Services, claims: Claims, session_id: str, data: object) ->
         # issue 17: an end-to-end encrypted message
         return await _encrypted_turn(svc, claims, session_id, wire, message_id)
     if not isinstance(text, str) or not isinstance(message_id, str | None):
-        return {"type": "error", "problem": {"type": TYPE_PREFIX + "bad-request", "status": 400,
-                                             "detail": _FRAME_SHAPE}}  # fmt: skip
+        return {
+            "type": "error",
+            "problem": {"type": TYPE_PREFIX + "bad-request", "status": 400, "detail": _FRAME_SHAPE},
+        }
     echo = {"id": message_id} if message_id is not None else {}
     try:
         await charge(svc, claims)
         owner = None if claims.has("session:admin") else claims.user
-        response = await svc.manager.handle(session_id, text, owner=owner,
-                                            idempotency_key=message_id)  # fmt: skip
+        response = await svc.manager.handle(
+            session_id, text, owner=owner, idempotency_key=message_id
+        )
     except AgentGPTError as exc:
         return {**_error(exc), **echo}
-    return {"type": "turn", **echo,
-            **TurnOut.of(session_id, response.seq, response).model_dump()}  # fmt: skip
+    return {"type": "turn", **echo, **TurnOut.of(session_id, response.seq, response).model_dump()}
 
 
 async def _encrypted_turn(
@@ -141,9 +149,9 @@ async def _encrypted_turn(
         await charge(svc, claims)
         owner = None if claims.has("session:admin") else claims.user
         sealed = encrypted_message(session_id, wire)
-        response = await svc.manager.handle(session_id, sealed, owner=owner,
-                                            idempotency_key=message_id)  # fmt: skip
-        return {"type": "turn", **echo,
-                **reply_of(session_id, response.seq, sealed).model_dump()}  # fmt: skip
+        response = await svc.manager.handle(
+            session_id, sealed, owner=owner, idempotency_key=message_id
+        )
+        return {"type": "turn", **echo, **reply_of(session_id, response.seq, sealed).model_dump()}
     except AgentGPTError as exc:
         return {**_error(exc), **echo}

@@ -64,9 +64,11 @@ def encrypted_message(session_id: str, wire: str) -> EncryptedMessage:
 
 
 @router.get(
-    "/v1/e2e/bundle", response_model=None, responses=responses(400, 401, 403, 429, 503),
+    "/v1/e2e/bundle",
+    response_model=None,
+    responses=responses(400, 401, 403, 429, 503),
     summary="A prekey bundle for the X3DH handshake (hands out one one-time prekey)",
-)  # fmt: skip
+)
 async def get_bundle(
     svc: Svc, claims: Annotated[Claims, Depends(require("session:write"))]
 ) -> dict[str, Any]:
@@ -77,10 +79,11 @@ async def get_bundle(
 
 
 @router.post(
-    "/v1/sessions/{session_id}/e2e", response_model=HandshakeOut,
+    "/v1/sessions/{session_id}/e2e",
+    response_model=HandshakeOut,
     responses=responses(400, 401, 403, 404, 409, 422, 429, 503),
     summary="Answer the client's X3DH handshake: the session speaks the double ratchet",
-)  # fmt: skip
+)
 async def post_handshake(
     svc: Svc,
     session_id: SessionId,
@@ -95,9 +98,12 @@ async def post_handshake(
         raise InvalidInput(f"handshake: {exc}") from None
     owner = None if claims.has("session:admin") else claims.user
     rotation = await svc.manager.establish_e2e(
-        session_id, handshake, protocol=body.protocol, key_rotation=body.key_rotation,
+        session_id,
+        handshake,
+        protocol=body.protocol,
+        key_rotation=body.key_rotation,
         owner=owner,
-    )  # fmt: skip
+    )
     return HandshakeOut(session_id=session_id, protocol=body.protocol, key_rotation_s=rotation)
 
 

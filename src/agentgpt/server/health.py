@@ -20,9 +20,11 @@ log = logging.getLogger("agentgpt.server")
 
 
 @router.get(
-    "/healthz", response_model=Health, summary="The process is alive and can serve",
+    "/healthz",
+    response_model=Health,
+    summary="The process is alive and can serve",
     responses={503: {"model": Health, "description": "the embedded store cannot be restarted"}},
-)  # fmt: skip
+)
 async def healthz(svc: Svc) -> Response:
     """Liveness: the loop runs and the embedded store's supervisor has not given up."""
     # A store that is down for good makes this process useless: an orchestrator must
@@ -31,16 +33,20 @@ async def healthz(svc: Svc) -> Response:
     if supervisor is None:
         return StrictJSONResponse(Health(status="ok").model_dump())
     alive = supervisor.state is not SupervisorState.FAILED
-    checks = {"embedded_store": supervisor.state.value,
-              "embedded_store_restarts": str(supervisor.restarts)}  # fmt: skip
+    checks = {
+        "embedded_store": supervisor.state.value,
+        "embedded_store_restarts": str(supervisor.restarts),
+    }
     body = Health(status="ok" if alive else "unavailable", checks=checks)
     return StrictJSONResponse(body.model_dump(), status_code=200 if alive else 503)
 
 
 @router.get(
-    "/readyz", response_model=Health, summary="Store serving and agents ready",
+    "/readyz",
+    response_model=Health,
+    summary="Store serving and agents ready",
     responses={503: {"model": Health, "description": "not ready"}},
-)  # fmt: skip
+)
 async def readyz(svc: Svc) -> Response:
     """Readiness: the store serves (a cluster: every slot) and the agent pool is warm.
 
@@ -69,9 +75,11 @@ async def readyz(svc: Svc) -> Response:
 
 
 @router.get(
-    "/metrics", summary="Prometheus metrics of this process",
-    response_class=Response, responses={200: {"content": {"text/plain": {}}}},
-)  # fmt: skip
+    "/metrics",
+    summary="Prometheus metrics of this process",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
 async def metrics(svc: Svc) -> Response:
     """The Prometheus text format: turns, latency, active sessions, pool, store, alerts."""
     store = svc.manager.store

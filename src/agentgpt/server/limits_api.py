@@ -42,8 +42,9 @@ class LimitsOut(BaseModel):
     def of(cls, region: str, policy: ResourcePolicy) -> LimitsOut:
         """The view of ``policy``."""
         memory = format_memory(policy.max_memory) if policy.max_memory else None
-        return cls(region=region, max_cpu=policy.max_cpu, max_memory=memory,
-                   max_pids=policy.max_pids)  # fmt: skip
+        return cls(
+            region=region, max_cpu=policy.max_cpu, max_memory=memory, max_pids=policy.max_pids
+        )
 
 
 def _limits(svc: Services) -> RegionLimits:

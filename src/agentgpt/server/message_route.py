@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 
 from agentgpt.security.tokens import Claims
-from agentgpt.server.auth import charge, identify
+from agentgpt.server.auth import caller, charge, identify
 from agentgpt.server.schemas import TurnOut
 from agentgpt.server.services import Services
 from agentgpt.store.buckets import Bucket
@@ -49,10 +49,15 @@ async def answer(
     bucket: Bucket | None = None,
 ) -> Response:
     """Run the turn for an authorised caller and serialise the answer once."""
-    owner = None if claims.has("session:admin") else claims.user
     wait = 0.0 if on_busy == "reject" else None
-    response = await svc.manager.handle(session_id, text, owner=owner, lock_wait=wait,
-                                        idempotency_key=key, rate_bucket=bucket)  # fmt: skip
+    response = await svc.manager.handle(
+        session_id,
+        text,
+        owner=caller(claims),  # the manager checks the session's owner (None: an operator)
+        lock_wait=wait,
+        idempotency_key=key,
+        rate_bucket=bucket,
+    )
     out = TurnOut.of(session_id, response.seq, response)
     return Response(out.model_dump_json(), media_type="application/json")
 

@@ -19,30 +19,46 @@ class Metrics:
         """Create every metric (a private registry: apps in one process do not collide)."""
         self.registry = CollectorRegistry()
         r = self.registry
-        self.turns = Counter("agentgpt_turns", "Turns processed", ["topic", "escalated"],
-                             registry=r)  # fmt: skip
-        self.turn_latency = Histogram("agentgpt_turn_latency_seconds", "Turn latency",
-                                      buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
-        self.lock_wait = Histogram("agentgpt_lock_wait_seconds", "Wait for a session's lock",
-                                   buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
-        self.active_sessions = Gauge("agentgpt_active_sessions", "Sessions active within the "
-                                     "idle timeout (all processes)", registry=r)  # fmt: skip
+        self.turns = Counter(
+            "agentgpt_turns", "Turns processed", ["topic", "escalated"], registry=r
+        )
+        self.turn_latency = Histogram(
+            "agentgpt_turn_latency_seconds", "Turn latency", buckets=_LATENCY_BUCKETS, registry=r
+        )
+        self.lock_wait = Histogram(
+            "agentgpt_lock_wait_seconds",
+            "Wait for a session's lock",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.active_sessions = Gauge(
+            "agentgpt_active_sessions",
+            "Sessions active within the idle timeout (all processes)",
+            registry=r,
+        )
         self.pool = Gauge("agentgpt_pool_agents", "Agents of the pool", ["state"], registry=r)
-        self.pool_wait = Counter("agentgpt_pool_wait_seconds", "Time spent waiting for an agent",
-                                 registry=r)  # fmt: skip
-        self.store_round_trips = Gauge("agentgpt_store_round_trips",
-                                       "Store round trips made by this process",
-                                       registry=r)  # fmt: skip
-        self.alerts = Counter("agentgpt_alerts", "Alerts raised", ["severity", "rule"],
-                              registry=r)  # fmt: skip
-        self.requests = Counter("agentgpt_http_requests", "HTTP requests",
-                                ["method", "route", "status"], registry=r)  # fmt: skip
-        self.store_restarts = Counter("agentgpt_embedded_store_restarts",
-                                      "Restarts of the crashed embedded store by this process",
-                                      ["outcome"], registry=r)  # fmt: skip
-        self.store_supervisor = Gauge("agentgpt_embedded_store_state", "1 for the embedded "
-                                      "store supervisor's current state", ["state"],
-                                      registry=r)  # fmt: skip
+        self.pool_wait = Counter(
+            "agentgpt_pool_wait_seconds", "Time spent waiting for an agent", registry=r
+        )
+        self.store_round_trips = Gauge(
+            "agentgpt_store_round_trips", "Store round trips made by this process", registry=r
+        )
+        self.alerts = Counter("agentgpt_alerts", "Alerts raised", ["severity", "rule"], registry=r)
+        self.requests = Counter(
+            "agentgpt_http_requests", "HTTP requests", ["method", "route", "status"], registry=r
+        )
+        self.store_restarts = Counter(
+            "agentgpt_embedded_store_restarts",
+            "Restarts of the crashed embedded store by this process",
+            ["outcome"],
+            registry=r,
+        )
+        self.store_supervisor = Gauge(
+            "agentgpt_embedded_store_state",
+            "1 for the embedded store supervisor's current state",
+            ["state"],
+            registry=r,
+        )
         self._pool_wait_seen = 0.0
         self._restarts_seen = (0, 0)
 
@@ -61,9 +77,12 @@ class Metrics:
         self.alerts.labels(str(data.get("severity", "info")), str(data.get("rule", ""))).inc()
 
     def sample(
-        self, pool: Any, active: int | None, round_trips: int,
+        self,
+        pool: Any,
+        active: int | None,
+        round_trips: int,
         supervisor: EmbeddedSupervisor | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Refresh the gauges read from live objects."""
         self.pool.labels("in_use").set(pool.in_use)
         self.pool.labels("idle").set(pool.idle)

@@ -104,19 +104,36 @@ class RequestContext:
         finally:
             route = _route(scope)
             self.metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
-            log.info("%s %s %s %.1fms", scope["method"], route, status["code"],
-                     (time.perf_counter() - started) * 1000)  # fmt: skip
+            log.info(
+                "%s %s %s %.1fms",
+                scope["method"],
+                route,
+                status["code"],
+                (time.perf_counter() - started) * 1000,
+            )
             request_id.reset(token)
         return status["code"]
 
     async def _too_large(self, send: Send, rid: str) -> None:
-        body = json.dumps({
-            "type": TYPE_PREFIX + "payload-too-large", "title": "Payload too large",
-            "status": 413, "detail": f"the body exceeds {self.max_body_bytes} bytes",
-        }).encode()  # fmt: skip
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
-            (b"x-request-id", rid.encode())]})  # fmt: skip
+        body = json.dumps(
+            {
+                "type": TYPE_PREFIX + "payload-too-large",
+                "title": "Payload too large",
+                "status": 413,
+                "detail": f"the body exceeds {self.max_body_bytes} bytes",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", rid.encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -177,9 +194,12 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """Render ``record`` as JSON."""
         entry = {
-            "ts": round(record.created, 3), "level": record.levelname.lower(),
-            "logger": record.name, "msg": record.getMessage(), "request_id": request_id.get(),
-        }  # fmt: skip
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "request_id": request_id.get(),
+        }
         ids = tracing.current_ids()
         if ids is not None:
             entry["trace_id"], entry["span_id"] = ids

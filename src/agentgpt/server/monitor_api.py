@@ -105,12 +105,19 @@ class AckOut(BaseModel):
 MonitorClaims = Annotated[Claims, Depends(require("session:monitor"))]
 
 
-@router.get("", response_model=MonitorOut, responses=responses(401, 403, 422, 429, 503),
-            summary="The monitor snapshot for a window")  # fmt: skip
+@router.get(
+    "",
+    response_model=MonitorOut,
+    responses=responses(401, 403, 422, 429, 503),
+    summary="The monitor snapshot for a window",
+)
 async def monitor(
-    svc: Svc, claims: MonitorClaims, window: Window = "15m", severity: SeverityQ = "info",
+    svc: Svc,
+    claims: MonitorClaims,
+    window: Window = "15m",
+    severity: SeverityQ = "info",
     top: Top = 5,
-) -> MonitorOut:  # fmt: skip
+) -> MonitorOut:
     """Active sessions, latency, top concern topics, trends and open alerts."""
     return MonitorOut.of(await svc.manager.analytics.snapshot(window, top=top), severity)
 
@@ -129,13 +136,20 @@ async def stream_claims(
     return claims
 
 
-@router.get("/stream", responses=responses(401, 403, 422, 429),
-            summary="The monitor snapshot as Server-Sent Events (event: snapshot)",
-            response_class=EventSourceResponse)  # fmt: skip
+@router.get(
+    "/stream",
+    responses=responses(401, 403, 422, 429),
+    summary="The monitor snapshot as Server-Sent Events (event: snapshot)",
+    response_class=EventSourceResponse,
+)
 async def monitor_stream(
-    request: Request, svc: Svc, claims: Annotated[Claims, Depends(stream_claims)],
-    window: Window = "15m", severity: SeverityQ = "info", top: Top = 5,
-) -> EventSourceResponse:  # fmt: skip
+    request: Request,
+    svc: Svc,
+    claims: Annotated[Claims, Depends(stream_claims)],
+    window: Window = "15m",
+    severity: SeverityQ = "info",
+    top: Top = 5,
+) -> EventSourceResponse:
     """One ``snapshot`` event per refresh interval until the client goes away."""
     interval = svc.settings.server.monitor_interval.total_seconds()
 
@@ -153,9 +167,12 @@ def snapshot_event(snap: Snapshot, severity: str) -> dict[str, str]:
     return {"event": "snapshot", "data": dumps(MonitorOut.of(snap, severity).model_dump())}
 
 
-@router.post("/alerts/{alert_id}/ack", response_model=AckOut,
-             responses=responses(401, 403, 409, 422, 429),
-             summary="Acknowledge an alert")  # fmt: skip
+@router.post(
+    "/alerts/{alert_id}/ack",
+    response_model=AckOut,
+    responses=responses(401, 403, 409, 422, 429),
+    summary="Acknowledge an alert",
+)
 async def acknowledge(svc: Svc, claims: MonitorClaims, alert_id: str) -> AckOut:
     """Mark an alert as handled by the calling operator."""
     if not await svc.manager.analytics.alerts.acknowledge(alert_id, claims.user):

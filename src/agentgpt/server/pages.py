@@ -45,10 +45,12 @@ async def ops_page() -> HTMLResponse:
 
 
 @router.post(
-    "/v1/demo/token", response_model=TokenOut, tags=["development"],
+    "/v1/demo/token",
+    response_model=TokenOut,
+    tags=["development"],
     responses=responses(403, 422, 429),
     summary="A short-lived token for the web pages (development, loopback, when enabled)",
-)  # fmt: skip
+)
 async def demo_token(request: Request, svc: Svc, body: DemoTokenIn) -> TokenOut:
     """Issue a customer or operator token when demo tokens are on (``agentgpt demo``)."""
     server = svc.settings.server

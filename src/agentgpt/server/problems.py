@@ -27,16 +27,30 @@ MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:agentgpt:problem:"
 
 _TITLES = {
-    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-    405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
-    422: "Unprocessable content", 429: "Too many requests", 500: "Internal error",
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal error",
     503: "Service unavailable",
-}  # fmt: skip
+}
 _HTTP_CODES = {
-    400: "bad-request", 401: "invalid-token", 403: "access-denied", 404: "not-found",
-    405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
-    422: "validation", 429: "limit-exceeded", 503: "unavailable",
-}  # fmt: skip
+    400: "bad-request",
+    401: "invalid-token",
+    403: "access-denied",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    422: "validation",
+    429: "limit-exceeded",
+    503: "unavailable",
+}
 
 
 class Problem(BaseModel):
@@ -50,14 +64,21 @@ class Problem(BaseModel):
 
 
 def problem(
-    status: int, code: str, detail: str, *, instance: str | None = None,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    instance: str | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     """Build a problem+json response."""
     body = Problem(
-        type=TYPE_PREFIX + code, title=_TITLES.get(status, "Error"), status=status,
-        detail=detail, instance=instance,
-    )  # fmt: skip
+        type=TYPE_PREFIX + code,
+        title=_TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        instance=instance,
+    )
     return StrictJSONResponse(body.model_dump(exclude_none=True), status, headers, MEDIA_TYPE)
 
 
@@ -106,21 +127,31 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            return problem(400, "bad-request", "the body is not valid JSON (UTF-8)",
-                           instance=request.url.path)  # fmt: skip
+            return problem(
+                400, "bad-request", "the body is not valid JSON (UTF-8)", instance=request.url.path
+            )
         parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors]
         return problem(422, "validation", "; ".join(parts)[:500], instance=request.url.path)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "error")
-        return problem(exc.status_code, code, str(exc.detail), instance=request.url.path,
-                       headers=dict(exc.headers or {}))  # fmt: skip
+        return problem(
+            exc.status_code,
+            code,
+            str(exc.detail),
+            instance=request.url.path,
+            headers=dict(exc.headers or {}),
+        )
 
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
-        return problem(500, "internal", "the service failed; the request was not applied",
-                       instance=request.url.path)  # fmt: skip
+        return problem(
+            500,
+            "internal",
+            "the service failed; the request was not applied",
+            instance=request.url.path,
+        )
 
     app.add_exception_handler(AgentGPTError, on_ours)
     app.add_exception_handler(RequestValidationError, on_validation)
@@ -131,10 +162,13 @@ def install(app: FastAPI) -> None:
 def responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI ``responses`` entries documenting the problem bodies of ``statuses``."""
     return {
-        s: {"model": Problem, "description": _TITLES.get(s, "Error"),
-            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        s: {
+            "model": Problem,
+            "description": _TITLES.get(s, "Error"),
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
         for s in statuses
-    }  # fmt: skip
+    }
 
 
 def retry_after_seconds(delay_s: float) -> int:

@@ -38,9 +38,10 @@ class MessageIn(BaseModel):
         default=None, description="the customer's message (UTF-8, at most the configured size)"
     )
     e2e: str | None = Field(
-        default=None, max_length=64 * 1024,
+        default=None,
+        max_length=64 * 1024,
         description="a Double Ratchet message (unpadded base64url) after the handshake",
-    )  # fmt: skip
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> MessageIn:
@@ -81,12 +82,17 @@ class TurnOut(BaseModel):
     def of(cls, session_id: str, seq: int, response: Response) -> TurnOut:
         """Build from an agent ``Response`` (``sensitive`` values are left out)."""
         return cls(
-            session_id=session_id, seq=seq, reply=response.reply, intent=response.intent,
-            confidence=response.confidence, topic=response.topic,
+            session_id=session_id,
+            seq=seq,
+            reply=response.reply,
+            intent=response.intent,
+            confidence=response.confidence,
+            topic=response.topic,
             sentiment=SentimentOut(label=response.sentiment.label, score=response.sentiment.score),
             entities=[EntityOut(kind=e.kind, placeholder=e.placeholder) for e in response.entities],
-            actions=[a.value for a in response.actions], redacted_input=response.redacted_input,
-        )  # fmt: skip
+            actions=[a.value for a in response.actions],
+            redacted_input=response.redacted_input,
+        )
 
 
 class ExchangeOut(BaseModel):
@@ -103,9 +109,15 @@ class ExchangeOut(BaseModel):
     @classmethod
     def of(cls, exchange: Exchange) -> ExchangeOut:
         """Build from a context ``Exchange``."""
-        return cls(seq=exchange.seq, ts=exchange.ts, user=exchange.user, reply=exchange.reply,
-                   intent=exchange.intent, topic=exchange.topic,
-                   sentiment=exchange.sentiment)  # fmt: skip
+        return cls(
+            seq=exchange.seq,
+            ts=exchange.ts,
+            user=exchange.user,
+            reply=exchange.reply,
+            intent=exchange.intent,
+            topic=exchange.topic,
+            sentiment=exchange.sentiment,
+        )
 
 
 class SessionOut(BaseModel):
@@ -124,12 +136,15 @@ class SessionOut(BaseModel):
     def of(cls, session: Session) -> SessionOut:
         """Build from a loaded ``Session``."""
         return cls(
-            id=session.id, owner=session.owner or session.owner_hash or None,
+            id=session.id,
+            owner=session.owner or session.owner_hash or None,
             created_at=session.created,
-            turns=session.version, closed=session.closed, capabilities=session.capabilities,
+            turns=session.version,
+            closed=session.closed,
+            capabilities=session.capabilities,
             window=[ExchangeOut.of(x) for x in session.context.window],
             summary=list(session.context.summary),
-        )  # fmt: skip
+        )
 
 
 class TurnRecordOut(BaseModel):
@@ -150,11 +165,17 @@ class TurnRecordOut(BaseModel):
     def of(cls, record: R.TurnRecord) -> TurnRecordOut:
         """Build from a decrypted ``TurnRecord``."""
         return cls(
-            seq=record.seq, ts=record.ts, user=record.user, reply=record.reply,
-            intent=record.intent, topic=record.topic, confidence=record.confidence,
+            seq=record.seq,
+            ts=record.ts,
+            user=record.user,
+            reply=record.reply,
+            intent=record.intent,
+            topic=record.topic,
+            confidence=record.confidence,
             sentiment=SentimentOut(label=record.sentiment.label, score=record.sentiment.score),
-            actions=[a.value for a in record.actions], latency_ms=record.latency_ms,
-        )  # fmt: skip
+            actions=[a.value for a in record.actions],
+            latency_ms=record.latency_ms,
+        )
 
 
 class TurnsPage(BaseModel):

@@ -6,9 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
-from agentgpt.errors import SessionNotFound
 from agentgpt.security.tokens import Claims
-from agentgpt.server.auth import require
+from agentgpt.server.auth import caller, require
 from agentgpt.server.e2e_api import encrypted_message, reply_of
 from agentgpt.server.message_route import MessageRoute, answer
 from agentgpt.server.problems import responses
@@ -35,18 +34,24 @@ _COMMON = (400, 401, 403, 404, 422, 429, 503)
 
 async def owned_session(svc: Services, session_id: str, claims: Claims) -> Session:
     """Load a session the caller may see; others' sessions look exactly like missing ones."""
-    session = await svc.manager.load_session(session_id)
-    if svc.manager.owns(session, claims.user):
-        session.owner = claims.user  # the stored owner is a keyed hash; this is who it names
-    elif not claims.has("session:admin"):
-        raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
+    session = await svc.manager.load_session(session_id, owner=caller(claims))
+    _name_owner(svc, session, claims)
     return session
 
 
+def _name_owner(svc: Services, session: Session, claims: Claims) -> None:
+    # An operator's own session shows its owner too (the stored owner is a keyed hash).
+    if session.owner != claims.user and svc.manager.owns(session, claims.user):
+        session.owner = claims.user
+
+
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=SessionCreated,
-    responses=responses(401, 403, 429, 503), summary="Create a session for the token's user",
-)  # fmt: skip
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionCreated,
+    responses=responses(401, 403, 429, 503),
+    summary="Create a session for the token's user",
+)
 async def create_session(
     svc: Svc,
     claims: Annotated[Claims, Depends(require("session:create"))],
@@ -57,10 +62,13 @@ async def create_session(
     session = await svc.manager.create_session(claims.user, region=region)
     retention = svc.manager.store.retention_ms / 1000
     return SessionCreated(
-        id=session.id, owner=claims.user, created_at=session.created,
-        expires_at=session.created + retention, idle_timeout_s=svc.manager.idle_timeout,
+        id=session.id,
+        owner=claims.user,
+        created_at=session.created,
+        expires_at=session.created + retention,
+        idle_timeout_s=svc.manager.idle_timeout,
         region=session.region,
-    )  # fmt: skip
+    )
 
 
 async def post_message(
@@ -85,11 +93,12 @@ async def post_message(
     # signature (FastAPI's solving) answers the rest and describes the route in OpenAPI.
     svc: Services = request.app.state.services
     if body.e2e is not None:  # issue 17: only ciphertext passes through here
-        owner = None if claims.has("session:admin") else claims.user
+        owner = caller(claims)
         wait = 0.0 if on_busy == "reject" else None
         sealed = encrypted_message(session_id, body.e2e)
-        response = await svc.manager.handle(session_id, sealed, owner=owner, lock_wait=wait,
-                                            idempotency_key=idempotency_key)  # fmt: skip
+        response = await svc.manager.handle(
+            session_id, sealed, owner=owner, lock_wait=wait, idempotency_key=idempotency_key
+        )
         encrypted = reply_of(session_id, response.seq, sealed)
         return Response(encrypted.model_dump_json(), media_type="application/json")
     text = body.text if body.text is not None else ""  # MessageIn holds one of the two
@@ -97,16 +106,22 @@ async def post_message(
 
 
 router.add_api_route(
-    "/{session_id}/messages", post_message, methods=["POST"], response_model=TurnOut,
-    responses=responses(*_COMMON, 409, 413), summary="Send a message; get the agent's answer",
+    "/{session_id}/messages",
+    post_message,
+    methods=["POST"],
+    response_model=TurnOut,
+    responses=responses(*_COMMON, 409, 413),
+    summary="Send a message; get the agent's answer",
     route_class_override=MessageRoute,
-)  # fmt: skip
+)
 
 
 @router.get(
-    "/{session_id}", response_model=SessionOut, responses=responses(*_COMMON),
+    "/{session_id}",
+    response_model=SessionOut,
+    responses=responses(*_COMMON),
     summary="A session's metadata and redacted context window",
-)  # fmt: skip
+)
 async def get_session(
     svc: Svc,
     session_id: SessionId,
@@ -117,9 +132,11 @@ async def get_session(
 
 
 @router.get(
-    "/{session_id}/turns", response_model=TurnsPage, responses=responses(*_COMMON),
+    "/{session_id}/turns",
+    response_model=TurnsPage,
+    responses=responses(*_COMMON),
     summary="Page through the turn log",
-)  # fmt: skip
+)
 async def get_turns(
     svc: Svc,
     session_id: SessionId,
@@ -128,19 +145,23 @@ async def get_turns(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TurnsPage:
     """Turns ``offset+1 .. offset+limit`` of the session (PII redacted)."""
-    session = await owned_session(svc, session_id, claims)
-    records = await svc.manager.turns(session_id, offset, limit)
+    session, records = await svc.manager.turns_page(session_id, offset, limit, owner=caller(claims))
     return TurnsPage(
-        session_id=session_id, offset=offset, limit=limit, total=session.version,
+        session_id=session_id,
+        offset=offset,
+        limit=limit,
+        total=session.version,
         turns=[TurnRecordOut.of(r) for r in records],
-    )  # fmt: skip
+    )
 
 
 @router.post(
-    "/{session_id}/auth-events", response_model=AuthEventOut,
-    status_code=status.HTTP_202_ACCEPTED, responses=responses(*_COMMON),
+    "/{session_id}/auth-events",
+    response_model=AuthEventOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=responses(*_COMMON),
     summary="Record an authentication attempt on the session",
-)  # fmt: skip
+)
 async def post_auth_event(
     svc: Svc,
     session_id: SessionId,
@@ -148,23 +169,26 @@ async def post_auth_event(
     claims: Annotated[Claims, Depends(require("session:write", "session:admin"))],
 ) -> AuthEventOut:
     """Report an OTP/password step-up result; 3 failures in 10 minutes flag the session."""
-    await owned_session(svc, session_id, claims)
-    failures = await svc.manager.record_auth(session_id, body.success, body.method)
+    failures = await svc.manager.record_auth(
+        session_id, body.success, body.method, owner=caller(claims)
+    )
     flagged = await svc.manager.analytics.is_flagged(session_id)
-    return AuthEventOut(session_id=session_id, recorded=True, recent_failures=failures,
-                        flagged=flagged)  # fmt: skip
+    return AuthEventOut(
+        session_id=session_id, recorded=True, recent_failures=failures, flagged=flagged
+    )
 
 
 @router.delete(
-    "/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(*_COMMON),
+    "/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(*_COMMON),
     summary="Erase the session now (crypto-shredding)",
-)  # fmt: skip
+)
 async def delete_session(
     svc: Svc,
     session_id: SessionId,
     claims: Annotated[Claims, Depends(require("session:write", "session:admin"))],
 ) -> Response:
     """Erase a session: its data key first, then every key (owner or ``session:admin``)."""
-    await owned_session(svc, session_id, claims)
-    await svc.manager.erase(session_id)
+    await svc.manager.erase(session_id, owner=caller(claims))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

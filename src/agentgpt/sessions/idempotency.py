@@ -35,8 +35,13 @@ def key_digest(key: str) -> str:
 def replayed(record: TurnRecord) -> Response:
     """The answer of a committed turn, rebuilt from its log entry (PII already redacted)."""
     return Response(
-        reply=record.reply, intent=record.intent, confidence=record.confidence,
-        topic=record.topic, sentiment=record.sentiment, entities=list(record.entities),
+        reply=record.reply,
+        intent=record.intent,
+        confidence=record.confidence,
+        topic=record.topic,
+        sentiment=record.sentiment,
+        entities=list(record.entities),
         actions=list(record.actions),
-        redacted_input=record.user, seq=record.seq,
-    )  # fmt: skip
+        redacted_input=record.user,
+        seq=record.seq,
+    )

@@ -22,11 +22,12 @@ from agentgpt.agents.faq_agent import FAQAgent
 from agentgpt.agents.nlp_agent import NLPAgent
 from agentgpt.agents.pool import AgentPool
 from agentgpt.agents.response import Action, Response
+from agentgpt.agents.turn_pii import turn_values
 from agentgpt.analytics.alerts import Alert
 from agentgpt.analytics.events import TurnEvent
-from agentgpt.analytics.snapshot import Analytics, flag_active
+from agentgpt.analytics.snapshot import Analytics
 from agentgpt.background_tasks import stop_task
-from agentgpt.config.loader import load_settings
+from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import AnalyticsSettings, SessionSettings
 from agentgpt.errors import (
     AgentError,
@@ -38,6 +39,7 @@ from agentgpt.errors import (
     SessionNotFound,
     UnknownProtocol,
 )
+from agentgpt.nlu.pii import PIIRedactor
 from agentgpt.observability import tracing
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.owners import OwnerHasher, normalise_user
@@ -53,17 +55,21 @@ from agentgpt.sessions.ids import generate_session_id
 from agentgpt.sessions.isolation import IsolatedTurns
 from agentgpt.sessions.key_managers import default_key_manager
 from agentgpt.sessions.records import TurnRecord
+from agentgpt.sessions.redaction import TurnRedactor, merged
 from agentgpt.sessions.session import BoundAgent, Session
 from agentgpt.sessions.sweeper import Sweeper
+from agentgpt.sessions.turn import TurnLock
 from agentgpt.sessions.validation import validate_message
 from agentgpt.store import keys as K
 from agentgpt.store import records as R
 from agentgpt.store.buckets import Bucket
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.keys import validate_session_id
-from agentgpt.store.lock import DistributedLock
+from agentgpt.store.records import flag_active
 
 DEFAULT_CAPABILITIES = ("intent_detection", "sentiment_analysis")
+#: Attributes where the guide's subclasses keep their pool.
+GUIDE_POOL_NAMES = ("agents", "nlp_agents")
 # Span names of the turn path (tracing is optional: see agentgpt.observability).
 TURN_SPAN = "agentgpt.turn"
 LOCK_LOAD_SPAN = "agentgpt.turn.lock_load"
@@ -74,11 +80,10 @@ COMMIT_SPAN = "agentgpt.turn.commit"
 class SessionManager:
     """Runs many isolated sessions on one store with a shared pool of agents.
 
-    Subclasses may set any ``AgentPool`` attribute (the guide uses ``self.agents`` or
-    ``self.nlp_agents``); the manager uses the first one it finds, else a pool of
-    ``NLPAgent`` (``sessions.agent: faq`` picks the rule-based ``FAQAgent``). A subclass
-    may override ``create_session``: the session it returns is registered (admission,
-    owner, data key, ``created`` hook) when it comes back.
+    The pool is ``agent_pool=``, or the guide's ``self.agents`` / ``self.nlp_agents``, else
+    a pool of ``NLPAgent`` (``sessions.agent: faq`` picks the rule-based ``FAQAgent``). A
+    subclass may override ``create_session``: the session it returns is registered
+    (admission, owner, data key, ``created`` hook) when it comes back.
     """
 
     def __init__(
@@ -94,12 +99,15 @@ class SessionManager:
         sweep_interval: float = 1.0,
         analytics: Analytics | None = None,
         analytics_settings: AnalyticsSettings | None = None,
+        redactor: PIIRedactor | None = None,
+        agent_pool: AgentPool[Any] | None = None,
     ) -> None:
         """Configure the manager; arguments override the loaded configuration."""
-        if settings is None:
-            loaded = load_settings()
-            settings = loaded.sessions
+        if settings is None or redactor is None:
+            loaded = default_settings()
+            settings = settings or loaded.sessions
             analytics_settings = analytics_settings or loaded.analytics
+            redactor = redactor or PIIRedactor(loaded.nlu.phone_region)
         analytics_settings = analytics_settings or AnalyticsSettings()
         self.settings = settings
         self.max_concurrent_sessions = (
@@ -112,16 +120,20 @@ class SessionManager:
         self.store = base.with_retention(_delta(session_ttl), _delta(sensitive_ttl))
         self.encryption = encryption
         self.hooks = HookRegistry()
+        self.redactor = TurnRedactor(redactor)
         self.sweeper = Sweeper(
             self.store, self.hooks.fire, idle_timeout=self.idle_timeout, interval=sweep_interval
         )
+        self._pool = agent_pool
         self._default_pool: AgentPool[Any] | None = None
         self._rewrap: asyncio.Task[None] | None = None
         self._prekeys: Prekeys | None = None
         # --- analytics (issue 5) ---
         self.analytics = analytics or Analytics(
-            self.store, analytics_settings, idle_timeout=self.idle_timeout,
-        )  # fmt: skip
+            self.store,
+            analytics_settings,
+            idle_timeout=self.idle_timeout,
+        )
         if self.analytics.on_alert is None:
             self.analytics.on_alert = self._alert_hook
         # --- isolated runtimes (issue 18) ---
@@ -131,29 +143,27 @@ class SessionManager:
         for event, callback in class_hooks(type(self)):
             self.register_hook(event, callback)
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Register sessions returned by an overridden ``create_session``."""
-        super().__init_subclass__(**kwargs)
-        override = cls.__dict__.get("create_session")
-        if override is None or getattr(override, "_registers", False):
-            return
-
-        @functools.wraps(override)
-        async def create_session(self: SessionManager, user_id: str, *a: Any, **kw: Any) -> Session:
-            session: Session = await override(self, user_id, *a, **kw)
-            if not session.persisted:
-                await self._register(session, user_id)
-            return session
-
-        create_session._registers = True  # type: ignore[attr-defined]
-        cls.create_session = create_session  # type: ignore[method-assign]
+        override = type(self).create_session
+        if override is not SessionManager.create_session:
+            # The guide's subclass returns a Session it built: register it when it comes
+            # back (admission, owner, data key, ``created`` hook) on this instance.
+            self.create_session = functools.partial(  # type: ignore[method-assign]
+                self._create_and_register, functools.partial(override, self)
+            )
 
     # --- configuration ------------------------------------------------------------------
 
     @property
     def agent_pool(self) -> AgentPool[Any]:
-        """The pool serving this manager's sessions."""
-        for value in vars(self).values():
+        """The pool serving this manager's sessions.
+
+        The one given as ``agent_pool=``, else the pool the guide's subclass sets as
+        ``self.agents`` or ``self.nlp_agents``, else a pool of the configured agent.
+        """
+        if self._pool is not None:
+            return self._pool
+        for name in GUIDE_POOL_NAMES:
+            value = getattr(self, name, None)
             if isinstance(value, AgentPool):
                 return value
         if self._default_pool is None:
@@ -241,7 +251,13 @@ class SessionManager:
         await self._register(session, user_id)
         return session
 
-    create_session._registers = True  # type: ignore[attr-defined]
+    async def _create_and_register(
+        self, create: Any, user_id: str, *args: Any, **kwargs: Any
+    ) -> Session:
+        session: Session = await create(user_id, *args, **kwargs)
+        if not session.persisted:
+            await self._register(session, user_id)
+        return session
 
     async def _register(self, session: Session, user_id: str) -> None:
         if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 256:
@@ -267,6 +283,7 @@ class SessionManager:
         keys = session.encryption if session.encryption is not None else self.key_manager
         wrapped, cipher = await keys.new_session_key(session.id)
         session.store = self.store
+        session.redactor = self.redactor
         session.owner, session.owner_hash = user_id, owner_hash
         session.use_cipher(cipher)
         if not session.agents:
@@ -286,9 +303,12 @@ class SessionManager:
     async def _admit(self, session_id: str, owner_hash: str) -> None:
         # Check and take in one script: count-then-create let 60 racing creates past 20.
         status, count = await self.store.admit(
-            session_id, owner_hash, int(self.idle_timeout * 1000),
-            self.max_concurrent_sessions, self.max_sessions_per_user,
-        )  # fmt: skip
+            session_id,
+            owner_hash,
+            int(self.idle_timeout * 1000),
+            self.max_concurrent_sessions,
+            self.max_sessions_per_user,
+        )
         if status == 0:
             raise SessionLimitExceeded(
                 f"{count} sessions are active (limit {self.max_concurrent_sessions}); "
@@ -305,10 +325,26 @@ class SessionManager:
         since = int((time.time() - self.idle_timeout) * 1000)
         return await self.store.count_active(since)
 
-    async def load_session(self, session_id: str) -> Session:
-        """Load a session's metadata and context (decrypted); ``SessionNotFound``."""
+    async def load_session(self, session_id: str, *, owner: str | None = None) -> Session:
+        """Load a session's metadata and context (decrypted); ``SessionNotFound``.
+
+        ``owner``: the caller's user; a session of someone else is reported missing (None:
+        an operator, or the library's own caller).
+        """
         raw, ctx = await self.store.load(session_id)
-        return await self._materialise(session_id, raw, ctx)
+        self._check_owner(session_id, raw, owner)
+        session = await self._materialise(session_id, raw, ctx)
+        if owner is not None:
+            session.owner = owner  # the stored owner is a keyed hash; this is who it names
+        return session
+
+    def _check_owner(self, session_id: str, raw: dict[bytes, bytes], owner: str | None) -> None:
+        # The one ownership check of every entry point, made on the data it loaded.
+        if owner is None:
+            return
+        meta = R.SessionMeta.from_hash(raw)
+        if not self.owners.matches(meta.owner_hash or meta.owner, owner):
+            raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
 
     async def _materialise(
         self, session_id: str, raw: dict[bytes, bytes], ctx: bytes | None
@@ -316,6 +352,7 @@ class SessionManager:
         meta = R.SessionMeta.from_hash(raw)
         session = Session(id=session_id, context_store=self.store, owner=meta.owner or None)
         session.owner_hash = meta.owner_hash
+        session.redactor = self.redactor
         session.use_cipher(await self.key_manager.open_session_key(session_id, meta.wrapped_key))
         session.version, session.head, session.closed = meta.version, meta.head, meta.closed
         session.created, session.persisted = meta.created, True
@@ -329,24 +366,43 @@ class SessionManager:
             session.context = session.open(ctx, R.KIND_CONTEXT, meta.version, Context)
         return session
 
-    async def turns(self, session_id: str, offset: int = 0, limit: int = 50) -> list[TurnRecord]:
+    async def turns(
+        self, session_id: str, offset: int = 0, limit: int = 50, *, owner: str | None = None
+    ) -> list[TurnRecord]:
         """Page through the session's turn log (decrypted, PII already redacted)."""
+        return (await self.turns_page(session_id, offset, limit, owner=owner))[1]
+
+    async def turns_page(
+        self, session_id: str, offset: int = 0, limit: int = 50, *, owner: str | None = None
+    ) -> tuple[Session, list[TurnRecord]]:
+        """The session (loaded once, ownership checked) and a page of its turn log."""
         if offset < 0 or not 1 <= limit <= 500:
             raise InvalidInput("offset must be >= 0 and limit between 1 and 500")
-        session = await self.load_session(session_id)
+        session = await self.load_session(session_id, owner=owner)
         blobs = await self.store.read_log(session_id, offset, offset + limit - 1)
-        return [
+        records = [
             session.open(blob, R.KIND_LOG, offset + i + 1, TurnRecord)
             for i, blob in enumerate(blobs)
         ]
+        return session, records
 
-    async def close(self, session_id: str) -> None:
+    async def close(self, session_id: str, *, owner: str | None = None) -> None:
         """Close a session: no more turns; its data stays for its retention period."""
+        await self.require_owner(session_id, owner)
         await self.store.close_session(session_id)
         await self.isolation.release(session_id)
         await self._fire(HookEvent.CLOSED, session_id)
 
-    async def erase(self, session_id: str) -> int:
+    async def require_owner(self, session_id: str, owner: str | None) -> None:
+        """Raise ``SessionNotFound`` unless ``owner`` (None: any) owns the live session."""
+        if owner is None:
+            return
+        meta = await self.store.meta(session_id)
+        if not meta:
+            raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
+        self._check_owner(session_id, meta, owner)
+
+    async def erase(self, session_id: str, *, owner: str | None = None) -> int:
         """Erase a session now (crypto-shredding); return the number of keys deleted.
 
         The unwrapped data keys leave this process's cache, then one script deletes the
@@ -357,6 +413,7 @@ class SessionManager:
         meta = await self.store.meta(session_id)
         if not meta:
             raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
+        self._check_owner(session_id, meta, owner)
         self.key_manager.forget(session_id)
         deleted = await self.store.erase(session_id)
         self.key_manager.forget(session_id)  # a turn racing the erase may have cached it again
@@ -426,12 +483,11 @@ class SessionManager:
             committed = False
             try:
                 with tracing.span(LOCK_LOAD_SPAN):
-                    await lock.acquire()  # one round trip: lock + meta + context
+                    session = await self.begin_turn(lock, owner)
                     lock_wait_ms = (time.perf_counter() - started) * 1000
-                    session = await self._loaded(session_id, lock, owner)
-                    meta = lock.acquired.meta if lock.acquired is not None else None
+                    meta = lock.meta
                     if sealed is None:
-                        E2E.require_plain_allowed(meta or {}, self._e2e_required, session_id)
+                        E2E.require_plain_allowed(meta, self._e2e_required, session_id)
                     if digest is not None and (done := await self._replay(session, digest)):
                         if sealed is not None:
                             await self._replay_encrypted(session, meta or {}, sealed, done, lock)
@@ -440,25 +496,18 @@ class SessionManager:
                         ratchet, plain = E2E.decrypt_turn(session, meta or {}, sealed)
                         message = validate_message(plain, self.settings.max_message_bytes)
                 with tracing.span(PROCESS_SPAN):
-                    response = await self._process(session, message)
+                    redaction = await self.redactor.redact(message, session.capabilities)
+                    with turn_values(redaction.values):
+                        response = await self._process(session, redaction.text)
+                    merged(response, redaction)
                 self._require_verification_if_flagged(lock, response)
                 latency_ms = (time.perf_counter() - started) * 1000
                 with tracing.span(COMMIT_SPAN):
-                    write, context = session.prepare_turn(
-                        message, response, fence=lock.fence, window=self.settings.context_window,
-                        latency_ms=latency_ms, release_value=lock.value,
-                    )  # fmt: skip
+                    state = None
                     if sealed is not None:
                         state = E2E.encrypt_reply(session, ratchet, sealed, response)
-                        write = dataclasses.replace(write, e2e=state)
-                    if digest is not None:
-                        ttl_ms = int(self.settings.idempotency_ttl.total_seconds() * 1000)
-                        write = dataclasses.replace(write, idempotency_digest=digest,
-                                                    idempotency_ttl_ms=ttl_ms)  # fmt: skip
-                    await self.store.commit(write)
+                    await self.commit_turn(lock, session, response, latency_ms, digest, state)
                 committed = True
-                session.applied(write, context)
-                response.seq = session.version
             finally:
                 # release() is a no-op when acquire() failed (no fence yet).
                 if committed:
@@ -490,9 +539,11 @@ class SessionManager:
                     "sessions.encryption: none, which leaves no key provider for its keys)"
                 )
             self._prekeys = Prekeys(
-                self.store, keys.provider, self.settings.prekey_rotation.total_seconds(),
+                self.store,
+                keys.provider,
+                self.settings.prekey_rotation.total_seconds(),
                 stock=self.settings.one_time_prekeys,
-            )  # fmt: skip
+            )
         return self._prekeys
 
     async def establish_e2e(
@@ -509,11 +560,9 @@ class SessionManager:
         validate_session_id(session_id)
         lock = self._turn_lock(session_id, None)
         try:
-            await lock.acquire()
-            session = await self._loaded(session_id, lock, owner)
-            assert lock.acquired is not None
+            session = await self.begin_turn(lock, owner)
             fields = await E2E.respond_to_handshake(
-                session, lock.acquired.meta or {}, self.prekeys, handshake, rotation
+                session, lock.meta, self.prekeys, handshake, rotation
             )
             await self.store.set_fields(session_id, fields, fence=lock.fence)
         finally:
@@ -526,7 +575,7 @@ class SessionManager:
         meta: dict[bytes, bytes],
         sealed: E2E.EncryptedMessage,
         done: Response,
-        lock: DistributedLock,
+        lock: TurnLock,
     ) -> None:
         # The first attempt's ciphertext answer was lost with its reply: encrypt the
         # replayed answer with the next key of the chain and keep the advanced state.
@@ -545,22 +594,52 @@ class SessionManager:
 
     def _turn_lock(
         self, session_id: str, lock_wait: float | None, bucket: Bucket | None = None
-    ) -> DistributedLock:
+    ) -> TurnLock:
         wait = self.settings.lock_wait.total_seconds() if lock_wait is None else lock_wait
-        return DistributedLock(
-            resource=f"session_{session_id}", store=self.store, timeout=wait, load=True,
-            lease=self.settings.lock_lease.total_seconds(), bucket=bucket,
-        )  # fmt: skip
+        lease = self.settings.lock_lease.total_seconds()
+        return TurnLock(session_id, store=self.store, timeout=wait, lease=lease, bucket=bucket)
 
-    async def _loaded(self, session_id: str, lock: DistributedLock, owner: str | None) -> Session:
-        assert lock.acquired is not None
-        assert lock.acquired.meta is not None
-        session = await self._materialise(session_id, lock.acquired.meta, lock.acquired.ctx)
-        if owner is not None and not self.owns(session, owner):
-            raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
+    async def begin_turn(self, lock: TurnLock, owner: str | None) -> Session:
+        """Take the turn lock and load the session with it (one round trip); check owner."""
+        await lock.acquire()
+        self._check_owner(lock.session_id, lock.meta, owner)
+        session = await self._materialise(lock.session_id, lock.meta, lock.ctx)
         if session.closed:
-            raise SessionClosed(f"session {session_id} is closed; create a new session")
+            raise SessionClosed(f"session {session.id} is closed; create a new session")
         return session
+
+    async def commit_turn(
+        self,
+        lock: TurnLock,
+        session: Session,
+        response: Response,
+        latency_ms: float,
+        digest: str | None = None,
+        e2e: Any = None,
+    ) -> None:
+        """Seal and commit the turn with the lock's fence, releasing it (one round trip).
+
+        What is kept is the redacted text (``response.redacted_input``); raw values go to
+        the vault only. ``digest``: the idempotency key's digest, stored with the turn;
+        ``e2e``: the session's advanced ratchet state (an end-to-end encrypted turn).
+        """
+        text = response.redacted_input or ""
+        write, context = session.prepare_turn(
+            text,
+            response,
+            fence=lock.fence,
+            window=self.settings.context_window,
+            latency_ms=latency_ms,
+            release_value=lock.value,
+        )
+        if digest is not None:
+            ttl_ms = int(self.settings.idempotency_ttl.total_seconds() * 1000)
+            write = dataclasses.replace(write, idempotency_digest=digest, idempotency_ttl_ms=ttl_ms)
+        if e2e is not None:
+            write = dataclasses.replace(write, e2e=e2e)
+        await self.store.commit(write)
+        session.applied(write, context)
+        response.seq = session.version
 
     async def _process(self, session: Session, message: str) -> Response:
         try:
@@ -584,36 +663,49 @@ class SessionManager:
     ) -> None:
         if self.hooks.wants(HookEvent.TURN):
             await self._fire(
-                HookEvent.TURN, session.id, seq=session.version, intent=response.intent,
-                topic=response.topic, latency_ms=latency_ms, lock_wait_ms=lock_wait_ms,
+                HookEvent.TURN,
+                session.id,
+                seq=session.version,
+                intent=response.intent,
+                topic=response.topic,
+                latency_ms=latency_ms,
+                lock_wait_ms=lock_wait_ms,
                 actions=[a.value for a in response.actions],
-            )  # fmt: skip
+            )
 
     # --- analytics (issue 5) -------------------------------------------------------------
 
-    def _require_verification_if_flagged(self, lock: DistributedLock, response: Response) -> None:
+    def _require_verification_if_flagged(self, lock: TurnLock, response: Response) -> None:
         # The flag is a field of the meta loaded with the lock: no extra round trip.
-        assert lock.acquired is not None
-        flagged = flag_active(lock.acquired.meta or {}, self.analytics.clock())
+        flagged = flag_active(lock.meta, self.analytics.clock())
         if flagged and Action.REQUIRE_VERIFICATION not in response.actions:
             response.actions.append(Action.REQUIRE_VERIFICATION)
 
     def _record_turn(self, response: Response, latency_ms: float) -> None:
         # In-memory only: a slow or dead analytics store never slows or fails the turn.
-        self.analytics.record_turn(TurnEvent(
-            time=self.analytics.clock(), region=self.analytics.settings.region,
-            topic=response.topic, intent=response.intent, confidence=response.confidence,
-            sentiment=response.sentiment.score, latency_ms=latency_ms,
-            escalated=response.escalate,
-        ))  # fmt: skip
+        self.analytics.record_turn(
+            TurnEvent(
+                time=self.analytics.clock(),
+                region=self.analytics.settings.region,
+                topic=response.topic,
+                intent=response.intent,
+                confidence=response.confidence,
+                sentiment=response.sentiment.score,
+                latency_ms=latency_ms,
+                escalated=response.escalate,
+            )
+        )
 
-    async def record_auth(self, session_id: str, success: bool, method: str) -> int:
+    async def record_auth(
+        self, session_id: str, success: bool, method: str, *, owner: str | None = None
+    ) -> int:
         """Record an authentication attempt; return the session's recent failures.
 
         Three failures within ten minutes (configurable) flag the session
         (``analytics.is_flagged``) and raise a critical ``alert``.
         """
         validate_session_id(session_id)
+        await self.require_owner(session_id, owner)
         return await self.analytics.record_auth(session_id, success, method)
 
     async def _alert_hook(self, alert: Alert) -> None:

@@ -15,14 +15,13 @@ from agentgpt.errors import InvalidInput, SessionNotFound
 from agentgpt.runtime import RUNTIMES, parse_cpu
 from agentgpt.security.protocols import RecordCipher, SessionKeyManager
 from agentgpt.security.ratchet.policy import POLICY_FIELD, PROTOCOL, rotation_seconds
+from agentgpt.security.sealer import RecordSealer
 from agentgpt.sessions.records import TurnRecord
+from agentgpt.sessions.redaction import TurnRedactor, merged
 from agentgpt.store import records as R
-from agentgpt.store.codec import RecordCodec
 from agentgpt.store.context_store import RedisContextStore, TurnWrite
 from agentgpt.store.keys import SESSION_RESOURCE_PREFIX, validate_session_id
 from agentgpt.store.lock import held_fence
-
-_codec = RecordCodec()
 
 
 class BoundAgent:
@@ -75,7 +74,9 @@ class Session:
         #: The isolated runtime running its turns ("" = the service's own process).
         self.runtime = ""
         self.cpu_guarantee: float | None = None
-        self._cipher: RecordCipher | None = None
+        self._sealer: RecordSealer | None = None
+        #: The manager's redaction step, for turns committed outside its pipeline.
+        self.redactor: TurnRedactor | None = None
 
     def __repr__(self) -> str:
         """Show the id and version, never the content."""
@@ -108,11 +109,15 @@ class Session:
     def metadata(self) -> dict[str, object]:
         """What the service knows about the session, never its content."""
         return {
-            "id": self.id, "created": self.created, "version": self.version,
-            "closed": self.closed, "capabilities": list(self.capabilities),
-            "region": self.region, "runtime": self.runtime or None,
+            "id": self.id,
+            "created": self.created,
+            "version": self.version,
+            "closed": self.closed,
+            "capabilities": list(self.capabilities),
+            "region": self.region,
+            "runtime": self.runtime or None,
             "cpu_guarantee": self.cpu_guarantee,
-        }  # fmt: skip
+        }
 
     @property
     def runtime_field(self) -> str:
@@ -144,18 +149,17 @@ class Session:
 
     def use_cipher(self, cipher: RecordCipher) -> None:
         """Set the cipher of the session's data key (done by the manager)."""
-        self._cipher = cipher
+        self._sealer = RecordSealer(cipher, self.id)
 
     def seal(self, obj: object, kind: str, version: int) -> bytes:
         """Encode, compress and encrypt a record bound to this session, kind and version."""
-        assert self._cipher is not None, "session has no data key; load it through a manager"
-        return self._cipher.encrypt(_codec.encode(obj), R.associated_data(self.id, kind, version))
+        assert self._sealer is not None, "session has no data key; load it through a manager"
+        return self._sealer.seal(obj, kind, version)
 
     def open(self, blob: bytes, kind: str, version: int, type_: type[Any]) -> Any:
         """Decrypt and decode a record sealed by ``seal`` (``IntegrityError`` if tampered)."""
-        assert self._cipher is not None, "session has no data key; load it through a manager"
-        plain = self._cipher.decrypt(blob, R.associated_data(self.id, kind, version))
-        return _codec.decode(plain, type_)
+        assert self._sealer is not None, "session has no data key; load it through a manager"
+        return self._sealer.open(blob, kind, version, type_)
 
     # --- end-to-end encryption (issue 17) ------------------------------------------------
 
@@ -190,17 +194,31 @@ class Session:
         now = time.time()
         text = response.redacted_input if response.redacted_input is not None else user_input
         exchange = Exchange(
-            seq=seq, ts=now, user=text, reply=response.reply, intent=response.intent,
-            topic=response.topic, sentiment=response.sentiment.score,
-        )  # fmt: skip
+            seq=seq,
+            ts=now,
+            user=text,
+            reply=response.reply,
+            intent=response.intent,
+            topic=response.topic,
+            sentiment=response.sentiment.score,
+        )
         context = self.context.appended(exchange, window=window)
         context.slots.update(response.slots)
         entry = TurnRecord(
-            seq=seq, ts=now, user=text, reply=response.reply, intent=response.intent,
-            topic=response.topic, confidence=response.confidence, sentiment=response.sentiment,
-            entities=response.entities, actions=response.actions, fence=fence,
-            latency_ms=latency_ms, prev=self.head,
-        )  # fmt: skip
+            seq=seq,
+            ts=now,
+            user=text,
+            reply=response.reply,
+            intent=response.intent,
+            topic=response.topic,
+            confidence=response.confidence,
+            sentiment=response.sentiment,
+            entities=response.entities,
+            actions=response.actions,
+            fence=fence,
+            latency_ms=latency_ms,
+            prev=self.head,
+        )
         sealed_entry = self.seal(entry, R.KIND_LOG, seq)
         vault = None
         if response.sensitive:
@@ -229,8 +247,14 @@ class Session:
         """Commit a turn processed outside ``SessionManager.handle`` (the guide's form).
 
         Uses the fencing token of the ``DistributedLock`` the caller holds on this session;
-        without one, the commit is a compare-and-set on the version.
+        without one, the commit is a compare-and-set on the version. The text kept is
+        redacted here as in the pipeline: raw values go to the vault only.
         """
+        if self.redactor is not None:
+            kept = response.redacted_input if response.redacted_input is not None else user_input
+            redaction = await self.redactor.redact(kept, self.capabilities)
+            response.redacted_input = None
+            user_input = merged(response, redaction).redacted_input or ""
         write, context = self.prepare_turn(
             user_input, response, fence=held_fence(self.lock_resource)
         )

@@ -52,9 +52,12 @@ class RecordCodec:
         self._encoder = msgspec.msgpack.Encoder()
         dictionary = _dictionary_v1()
         params = zstandard.ZstdCompressionParameters.from_level(
-            level, format=zstandard.FORMAT_ZSTD1_MAGICLESS,
-            write_checksum=0, write_dict_id=0, write_content_size=1,
-        )  # fmt: skip
+            level,
+            format=zstandard.FORMAT_ZSTD1_MAGICLESS,
+            write_checksum=0,
+            write_dict_id=0,
+            write_content_size=1,
+        )
         self._zc = zstandard.ZstdCompressor(dict_data=dictionary, compression_params=params)
         self._zd = zstandard.ZstdDecompressor()
         self._zd_v1 = zstandard.ZstdDecompressor(

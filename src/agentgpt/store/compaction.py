@@ -108,8 +108,11 @@ class ErasureCompactor:
             await rewrite_node(client)
             self.rewrites += 1
         except (RedisError, OSError, StoreUnavailable) as exc:
-            log.warning("AOF rewrite after erasure failed (erased data stays on disk "
-                        "until the next rewrite): %s", exc)  # fmt: skip
+            log.warning(
+                "AOF rewrite after erasure failed (erased data stays on disk "
+                "until the next rewrite): %s",
+                exc,
+            )
 
     async def settled(self) -> None:
         """Wait until the scheduled rewrite (if any) has run, without hurrying it."""

@@ -19,7 +19,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 from agentgpt.config.addresses import describe_store
-from agentgpt.config.loader import load_settings
+from agentgpt.config.defaults import default_settings
 from agentgpt.config.paths import data_home
 from agentgpt.config.settings import StoreSettings
 from agentgpt.errors import (
@@ -35,11 +35,10 @@ from agentgpt.store.compaction import ErasureCompactor
 from agentgpt.store.connection import Client, create_client
 from agentgpt.store.durability import Durability
 from agentgpt.store.embedded import EmbeddedServer
-from agentgpt.store.failures import STORE_FAILURES, store_unavailable
-from agentgpt.store.scripts import Scripts
+from agentgpt.store.failures import STORE_FAILURES, script_failure, store_unavailable
+from agentgpt.store.scripts import SCRIPTS, ScriptCall
 from agentgpt.store.supervisor import EmbeddedSupervisor, RestartPolicy
 
-_SCRIPTS = Scripts()
 #: Hash slots of a Redis/Valkey cluster: every one must be served for the store to be ready.
 CLUSTER_SLOTS = 16384
 
@@ -95,7 +94,7 @@ class RedisContextStore:
         """Describe a store; ``settings`` may be a StoreSettings, a URL or None (default)."""
         if isinstance(settings, str):
             settings = StoreSettings.from_url(settings)
-        self.settings = settings if settings is not None else load_settings().store
+        self.settings = settings if settings is not None else default_settings().store
         self._home = home
         self._backend = _Backend.shared(self.settings, home)
         self._durability = Durability.of(self.settings)
@@ -265,8 +264,7 @@ class RedisContextStore:
             write.idempotency_ttl_ms,
             write.e2e or b"",
         ]
-        script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq),
-                       keys.idempotency]  # fmt: skip
+        script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq), keys.idempotency]
         client = await self.client()
         if isinstance(client, RedisCluster):
             # redis-py refuses scripts in cluster pipelines: run the commit and the
@@ -277,13 +275,13 @@ class RedisContextStore:
             )
             return _check_commit(write.session_id, int(code))
         pipe = client.pipeline(transaction=False)
-        _SCRIPTS.queue(pipe, "commit", script_keys, args)
+        SCRIPTS.queue(pipe, "commit", script_keys, args)
         self._queue_schedule(pipe, write.session_id, _now_ms(), write.owner_hash)
         self._durability.queue(pipe)
         try:
             results = await self._waited(pipe)
         except NoScriptError:
-            await _SCRIPTS.load(client)
+            await SCRIPTS.load(client)
             return await self.commit(write)
         version = _check_commit(write.session_id, int(results[0]))
         if self._durability.waits:
@@ -313,7 +311,7 @@ class RedisContextStore:
             return await self._script(client, name, keys, args)
         pipe = client.pipeline(transaction=False)
         # EVALSHA as a raw command: the cluster pipeline only blocks the evalsha method.
-        pipe.execute_command("EVALSHA", _SCRIPTS.shas[name], len(keys), *keys, *args)
+        pipe.execute_command("EVALSHA", SCRIPTS.shas[name], len(keys), *keys, *args)
         node = client.get_node_from_key(keys[0])
         if node is None:
             raise StoreUnavailable(f"session store cluster ({self.describe()}): slot not served")
@@ -321,7 +319,7 @@ class RedisContextStore:
         try:
             reply, waited = await self._waited(pipe)
         except NoScriptError:
-            await _SCRIPTS.load(client)
+            await SCRIPTS.load(client)
             return await self._durable_script(client, name, keys, args)
         if int(reply) >= 0:
             self._durability.check(waited, f"node {node.name} of {self.describe()}")
@@ -407,22 +405,33 @@ class RedisContextStore:
         client = await self.client()
         owner_hash, owner = await self._guard(client.hmget(keys.meta, "oh", "owner"))
         deleted = await self._script(
-            client, "erase", [*keys, K.auth_failures_key(session_id)],
+            client,
+            "erase",
+            [*keys, K.auth_failures_key(session_id)],
             [keys.vault_pattern_prefix],
-        )  # fmt: skip
+        )
         shard = K.shard_of(session_id)
         pipe = client.pipeline(transaction=False)
         pipe.zrem(K.active_key(shard), session_id)
         pipe.zrem(K.expiry_key(shard), session_id)
         self._queue_release(pipe, session_id, owner_hash.decode() if owner_hash else "")
-        index = _index_key({"oh": owner_hash.decode()} if owner_hash else
-                           {"owner": owner.decode()} if owner else {})  # fmt: skip
+        index = _index_key(
+            {"oh": owner_hash.decode()}
+            if owner_hash
+            else {"owner": owner.decode()}
+            if owner
+            else {}
+        )
         if index is not None:
             pipe.srem(index, session_id)
         await self._guard(pipe.execute())
         acked, ackby = K.alert_ack_keys()
-        alert_keys = [K.alert_stream_key(), acked, ackby,
-                      K.alert_cooldown_key(K.AUTH_FAILURE_RULE, session_id)]  # fmt: skip
+        alert_keys = [
+            K.alert_stream_key(),
+            acked,
+            ackby,
+            K.alert_cooldown_key(K.AUTH_FAILURE_RULE, session_id),
+        ]
         await self._script(client, "forget_alerts", alert_keys, [session_id])
         self._backend.erased(client)
         return int(deleted)
@@ -444,18 +453,52 @@ class RedisContextStore:
         lease_ms: int,
         wait_ttl_ms: int,
         *,
-        load: bool,
         bucket: Bucket | None = None,
     ) -> Acquired:
-        """Try to take a lock once; when granted with ``load``, return meta and context.
+        """Try to take a lock once (one round trip).
 
         ``bucket``: spend one token of the caller's rate bucket first, in the same script
         on a standalone store (one round trip for both), just before on a cluster (the
         bucket lives in another slot); refused: ``retry_after_ms`` is set.
         """
+        return await self._acquire(lk, ticket, lease_ms, wait_ttl_ms, load=False, bucket=bucket)
+
+    async def begin_turn(
+        self,
+        lk: K.LockKeys,
+        ticket: str,
+        lease_ms: int,
+        wait_ttl_ms: int,
+        *,
+        bucket: Bucket | None = None,
+    ) -> Acquired:
+        """Try to take a session's turn lock once; when granted, return meta and context.
+
+        One round trip: the lock and the session's data come back together (DESIGN, the
+        turn path step 2). ``bucket``: as for ``acquire`` (the rate token is spent in the
+        same script on a standalone store).
+        """
+        return await self._acquire(lk, ticket, lease_ms, wait_ttl_ms, load=True, bucket=bucket)
+
+    async def _acquire(
+        self,
+        lk: K.LockKeys,
+        ticket: str,
+        lease_ms: int,
+        wait_ttl_ms: int,
+        *,
+        load: bool,
+        bucket: Bucket | None = None,
+    ) -> Acquired:
         ctx_key = K.session_keys(lk.session_id).ctx if lk.session_id else lk.lock
-        args: list[Any] = [ticket, lease_ms, wait_ttl_ms, 1 if lk.session_id else 0,
-                           1 if load else 0, self.retention_ms]  # fmt: skip
+        args: list[Any] = [
+            ticket,
+            lease_ms,
+            wait_ttl_ms,
+            1 if lk.session_id else 0,
+            1 if load else 0,
+            self.retention_ms,
+        ]
         keys = [lk.lock, lk.queue, lk.heartbeats, lk.fence, ctx_key]
         client = await self.client()
         if bucket is not None and isinstance(client, RedisCluster):
@@ -574,7 +617,17 @@ class RedisContextStore:
     async def _script(
         self, client: Client, name: str, keys: Sequence[str], args: Sequence[Any]
     ) -> Any:
-        return await self._guard(_SCRIPTS.call(client, name, keys, args))
+        return await self._guard(SCRIPTS.call(client, name, keys, args))
+
+    async def run_script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """Run one of the store's Lua scripts (``agentgpt.store.scripts``), guarded."""
+        return await self._script(await self.client(), name, keys, args)
+
+    async def run_scripts(self, name: str, calls: Sequence[ScriptCall]) -> list[Any]:
+        """Run script ``name`` once per (keys, args) in one round trip, guarded."""
+        client = await self.client()
+        result: list[Any] = await self._guard(SCRIPTS.call_many(client, name, calls))
+        return result
 
     async def guard(self, awaitable: Any) -> Any:
         """Await a store call, turning connection failures into ``StoreUnavailable``."""
@@ -593,9 +646,10 @@ class RedisContextStore:
         self._backend.round_trips += 1
         try:
             return await awaitable
-        except NoScriptError:
-            raise
         except STORE_FAILURES as exc:
+            bug = script_failure(exc)
+            if bug is not None:
+                raise bug from exc
             raise self._backend.unavailable(exc) from exc
 
 
@@ -706,7 +760,7 @@ class _Backend:
         try:
             if hasattr(client, "initialize"):
                 await client.initialize()
-            await _SCRIPTS.load(client)
+            await SCRIPTS.load(client)
         except STORE_FAILURES as exc:
             with contextlib.suppress(*STORE_FAILURES):
                 await client.aclose()

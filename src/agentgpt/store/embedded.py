@@ -166,18 +166,29 @@ class EmbeddedServer:
         log = self.directory / "valkey.log"
         args = [
             find_server_binary(),
-            "--port", "0",
-            "--unixsocket", str(self.socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(self.directory),
-            "--pidfile", str(self.directory / "valkey.pid"),
-            "--logfile", str(log),
-            "--appendonly", "yes",
-            "--appendfsync", self.appendfsync,
-            "--save", "",
-            "--daemonize", "no",
-            "--notify-keyspace-events", "",
-        ]  # fmt: skip
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.directory),
+            "--pidfile",
+            str(self.directory / "valkey.pid"),
+            "--logfile",
+            str(log),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            self.appendfsync,
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--notify-keyspace-events",
+            "",
+        ]
         # A new session: the server outlives the process that started it while other
         # processes still use it, and a Ctrl-C in this terminal does not kill it mid-write.
         self._process = subprocess.Popen(  # noqa: S603 - fixed binary, our own arguments

@@ -11,21 +11,49 @@ its password.
 
 from __future__ import annotations
 
+import logging
+
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterDownError,
+    NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agentgpt.config.addresses import describe_store, mask_node, scrub
 from agentgpt.config.settings import StoreSettings
-from agentgpt.errors import StoreUnavailable
+from agentgpt.errors import StoreScriptError, StoreUnavailable
 
 #: Every exception of the client library (or its sockets) that means "the store failed".
 STORE_FAILURES: tuple[type[Exception], ...] = (RedisError, RedisClusterException, OSError)
 
 #: Of those, the ones that mean "could not reach it" rather than "it answered an error".
 _UNREACHABLE: tuple[type[Exception], ...] = (
-    RedisConnectionError, RedisTimeoutError, RedisClusterException, OSError, TimeoutError,
-)  # fmt: skip
+    RedisConnectionError,
+    RedisTimeoutError,
+    RedisClusterException,
+    OSError,
+    TimeoutError,
+)
+
+#: Error replies that mean the server cannot serve right now (retry), even from a script.
+_TRANSIENT_REPLIES: tuple[type[Exception], ...] = (
+    BusyLoadingError,
+    ClusterDownError,
+    NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    TryAgainError,
+)
+
+log = logging.getLogger("agentgpt.store")
 
 HINT = "check the URL or nodes, the network, TLS settings and credentials"
 
@@ -37,9 +65,13 @@ def reason(exc: BaseException, settings: StoreSettings | None = None) -> str:
 
 
 def store_unavailable(
-    exc: BaseException, settings: StoreSettings | None, *, where: str | None = None,
-    node: str | None = None, hint: bool = False,
-) -> StoreUnavailable:  # fmt: skip
+    exc: BaseException,
+    settings: StoreSettings | None,
+    *,
+    where: str | None = None,
+    node: str | None = None,
+    hint: bool = False,
+) -> StoreUnavailable:
     """The ``StoreUnavailable`` to raise for ``exc`` (raise it ``from exc``).
 
     ``where`` names the store (default: ``describe_store(settings)``); ``node`` the node
@@ -54,3 +86,24 @@ def store_unavailable(
     tail = f"; {HINT}" if hint else ""
     why = reason(exc, settings).rstrip(".")
     return StoreUnavailable(f"session store {state} ({where}): {why}{tail}")
+
+
+def script_failure(exc: BaseException) -> StoreScriptError | None:
+    """The ``StoreScriptError`` for an error raised inside one of our scripts, else None.
+
+    A Lua error (a bug of ours, or data the script did not expect) is reported as an
+    internal error (500, logged), not as an unavailable store that invites a retry.
+    """
+    if not isinstance(exc, ResponseError) or isinstance(exc, _TRANSIENT_REPLIES):
+        return None
+    text = str(exc)
+    if "script" not in text.lower():
+        return None
+    log.error("a store script failed: %s", reason(exc))
+    return StoreScriptError(f"a session store script failed ({reason(exc)}); this is a bug")
+
+
+def timed_out(exc: BaseException) -> bool:
+    """True when ``exc`` (or the client error behind it) is a timeout: the call may have run."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    return isinstance(exc, TimeoutError) or isinstance(cause, RedisTimeoutError | TimeoutError)

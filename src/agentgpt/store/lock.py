@@ -84,7 +84,6 @@ class DistributedLock:
         store: RedisContextStore | None = None,
         lease: float = DEFAULT_LEASE,
         timeout: float | None = DEFAULT_TIMEOUT,
-        load: bool = False,
         bucket: Bucket | None = None,
     ) -> None:
         """Describe a lock; ``lease`` and ``timeout`` in seconds (``None``: wait forever).
@@ -97,7 +96,6 @@ class DistributedLock:
         self.store = store if store is not None else RedisContextStore()
         self.lease_ms = max(100, int(lease * 1000))
         self.timeout = timeout
-        self._load = load
         self._bucket = bucket
         self.ticket = new_ticket()
         self.fence = 0
@@ -254,10 +252,7 @@ class DistributedLock:
         delay = _POLL_FIRST
         while True:
             bucket, self._bucket = self._bucket, None  # the first attempt only
-            reply = await self.store.acquire(
-                self.keys, self.ticket, self.lease_ms, WAITER_TTL_MS, load=self._load,
-                bucket=bucket,
-            )  # fmt: skip
+            reply = await self._attempt(bucket)
             if bucket is not None and reply.retry_after_ms is not None:
                 raise bucket.refused(reply.retry_after_ms)
             if reply.granted:
@@ -267,6 +262,15 @@ class DistributedLock:
                 raise self._timeout_error(reply.position)
             await asyncio.sleep(delay)
             delay = min(delay * 2, _POLL_MAX)
+
+    async def _attempt(self, bucket: Bucket | None) -> Acquired:
+        """Try once to take the lock (a subclass may load its data in the same trip).
+
+        ``bucket``: spend one of its tokens in the same round trip (first attempt only).
+        """
+        return await self.store.acquire(
+            self.keys, self.ticket, self.lease_ms, WAITER_TTL_MS, bucket=bucket
+        )
 
     async def _spend_bucket(self) -> None:
         bucket, self._bucket = self._bucket, None

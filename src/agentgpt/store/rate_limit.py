@@ -8,9 +8,7 @@ from agentgpt.errors import InvalidInput
 from agentgpt.store import keys as K
 from agentgpt.store.buckets import Bucket
 from agentgpt.store.context_store import RedisContextStore
-from agentgpt.store.scripts import Scripts
-
-_SCRIPTS = Scripts()
+from agentgpt.store.scripts import SCRIPTS
 
 
 @dataclass(frozen=True)
@@ -44,6 +42,6 @@ class TokenBucketLimiter:
         """Spend one token of ``subject``'s bucket."""
         client = await self.store.client()
         allowed, retry_ms = await self.store.guard(
-            _SCRIPTS.call(client, "token_bucket", [K.rate_key(subject)], [self.rate, self.burst])
+            SCRIPTS.call(client, "token_bucket", [K.rate_key(subject)], [self.rate, self.burst])
         )
         return RateDecision(bool(allowed), int(retry_ms) / 1000)

@@ -8,7 +8,13 @@ which is built from an agent's response, is ``agentgpt.sessions.records.TurnReco
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
+
+#: Field of the session's meta hash holding the verification flag's expiry (epoch ms),
+#: set by ``an_auth.lua`` and read by the turn path with the rest of the meta.
+FLAG_FIELD = b"flagged"
 
 #: Record kinds, bound into every ciphertext's associated data.
 KIND_CONTEXT = "ctx"
@@ -19,6 +25,12 @@ KIND_VAULT = "vault"
 def associated_data(session_id: str, kind: str, version: int) -> bytes:
     """AEAD associated data binding a record to its session, kind and version."""
     return f"ag1|{session_id}|{kind}|{version}".encode()
+
+
+def flag_active(meta: Mapping[bytes, bytes], now: float) -> bool:
+    """True when a session's meta carries a verification flag that has not expired."""
+    value = meta.get(FLAG_FIELD)
+    return value is not None and int(value) > now * 1000
 
 
 class VaultRecord(msgspec.Struct, kw_only=True, array_like=True):

@@ -1,25 +1,52 @@
-"""The Lua scripts, loaded once per server and called by SHA (single-slot each)."""
+"""The Lua scripts: one registry, loaded once per server, called by SHA (single-slot each).
+
+This is the only code that runs a script. ``call`` and ``call_many`` retry once after
+``NOSCRIPT`` (a restarted or flushed server lost its script cache): there is no other
+loading path and no other retry.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 EncodableT = bytes | str | int | float
+#: (keys, args) of one script call.
+ScriptCall = tuple[Sequence[str], Sequence[Any]]
 
 
 class Scripts:
     """Script bodies by name with their SHA1, as the server will know them."""
 
-    NAMES = ("acquire", "release", "extend", "create", "commit", "erase", "token_bucket",
-             "cas_field", "admit", "forget_alerts", "set_fields")  # fmt: skip
+    NAMES = (
+        # sessions, locks, admission, rate limits, key re-wrap, alerts housekeeping
+        "acquire",
+        "release",
+        "extend",
+        "create",
+        "commit",
+        "erase",
+        "token_bucket",
+        "cas_field",
+        "admit",
+        "forget_alerts",
+        "set_fields",
+        # analytics: aggregates, alerts, authentication failures
+        "an_add",
+        "an_sum",
+        "an_alert",
+        "an_ack",
+        "an_auth",
+    )
 
     def __init__(self, names: Sequence[str] | None = None) -> None:
-        """Read the bundled ``lua/*.lua`` files (``names``: another set, e.g. analytics)."""
+        """Read the bundled ``lua/*.lua`` files (``names``: a subset, for tests)."""
         folder = resources.files("agentgpt.store") / "lua"
         self.bodies = {
             n: (folder / f"{n}.lua").read_text(encoding="utf-8") for n in names or self.NAMES
@@ -29,19 +56,58 @@ class Scripts:
     async def load(self, client: Any) -> None:
         """Load every script on every primary (``SCRIPT LOAD`` is broadcast on a cluster)."""
         for body in self.bodies.values():
-            # On a cluster, redis-py sends SCRIPT LOAD to every primary.
             await client.script_load(body)
 
-    async def call(
-        self, client: Any, name: str, keys: Sequence[str], args: Sequence[EncodableT]
-    ) -> Any:
+    async def call(self, client: Any, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """Run script ``name``; reload the scripts once if the server lost them."""
         try:
-            return await client.evalsha(self.shas[name], len(keys), *keys, *args)
+            return await self._evalsha(client, name, keys, args)
         except NoScriptError:
             await self.load(client)
-            return await client.evalsha(self.shas[name], len(keys), *keys, *args)
+            return await self._evalsha(client, name, keys, args)
 
-    def queue(self, pipe: Any, name: str, keys: Sequence[str], args: Sequence[EncodableT]) -> None:
-        """Queue script ``name`` on a pipeline (scripts must be loaded already)."""
+    async def call_many(self, client: Any, name: str, calls: Sequence[ScriptCall]) -> list[Any]:
+        """Run ``name`` once per call in one round trip; results in order.
+
+        Standalone: one pipeline. Cluster: redis-py refuses scripts in cluster pipelines,
+        so the calls (single-slot each) run side by side.
+        """
+        if isinstance(client, RedisCluster):
+            return list(await asyncio.gather(*(self.call(client, name, k, a) for k, a in calls)))
+        try:
+            return await self._pipelined(client, name, calls)
+        except NoScriptError:
+            await self.load(client)
+            return await self._pipelined(client, name, calls)
+
+    async def run_pipeline(self, client: Any, queue: Any) -> list[Any]:
+        """Execute the pipeline ``queue(pipe)`` fills (scripts and commands mixed)."""
+        for attempt in (1, 2):
+            pipe = client.pipeline(transaction=False)
+            queue(pipe)
+            try:
+                return list(await pipe.execute())
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                await self.load(client)
+        raise AssertionError("unreachable")
+
+    def queue(self, pipe: Any, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+        """Queue script ``name`` on a pipeline (``run_pipeline`` reloads if needed)."""
         pipe.evalsha(self.shas[name], len(keys), *keys, *args)
+
+    async def _evalsha(
+        self, client: Any, name: str, keys: Sequence[str], args: Sequence[Any]
+    ) -> Any:
+        return await client.evalsha(self.shas[name], len(keys), *keys, *args)
+
+    async def _pipelined(self, client: Any, name: str, calls: Sequence[ScriptCall]) -> list[Any]:
+        pipe = client.pipeline(transaction=False)
+        for keys, args in calls:
+            self.queue(pipe, name, keys, args)
+        return list(await pipe.execute())
+
+
+#: The process's one registry.
+SCRIPTS = Scripts()

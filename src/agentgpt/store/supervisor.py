@@ -91,15 +91,22 @@ class EmbeddedSupervisor:
     async def _recover(self) -> None:
         self.state = SupervisorState.RESTARTING
         crashed_at = time.monotonic()
-        log.error("embedded store %s exited (%s); restarting it from its AOF",
-                  self.server.socket_path, self.server.exit_status())  # fmt: skip
+        log.error(
+            "embedded store %s exited (%s); restarting it from its AOF",
+            self.server.socket_path,
+            self.server.exit_status(),
+        )
         attempt = 0
         while not self._stop.is_set():
             if not self._budget_left():
                 self.state = SupervisorState.FAILED
-                log.critical("embedded store: %d restarts in %.0f s, giving up (last error: %s); "
-                             "this process reports unhealthy", self.policy.max_restarts,
-                             self.policy.restart_window_s, self.last_error)  # fmt: skip
+                log.critical(
+                    "embedded store: %d restarts in %.0f s, giving up (last error: %s); "
+                    "this process reports unhealthy",
+                    self.policy.max_restarts,
+                    self.policy.restart_window_s,
+                    self.last_error,
+                )
                 return
             if attempt and await self._sleep(self.policy.backoff.compute(attempt)):
                 return
@@ -114,9 +121,13 @@ class EmbeddedSupervisor:
                 continue
             self.restarts += 1
             self.state = SupervisorState.RUNNING
-            log.warning("embedded store restarted (restart %d, attempt %d) %.0f ms after "
-                        "the crash was seen", self.restarts, attempt,
-                        1000 * (time.monotonic() - crashed_at))  # fmt: skip
+            log.warning(
+                "embedded store restarted (restart %d, attempt %d) %.0f ms after "
+                "the crash was seen",
+                self.restarts,
+                attempt,
+                1000 * (time.monotonic() - crashed_at),
+            )
             return
 
     def _budget_left(self) -> bool:

@@ -88,17 +88,19 @@ class AwsKmsKeyProvider(KeysetProvider):
         keyset_id = self._doc.keyset_id if self._doc is not None else self._pending_id
         reply = self._call(
             "GenerateDataKey",
-            KeyId=self.key_id, KeySpec="AES_256",
+            KeyId=self.key_id,
+            KeySpec="AES_256",
             EncryptionContext=self._context(kek_id, keyset_id),
-        )  # fmt: skip
+        )
         return bytes(reply["Plaintext"]), bytes(reply["CiphertextBlob"])
 
     def _unwrap_material(self, kek_id: int, material: bytes) -> bytes:
         reply = self._call(
             "Decrypt",
-            KeyId=self.key_id, CiphertextBlob=material,
+            KeyId=self.key_id,
+            CiphertextBlob=material,
             EncryptionContext=self._context(kek_id, self._document().keyset_id),
-        )  # fmt: skip
+        )
         return bytes(reply["Plaintext"])
 
     def _create(self) -> KeysetDoc:

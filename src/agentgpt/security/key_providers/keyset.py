@@ -44,12 +44,20 @@ class KeysetDoc:
 
     def to_json(self) -> str:
         """Serialise (material base64-encoded)."""
-        return json.dumps({
-            "format": FORMAT, "keyset_id": self.keyset_id, "provider": self.provider,
-            "primary": self.primary, **self.extra,
-            "keys": [{"id": i, "created": c, "material": base64.b64encode(m).decode()}
-                     for i, (c, m) in sorted(self.keys.items())],
-        }, indent=1)  # fmt: skip
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "keyset_id": self.keyset_id,
+                "provider": self.provider,
+                "primary": self.primary,
+                **self.extra,
+                "keys": [
+                    {"id": i, "created": c, "material": base64.b64encode(m).decode()}
+                    for i, (c, m) in sorted(self.keys.items())
+                ],
+            },
+            indent=1,
+        )
 
     @classmethod
     def parse(cls, text: str, where: str) -> KeysetDoc:
@@ -58,8 +66,10 @@ class KeysetDoc:
             raw: dict[str, Any] = json.loads(text)
             if raw.get("format") != FORMAT:
                 raise ValueError(f"format is not {FORMAT}")
-            keys = {int(k["id"]): (float(k["created"]), base64.b64decode(k["material"]))
-                    for k in raw["keys"]}  # fmt: skip
+            keys = {
+                int(k["id"]): (float(k["created"]), base64.b64decode(k["material"]))
+                for k in raw["keys"]
+            }
             primary = int(raw["primary"])
             if primary not in keys:
                 raise ValueError(f"primary {primary} is not in the keyset")

@@ -87,17 +87,27 @@ def initiator(shared: bytes, ad: bytes, peer_ratchet_key: bytes, rotation: float
     private, public = P.new_private()
     rk, cks = P.kdf_root(shared, P.dh(private, peer_ratchet_key))
     return RatchetState(
-        ad=ad, rk=rk, dhs=private, dhs_pub=public, dhs_at=time.time(), rotation=rotation,
-        dhr=peer_ratchet_key, cks=cks,
-    )  # fmt: skip
+        ad=ad,
+        rk=rk,
+        dhs=private,
+        dhs_pub=public,
+        dhs_at=time.time(),
+        rotation=rotation,
+        dhr=peer_ratchet_key,
+        cks=cks,
+    )
 
 
 def responder(shared: bytes, ad: bytes, signed_prekey: bytes, rotation: float) -> RatchetState:
     """RatchetInitBob: the prekey owner; its signed prekey is its first ratchet key."""
     return RatchetState(
-        ad=ad, rk=shared, dhs=signed_prekey, dhs_pub=P.public_of(signed_prekey),
-        dhs_at=time.time(), rotation=rotation,
-    )  # fmt: skip
+        ad=ad,
+        rk=shared,
+        dhs=signed_prekey,
+        dhs_pub=P.public_of(signed_prekey),
+        dhs_at=time.time(),
+        rotation=rotation,
+    )
 
 
 def header(dh_public: bytes, pn: int, n: int) -> bytes:

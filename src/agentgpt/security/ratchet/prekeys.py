@@ -119,9 +119,10 @@ class Prekeys:
             dh_private, dh_public = P.new_private()
             signer = Ed25519PrivateKey.generate()
             record = IdentityRecord(
-                dh_public, signer.public_key().public_bytes_raw(),
+                dh_public,
+                signer.public_key().public_bytes_raw(),
                 await self._wrap(dh_private + signer.private_bytes_raw(), b"identity"),
-            )  # fmt: skip
+            )
             await self.store.guard(client.set(K.e2e_identity_key(), _enc(record), nx=True))
             raw = await self.store.guard(client.get(K.e2e_identity_key()))
         if raw is None:
@@ -141,8 +142,10 @@ class Prekeys:
         wrapped = await self._wrap(private, b"spk|%d" % prekey_id)
         record = SignedPrekeyRecord(prekey_id, public, now, expires, signature, wrapped)
         pipe = client.pipeline(transaction=True)
-        pipe.hset(K.e2e_signed_prekeys_key(), mapping={str(prekey_id): _enc(record),
-                                                        _CURRENT: str(prekey_id)})  # fmt: skip
+        pipe.hset(
+            K.e2e_signed_prekeys_key(),
+            mapping={str(prekey_id): _enc(record), _CURRENT: str(prekey_id)},
+        )
         await self.store.guard(pipe.execute())
         return record
 
@@ -180,11 +183,16 @@ class Prekeys:
             prekey_id, public = free.split(b"|", 1)
             one_time = X.OneTimePrekey(id=int(prekey_id), key=X.b64(public))
         return X.PrekeyBundle(
-            identity_key=X.b64(identity.dh_public), signing_key=X.b64(identity.sign_public),
-            signed_prekey=X.SignedPrekey(id=spk.id, key=X.b64(spk.public), expires=spk.expires,
-                                         signature=X.b64(spk.signature)),
+            identity_key=X.b64(identity.dh_public),
+            signing_key=X.b64(identity.sign_public),
+            signed_prekey=X.SignedPrekey(
+                id=spk.id,
+                key=X.b64(spk.public),
+                expires=spk.expires,
+                signature=X.b64(spk.signature),
+            ),
             one_time_prekey=one_time,
-        )  # fmt: skip
+        )
 
     async def secrets_for(
         self, handshake: X.Handshake, now: float | None = None
@@ -250,9 +258,11 @@ class Prekeys:
         records = await self.store.guard(client.hgetall(K.e2e_signed_prekeys_key()))
         now = time.time()
         expired = [
-            field for field, raw in records.items() if field != _CURRENT.encode()
+            field
+            for field, raw in records.items()
+            if field != _CURRENT.encode()
             and msgspec.msgpack.decode(raw, type=SignedPrekeyRecord).expires <= now
-        ]  # fmt: skip
+        ]
         if expired:
             await self.store.guard(client.hdel(K.e2e_signed_prekeys_key(), *expired))
 

@@ -72,9 +72,12 @@ def unb64(text: str, what: str = "a key") -> bytes:
 def signed_payload(identity_key: bytes, prekey_id: int, prekey: bytes, expires: float) -> bytes:
     """What the signing key signs: context | identity key | prekey id | prekey | expiry."""
     return (
-        SIGNATURE_CONTEXT + identity_key + prekey_id.to_bytes(4, "big") + prekey
+        SIGNATURE_CONTEXT
+        + identity_key
+        + prekey_id.to_bytes(4, "big")
+        + prekey
         + int(expires).to_bytes(8, "big")
-    )  # fmt: skip
+    )
 
 
 def verify_bundle(bundle: PrekeyBundle) -> None:
@@ -107,10 +110,11 @@ def initiate(bundle: PrekeyBundle, rotation: float) -> tuple[Handshake, DR.Ratch
     shared = P.x3dh_secret(outputs)
     state = DR.initiator(shared, associated_data(ik_a_pub, ik_b), spk_b, rotation)
     handshake = Handshake(
-        identity_key=b64(ik_a_pub), ephemeral_key=b64(ek_a_pub),
+        identity_key=b64(ik_a_pub),
+        ephemeral_key=b64(ek_a_pub),
         signed_prekey_id=bundle.signed_prekey.id,
         one_time_prekey_id=None if opk is None else opk.id,
-    )  # fmt: skip
+    )
     return handshake, state
 
 
