@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/http.py would shadow the standard library's ``http`` (see that file): drop this
+# a module here could shadow a stdlib one (bench/http.py did) (see that file): drop this
 # folder from the path before anything imports it.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]

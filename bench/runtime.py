@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# bench/http.py would shadow the standard library's ``http`` (here and in the workers,
+# a module here could shadow a stdlib one (bench/http.py did) (here and in the workers,
 # which import from this process's path): drop this folder from the path first.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]

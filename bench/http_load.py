@@ -18,10 +18,10 @@ client, because the SDK's httpx transport costs more CPU per request than the se
 spends on the turn, on the same 2 cores. The server is started as a child process
 with a fresh data directory unless ``--url`` names a running one.
 
-    python bench/http.py --sessions 1000 --turns 5
-    python bench/http.py --sessions 10000 --rate 1000 --duration 30 \
+    python bench/http_load.py --sessions 1000 --turns 5
+    python bench/http_load.py --sessions 10000 --rate 1000 --duration 30 \
         --plot docs/screenshots/http-latency.png
-    python bench/http.py --sessions 10000 --rate 1000 --duration 30 --workers 2
+    python bench/http_load.py --sessions 10000 --rate 1000 --duration 30 --workers 2
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# The issue names this file http.py, like the standard library's ``http`` package: run as a
+# This file was once http.py, like the standard library's ``http`` package: run as a
 # script its folder comes first on the path, so drop it before anything imports ``http``.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
