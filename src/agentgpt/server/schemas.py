@@ -108,16 +108,8 @@ class ExchangeOut(BaseModel):
 
     @classmethod
     def of(cls, exchange: Exchange) -> ExchangeOut:
-        """Build from a context ``Exchange``."""
-        return cls(
-            seq=exchange.seq,
-            ts=exchange.ts,
-            user=exchange.user,
-            reply=exchange.reply,
-            intent=exchange.intent,
-            topic=exchange.topic,
-            sentiment=exchange.sentiment,
-        )
+        """Build from a context ``Exchange`` (its fields carry the same names)."""
+        return cls.model_validate(exchange, from_attributes=True)
 
 
 class SessionOut(BaseModel):
