@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio.cluster import RedisCluster
 
@@ -26,6 +26,9 @@ from agentgpt.store.embedded import EmbeddedServer
 from agentgpt.store.failures import STORE_FAILURES, script_failure, store_unavailable
 from agentgpt.store.scripts import SCRIPTS, ScriptCall
 from agentgpt.store.supervisor import EmbeddedSupervisor, RestartPolicy
+
+if TYPE_CHECKING:
+    from agentgpt.store.lock import _Gate as LockGate
 
 #: Hash slots of a Redis/Valkey cluster: every one must be served for the store to be ready.
 CLUSTER_SLOTS = 16384
@@ -91,6 +94,9 @@ class StoreBackend:
         #: operator's, see ``agentgpt security compact``).
         self.compactor: ErasureCompactor | None = None
         self.supervisor: EmbeddedSupervisor | None = None
+        #: In-process FIFO gates of ``DistributedLock``, one per (loop, resource) polled
+        #: through this connection; removed when nobody uses them.
+        self.lock_gates: dict[tuple[int, str], LockGate] = {}
         self._lock = asyncio.Lock()
 
     @property

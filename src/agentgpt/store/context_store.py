@@ -24,7 +24,7 @@ from agentgpt.store.sessions_repository import SessionsRepository
 from agentgpt.store.supervisor import EmbeddedSupervisor
 from agentgpt.store.turn_locks import Acquired, TurnLockRepository, TurnWrite
 
-__all__ = ["Acquired", "RedisContextStore", "TurnWrite"]
+__all__ = ["Acquired", "BackendRegistry", "RedisContextStore", "TurnWrite"]
 
 
 class RedisContextStore:
