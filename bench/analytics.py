@@ -113,7 +113,7 @@ def split(tally: Tally, parts: int) -> list[Tally]:
 
 async def seed_direct(store: RedisContextStore, traffic: Traffic, minute_days: int) -> None:
     """HSET minute (last ``minute_days``), hour and day buckets straight from the simulation."""
-    client = await store.client()
+    client = await store.backend.connect()
     end = traffic.start + len(traffic.counts) - 1
     hours: dict[int, Tally] = {}
     days: dict[int, Tally] = {}
@@ -137,7 +137,7 @@ async def seed_direct(store: RedisContextStore, traffic: Traffic, minute_days: i
 
 
 async def seed_sessions(store: RedisContextStore, sessions: int, now_ms: int) -> None:
-    client = await store.client()
+    client = await store.backend.connect()
     pipe = client.pipeline(transaction=False)
     for i in range(sessions):
         sid = f"sess_bench{i:010d}"
@@ -150,7 +150,7 @@ async def seed_sessions(store: RedisContextStore, sessions: int, now_ms: int) ->
 
 async def bucket_memory(store: RedisContextStore, now_minute: int) -> dict[str, int]:
     """Bytes of the analytics buckets that 30 days of retention keep (MEMORY USAGE)."""
-    client = await store.client()
+    client = await store.backend.connect()
     keys = [k async for k in client.scan_iter(match=f"{K.PREFIX}:an:{{an*", count=5000)]
     pipe = client.pipeline(transaction=False)
     for key in keys:
@@ -219,7 +219,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         else:
             store = RedisContextStore(StoreSettings(max_connections=32), home=tmp)
         try:
-            client = await store.client()
+            client = await store.backend.connect()
             await client.flushall()
             flush = await flush_cost(store, 10)
             figures["flush_per_second_at_10_turns_s"] = {k: round(v, 1) for k, v in flush.items()}

@@ -60,7 +60,7 @@ async def run(
     settings = StoreSettings.from_url(url) if url else StoreSettings()
     store = RedisContextStore(settings.model_copy(update={"max_connections": 32}))
     if url:
-        await (await store.client()).flushall()  # a throwaway server: start from empty
+        await (await store.backend.connect()).flushall()  # a throwaway server: start from empty
     manager = SessionManager(store=store, max_concurrent_sessions=10**7)
     manager.agents = AgentPool(VaultingFAQAgent, min_ready=4, max_connections=64)  # type: ignore[attr-defined]
     keys = manager.key_manager

@@ -90,7 +90,7 @@ def bare_app(store: Any) -> Callable[..., Awaitable[None]]:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = (await receive())["body"]
         text = json.loads(body)["text"]
-        client = await store.client()
+        client = await store.backend.connect()
         a = await scripts.call(client, "token_bucket", ["bench:floor:rate"], [1e6, 1e6])
         b = await scripts.call(client, "cas_field", ["bench:floor:cas"], ["f", "", "v", 60_000])
         out = json.dumps({"reply": text, "a": int(a[0]), "b": str(b)}).encode()

@@ -117,7 +117,7 @@ async def _ours(args: argparse.Namespace) -> dict[str, Any]:
                              settings=SessionSettings(agent="nlp"))  # fmt: skip
     ids = [(await manager.create_session(f"peer-{i}")).id for i in range(args.sessions)]
     await manager.handle(ids[0], "hello")  # loads the model before the clock starts
-    client = await store.client()
+    client = await store.backend.connect()
     before = await client.info("cpu")
     result = await _drive(manager.handle, ids[1:] + ids[:1], args.turns, args.concurrency)
     after = await client.info("cpu")

@@ -99,7 +99,7 @@ async def _worker(worker: int, args: argparse.Namespace, sessions: int) -> dict[
     store = _store(args.home)
     settings = SessionSettings(agent=args.agent)
     manager = SessionManager(store=store, max_concurrent_sessions=10**7, settings=settings)
-    client = await store.client()
+    client = await store.backend.connect()
     empty = (await client.info("memory"))["used_memory"]
     ids = [(await manager.create_session(f"bench-{worker}-{i}")).id for i in range(sessions)]
     mem_before = (await client.info("memory"))["used_memory"]

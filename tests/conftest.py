@@ -57,7 +57,7 @@ def _settings(kind: str, request: pytest.FixtureRequest) -> StoreSettings:
 async def store(request: pytest.FixtureRequest) -> RedisContextStore:
     """A store on a flushed server: every test runs against standalone and cluster."""
     store = RedisContextStore(_settings(request.param, request))
-    client = await store.client()
+    client = await store.backend.connect()
     await client.flushall()
     return store
 
@@ -66,7 +66,7 @@ async def store(request: pytest.FixtureRequest) -> RedisContextStore:
 async def standalone_store(standalone_url: str) -> RedisContextStore:
     """A store on the flushed standalone server only."""
     store = RedisContextStore(standalone_url)
-    client = await store.client()
+    client = await store.backend.connect()
     await client.flushall()
     return store
 
@@ -75,9 +75,9 @@ async def standalone_store(standalone_url: str) -> RedisContextStore:
 async def _close_stores() -> AsyncIterator[None]:
     """Close every store connection the tests opened, on the loop that opened them."""
     yield
-    from agentgpt.store.context_store import _Backend
+    from agentgpt.store.backend import DEFAULT_BACKENDS
 
-    for backend in list(_Backend._shared.values()):
+    for backend in DEFAULT_BACKENDS.backends():
         await backend.aclose()
 
 

@@ -20,9 +20,9 @@ from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import Settings
 from agentgpt.nlu.pii import PIIRedactor
 from agentgpt.security.protocols import SessionKeyManager
-from agentgpt.sessions.key_managers import default_key_manager
+from agentgpt.sessions.key_managers import build_key_manager
 from agentgpt.sessions.manager import SessionManager
-from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.context_store import BackendRegistry, RedisContextStore
 
 #: The default pool: a few agents warm, at most this many alive (DESIGN, turn path step 4).
 POOL_MIN_READY = 4
@@ -45,8 +45,10 @@ class AppContext:
     def from_settings(cls, settings: Settings | None = None) -> AppContext:
         """Build the process's objects from ``settings`` (default: the configuration)."""
         settings = settings if settings is not None else default_settings()
-        store = RedisContextStore(settings.store)
-        key_manager = default_key_manager(settings.sessions)
+        # The context owns its connections and key manager: nothing is shared with
+        # another context or with the default runtime of the guide's zero-argument forms.
+        store = RedisContextStore(settings.store, registry=BackendRegistry())
+        key_manager = build_key_manager(settings.sessions)
         agent_class: type[Any] = NLPAgent if settings.sessions.agent == "nlp" else FAQAgent
         pool: AgentPool[Any] = AgentPool(
             agent_class, min_ready=POOL_MIN_READY, max_connections=POOL_MAX_CONNECTIONS

@@ -41,7 +41,7 @@ def test_the_store_never_holds_the_owner_in_clear(client: TestClient, issuer: To
     services = client.app.state.services  # type: ignore[attr-defined]
 
     async def meta() -> dict[bytes, bytes]:
-        store_client = await services.manager.store.client()
+        store_client = await services.manager.store.backend.connect()
         found: dict[bytes, bytes] = await store_client.hgetall(K.session_keys(sid).meta)
         return found
 
@@ -133,7 +133,7 @@ def test_erase_removes_auth_failures_and_alert_mentions(
     services = client.app.state.services  # type: ignore[attr-defined]
 
     async def mentions() -> tuple[int, int]:
-        store_client = await services.manager.store.client()
+        store_client = await services.manager.store.backend.connect()
         rows = await store_client.xrange(K.alert_stream_key())
         naming = sum(1 for _, fields in rows if fields.get(b"subject") == sid.encode())
         return int(await store_client.exists(K.auth_failures_key(sid))), naming

@@ -82,7 +82,7 @@ async def test_shares_are_exact_across_writer_processes(store: RedisContextStore
     assert snap.turns == 1100
     assert snap.topic_turns == 1000
     assert [(s.topic, s.percent) for s in snap.topics] == [(t, float(p)) for t, p in MIX.items()]
-    client = await store.client()
+    client = await store.backend.connect()
     shards = {k for k in await _keys(client) if b":an:{an" in k}
     assert len({k.split(b"}")[0] for k in shards}) == writers  # no single key took every write
 
@@ -206,7 +206,7 @@ async def test_fraud_surge_raises_a_critical_alert_and_stationary_traffic_none(
     await seed(standalone_store, settings, calm, end - 8 * DAY, end)
     analytics = Analytics(standalone_store, settings, clock=Clock(NOW), on_alert=raised.append)
     assert await analytics.evaluate() == []
-    client = await standalone_store.client()
+    client = await standalone_store.backend.connect()
     await client.flushall()
     surged = simulate(model, end - 8 * DAY, 8 * DAY + 1, seed=3,
                       surges=[Surge("Fraud alerts", onset, 3.0)])  # fmt: skip

@@ -89,7 +89,7 @@ async def test_frozen_analytics_store_costs_turns_nothing(
     url, pid = stopped_server
     frozen = RedisContextStore(StoreSettings.from_url(url, socket_timeout=30.0))
     analytics = Analytics(frozen, FAST)
-    client = await frozen.client()
+    client = await frozen.backend.connect()
     await client.ping()  # connected and healthy before it freezes
     os.kill(pid, signal.SIGSTOP)
     m = manager(standalone_store, analytics)

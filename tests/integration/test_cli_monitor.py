@@ -35,7 +35,7 @@ MONITOR_FIELDS = {"window", "at", "active_sessions", "turns", "turns_per_s", "la
 async def _prepare(url: str) -> str:
     """Three sessions with turns, 3 failed OTPs on the first, a warning and an info alert."""
     store = RedisContextStore(url)
-    await (await store.client()).flushall()
+    await (await store.backend.connect()).flushall()
     manager = SessionManager(store=store, settings=SessionSettings(agent="faq"))
     try:
         ids = []
@@ -245,7 +245,7 @@ def test_bad_option_is_one_line_and_exit_2(
 
 async def _fill_cluster(url: str, sessions: int) -> None:
     store = RedisContextStore(url)
-    await (await store.client()).flushall()
+    await (await store.backend.connect()).flushall()
     manager = SessionManager(store=store, settings=SessionSettings(agent="faq"))
     try:
         for i in range(sessions):

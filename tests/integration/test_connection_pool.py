@@ -122,7 +122,7 @@ def test_hiredis_packing_matches_redis_py(args: list[bytes | str | int | float])
 
 async def test_turns_use_the_lean_pool(standalone_url: str) -> None:
     store = RedisContextStore(StoreSettings.from_url(standalone_url))
-    client = await store.client()
+    client = await store.backend.connect()
     assert isinstance(client.connection_pool, LeanBlockingPool)
     assert client.connection_pool.connection_class.pack_command is not Connection.pack_command
 

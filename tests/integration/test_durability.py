@@ -11,7 +11,7 @@ import pytest
 from agentgpt import AgentPool, SessionManager
 from agentgpt.config.settings import StoreSettings
 from agentgpt.errors import DurabilityNotReached
-from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.context_store import RedisContextStore, TurnWrite
 from agentgpt.store.durability import Durability
 from tests import servers
 from tests.integration.agents_for_tests import EchoAgent
@@ -32,7 +32,7 @@ def primary() -> Iterator[tuple[str, object]]:
 
 
 async def _wait_linked(store: RedisContextStore, replicas: int) -> None:
-    client = await store.client()
+    client = await store.backend.connect()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         info = await client.info("replication")
@@ -116,3 +116,18 @@ def test_levels_read_their_waits() -> None:
     with pytest.raises(DurabilityNotReached):
         aof.check([0, 0], "here")
     assert not Durability().waits
+
+
+async def test_a_durable_commit_reloads_scripts_the_server_forgot(primary) -> None:  # type: ignore[no-untyped-def]
+    # The commit pipeline with its WAITAOF goes through SCRIPTS.run_pipeline like every
+    # other script call: one reload after NOSCRIPT, then the wait is checked as usual.
+    url, _ = primary
+    store = RedisContextStore(StoreSettings.from_url(url, durability="aof"))
+    session_id = "durable-noscript"
+    assert await store.create(session_id, {"owner": "dur-user"})
+    client = await store.backend.connect()
+    await client.script_flush()
+    assert await store.commit(TurnWrite(session_id, None, 0, b"ctx", b"log", b"head")) == 1
+    await client.script_flush()
+    assert await store.commit(TurnWrite(session_id, None, 1, b"ctx", b"log", b"head-2")) == 2
+    assert await store.read_log(session_id) == [b"log", b"log"]

@@ -22,7 +22,7 @@ async def test_acknowledged_turns_survive_sigkill(tmp_path: Path) -> None:
     session = await m.create_session("user-durable")
     for i in range(20):
         await m.handle(session.id, f"turn {i}")
-    embedded = store._backend._embedded
+    embedded = store.backend.embedded
     assert embedded is not None
     pid = embedded.pid
     assert pid is not None
@@ -33,7 +33,7 @@ async def test_acknowledged_turns_survive_sigkill(tmp_path: Path) -> None:
         except ProcessLookupError:
             break
         await asyncio.sleep(0.02)
-    await store._backend.aclose()
+    await store.backend.aclose()
 
     restarted = RedisContextStore(StoreSettings(), home=home)
     loaded = await SessionManager(store=restarted).load_session(session.id)

@@ -46,7 +46,7 @@ async def test_guide_form_session_with_its_own_encryptor(
     m = GuideManager(store=store, encryption=enc)
     session = await m.create_session("user0001")
     await m.handle(session.id, "hello encrypted world")
-    client = await store.client()
+    client = await store.backend.connect()
     meta = await client.hgetall(K.session_keys(session.id).meta)
     assert enc.kek_ids(session.id, meta[b"dk"]) == {1}
     assert b"encrypted world" not in await client.get(K.session_keys(session.id).ctx)
@@ -63,7 +63,7 @@ async def test_ciphertext_moved_to_another_session_field_or_version_fails(
     for text in ("one", "two"):
         await m.handle(a.id, f"a {text}")
         await m.handle(b.id, f"b {text}")
-    client = await store.client()
+    client = await store.backend.connect()
     ka, kb = K.session_keys(a.id), K.session_keys(b.id)
     loaded = await m.load_session(a.id)
     ctx, log = await client.get(ka.ctx), await client.lrange(ka.log, 0, -1)
@@ -125,7 +125,7 @@ async def test_long_lived_session_gets_a_new_data_key(
     report = await Rewrapper(store, enc, rate=None).run_once()
     assert report.data_keys_added == 1
     await m.handle(session.id, "under the second data key")
-    client = await store.client()
+    client = await store.backend.connect()
     log = await client.lrange(K.session_keys(session.id).log, 0, -1)
     assert [record_key_id(entry)[0] for entry in log] == [1, 2]
     enc.forget(session.id)
@@ -143,7 +143,7 @@ async def test_vault_is_encrypted_under_the_session_key_with_7_day_retention(
     m = manager(store, encryptor(tmp_path), VaultingAgent)
     session = await m.create_session("user-vault")
     await m.handle(session.id, "DE89 3704 0044 0532 0130 00")
-    client = await store.client()
+    client = await store.backend.connect()
     key = K.session_keys(session.id).vault(1)
     blob = await client.get(key)
     assert b"DE89" not in blob
@@ -211,7 +211,7 @@ async def test_turns_during_data_key_rotation_all_commit_and_stay_readable(
 
     added, _ = await asyncio.gather(passes(), customers())
     assert added >= 10  # every session got new data keys while its turns ran
-    client = await store.client()
+    client = await store.backend.connect()
     newest = []
     for session_id in ids:
         enc.forget(session_id)

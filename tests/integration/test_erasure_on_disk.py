@@ -54,14 +54,14 @@ async def test_no_record_of_an_erased_session_survives_on_disk(tmp_path: Path) -
     wrapped = (await store.meta(gone.id))[b"dk"]
     cipher = await enc.open_session_key(gone.id, wrapped)
     secrets = [wrapped, await store.read_vault(gone.id, 1), *await store.read_log(gone.id)]
-    client = await store.client()
+    client = await store.backend.connect()
     secrets.append(await client.get(keys.ctx))
     assert all(secrets)
     on_disk = b"".join(p.read_bytes() for p in _files(home))
     assert all(s in on_disk for s in secrets)  # before the erase: the records are on disk
 
     await m.erase(gone.id)
-    compactor = store._backend.compactor
+    compactor = store.backend.compactor
     assert compactor is not None
     started = time.monotonic()
     await asyncio.wait_for(compactor.settled(), BOUND_S)

@@ -47,7 +47,7 @@ async def test_erase_removes_the_remembered_keys(store: RedisContextStore) -> No
     m = manager(store)
     session = await m.create_session("idem-erase")
     await m.handle(session.id, "hello", idempotency_key="to-be-erased")
-    client = await store.client()
+    client = await store.backend.connect()
     idem = K.session_keys(session.id).idempotency
     assert await client.exists(idem) == 1
     ttl_ms = await client.pttl(idem)

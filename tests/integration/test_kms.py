@@ -81,7 +81,7 @@ async def test_kms_round_trip_rotation_and_rewrap(
     assert (await enc.rotate()).id == 2
     report = await Rewrapper(standalone_store, enc, rate=None).run_once()
     assert report.rewrapped == 1
-    client = await standalone_store.client()
+    client = await standalone_store.backend.connect()
     assert enc.kek_ids(session.id, await client.hget(K.session_keys(session.id).meta, "dk")) == {2}
     again = manager(standalone_store, SessionEncryptor("aws:kms:eu-1a", settings=settings))
     assert (await again.load_session(session.id)).version == 1
@@ -96,7 +96,7 @@ async def test_unreachable_kms_refuses_and_writes_nothing(
     settings = settings_for(url, arn, tmp_path / "kms-keyset.json", cache_ttl="1ms")
     warm = manager(standalone_store, SessionEncryptor("aws:kms:eu-1a", settings=settings))
     await warm.create_session("user-before")
-    client = await standalone_store.client()
+    client = await standalone_store.backend.connect()
     keys_before = await client.dbsize()
     server.stop()
 

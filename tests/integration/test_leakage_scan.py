@@ -57,7 +57,7 @@ def problems(report: object) -> set[tuple[str, str, str]]:
 async def test_ciphertext_copied_from_another_session(store: RedisContextStore) -> None:
     m = manager(store)
     a, b = await two_sessions(m)
-    client = await store.client()
+    client = await store.backend.connect()
     entry_of_a = await client.lindex(K.session_keys(a).log, 0)
     await client.set(K.session_keys(b).ctx, entry_of_a, keepttl=True)
     # a gap in b's own log is verify's business, not a leak: it must not be reported here
@@ -78,7 +78,7 @@ async def test_pii_of_one_session_in_another_context(store: RedisContextStore) -
     context = session_b.context
     context.window[-1] = leaked
     blob = session_b.seal(context, R.KIND_CONTEXT, session_b.version)
-    client = await store.client()
+    client = await store.backend.connect()
     await client.set(K.session_keys(b).ctx, blob, keepttl=True)
 
     report = await scan(store, m.key_manager, "all", records=RECORD_TYPES)
@@ -92,7 +92,7 @@ async def test_pii_of_one_session_in_another_context(store: RedisContextStore) -
 async def test_keys_outside_namespace_or_without_hash_tag(store: RedisContextStore) -> None:
     m = manager(store)
     await two_sessions(m)
-    client = await store.client()
+    client = await store.backend.connect()
     await client.set("ag:sess_untagged000000:ctx", b"x")
     await client.set("cache:customer:42", b"y")
     await client.set(K.SCHEMA_KEY, 1)  # untagged by design: not a finding
@@ -169,7 +169,7 @@ async def test_cli_exit_codes_and_json(
     assert "does not exist" in capsys.readouterr().err
     assert await cli() == 2
     capsys.readouterr()
-    client = await store.client()
+    client = await store.backend.connect()
     await client.set(K.session_keys(a).ctx, await client.get(K.session_keys(b).ctx), keepttl=True)
     assert await cli("--all", "--json") == 1
     report = json.loads(capsys.readouterr().out)

@@ -61,7 +61,7 @@ async def test_bad_session_ids_are_refused_and_nothing_written(
     standalone_store: RedisContextStore, bad_id: str
 ) -> None:
     m = manager(standalone_store)
-    client = await standalone_store.client()
+    client = await standalone_store.backend.connect()
     before = await client.dbsize()
     with pytest.raises(InvalidSessionId):
         await m.handle(bad_id, "hello")
@@ -87,7 +87,7 @@ async def test_bad_messages_are_refused_and_nothing_written(
 ) -> None:
     m = manager(standalone_store)
     session = await m.create_session("user-bad-input")
-    client = await standalone_store.client()
+    client = await standalone_store.backend.connect()
     before = await client.dbsize()
     with pytest.raises(error):
         await m.handle(session.id, text)
@@ -99,7 +99,7 @@ async def test_unknown_session_is_not_found_and_nothing_written(
     standalone_store: RedisContextStore,
 ) -> None:
     m = manager(standalone_store)
-    client = await standalone_store.client()
+    client = await standalone_store.backend.connect()
     with pytest.raises(SessionNotFound):
         await m.handle("sess_doesnotexist0000000000", "hello")
     assert await client.dbsize() == 0
@@ -113,7 +113,7 @@ async def test_ciphertext_copied_to_another_session_does_not_decrypt(
     b = await m.create_session("user-b")
     await m.handle(a.id, "secret of a")
     await m.handle(b.id, "hello from b")
-    client = await store.client()
+    client = await store.backend.connect()
     blob = await client.get(K.session_keys(a.id).ctx)
     await client.set(K.session_keys(b.id).ctx, blob)
     with pytest.raises(IntegrityError):
@@ -124,7 +124,7 @@ async def test_records_are_encrypted_at_rest(standalone_store: RedisContextStore
     m = manager(standalone_store)
     session = await m.create_session("user-enc")
     await m.handle(session.id, "my very recognisable message")
-    client = await standalone_store.client()
+    client = await standalone_store.backend.connect()
     keys = K.session_keys(session.id)
     stored = [await client.get(keys.ctx), *await client.lrange(keys.log, 0, -1)]
     assert all(b"recognisable" not in blob for blob in stored)

@@ -30,7 +30,7 @@ async def test_every_entry_point_checks_the_callers_identity(store: RedisContext
 
 
 async def _hgetalls(store: RedisContextStore) -> int:
-    stats = await (await store.client()).info("commandstats")
+    stats = await (await store.backend.connect()).info("commandstats")
     return int(stats.get("cmdstat_hgetall", {}).get("calls", 0))
 
 

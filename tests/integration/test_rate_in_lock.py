@@ -37,7 +37,7 @@ async def test_turns_spend_the_bucket_and_a_refusal_stores_nothing(
     assert (await m.load_session(session.id)).version == 2  # the refused turn left no trace
     # The lock is free again: a turn without a bucket goes through at once.
     await m.handle(session.id, "four", lock_wait=0.0)
-    if not isinstance(await store.client(), RedisCluster):
+    if not isinstance(await store.backend.connect(), RedisCluster):
         # Two turns, a refusal, a load, a turn without a bucket: 2 + 2 + 1 + 1 + 2.
         assert store.round_trips - before == 8
 

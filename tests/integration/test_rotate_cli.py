@@ -16,7 +16,7 @@ from agentgpt.store.context_store import RedisContextStore
 
 async def _sessions(url: str, count: int) -> list[str]:
     store = RedisContextStore(url)
-    await (await store.client()).flushall()
+    await (await store.backend.connect()).flushall()
     m = SessionManager(store=store)
     ids = [(await m.create_session(f"user-{i}")).id for i in range(count)]
     await m.handle(ids[0], "hello")

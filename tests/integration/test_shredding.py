@@ -73,7 +73,7 @@ async def test_erased_session_cannot_be_decrypted_from_the_aof(tmp_path: Path) -
     del cipher_before
 
     # Live store and process: no key anywhere.
-    client = await store.client()
+    client = await store.backend.connect()
     assert [k async for k in client.scan_iter(match=f"ag:{{{gone.id}}}*")] == []
     assert not enc.is_cached(gone.id)
     with pytest.raises(SessionNotFound):

@@ -52,7 +52,7 @@ async def test_turns_over_tls_with_client_certificate_and_acl_user(tls_port: int
         assert response.reply
         loaded = await manager.load_session(session.id)
         assert loaded.version == 1
-        client = await store.client()
+        client = await store.backend.connect()
         assert (await client.acl_whoami()) in {b"app", "app"}
     finally:
         await store.aclose()

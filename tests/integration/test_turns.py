@@ -138,7 +138,7 @@ async def test_erase_removes_every_key(store: RedisContextStore) -> None:
     for i in range(3):
         await m.handle(session.id, f"m{i}")
     await m.handle(other.id, "keep me")
-    client = await store.client()
+    client = await store.backend.connect()
     assert await m.erase(session.id) >= 3
     keys = [k async for k in _scan(client)]
     assert not [k for k in keys if session.id.encode() in k]

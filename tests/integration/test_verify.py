@@ -48,7 +48,7 @@ async def test_one_corrupt_byte_is_named(store: RedisContextStore) -> None:
     m = manager(store)
     sid = await session_with_turns(m, "user-byte", 4)
     keys = K.session_keys(sid)
-    client = await store.client()
+    client = await store.backend.connect()
     entry = bytearray(await client.lindex(keys.log, 2))
     entry[len(entry) // 2] ^= 0x01
     await client.lset(keys.log, 2, bytes(entry))
@@ -70,7 +70,7 @@ async def test_records_swapped_between_sessions_are_named(store: RedisContextSto
     a = await session_with_turns(m, "user-swap-a", 2)
     b = await session_with_turns(m, "user-swap-b", 2)
     ka, kb = K.session_keys(a), K.session_keys(b)
-    client = await store.client()
+    client = await store.backend.connect()
     ctx_a, ctx_b = await client.get(ka.ctx), await client.get(kb.ctx)
     await client.set(ka.ctx, ctx_b, keepttl=True)
     await client.set(kb.ctx, ctx_a, keepttl=True)
@@ -85,7 +85,7 @@ async def test_deleted_log_entry_is_named(store: RedisContextStore) -> None:
     m = manager(store)
     sid = await session_with_turns(m, "user-delete", 5)
     keys = K.session_keys(sid)
-    client = await store.client()
+    client = await store.backend.connect()
     victim = await client.lindex(keys.log, 2)  # seq 3
     assert await client.lrem(keys.log, 1, victim) == 1
 
@@ -101,7 +101,7 @@ async def test_stripped_ttl_is_named(store: RedisContextStore) -> None:
     m = manager(store)
     sid = await session_with_turns(m, "user-ttl", 2)
     keys = K.session_keys(sid)
-    client = await store.client()
+    client = await store.backend.connect()
     await client.persist(keys.ctx)
     await client.persist(keys.vault(2))
     report = await verify_session(store, m.key_manager, sid, records=RECORD_TYPES)
@@ -118,7 +118,7 @@ async def test_missing_session_and_sample(store: RedisContextStore) -> None:
             store, m.key_manager, "sess_doesnotexist0000000000", records=RECORD_TYPES
         )
     ids = [await session_with_turns(m, f"user-sample-{i}", 1) for i in range(6)]
-    await (await store.client()).persist(K.session_keys(ids[0]).log)
+    await (await store.backend.connect()).persist(K.session_keys(ids[0]).log)
     reports = await verify_sample(store, m.key_manager, 4, records=RECORD_TYPES)
     assert len({r.session_id for r in reports}) == 4
     assert {r.session_id for r in reports} <= set(ids)
@@ -147,7 +147,7 @@ async def test_cli_exit_codes(store: RedisContextStore, capsys: pytest.CaptureFi
     assert "sound" in capsys.readouterr().out
     assert await cli("--id", "sess_doesnotexist0000000000") == 2
     assert "does not exist" in capsys.readouterr().err
-    await (await store.client()).persist(K.session_keys(sid).log)
+    await (await store.backend.connect()).persist(K.session_keys(sid).log)
     assert await cli("--id", sid) == 1
     out = capsys.readouterr().out
     assert "CORRUPT" in out
@@ -168,7 +168,7 @@ async def test_long_log_is_paged_and_metadata_tampering_named(
     sid = await session_with_turns(m, "user-long", 10)
     assert (await verify_session(standalone_store, m.key_manager, sid, records=RECORD_TYPES)).sound
     keys = K.session_keys(sid)
-    client = await standalone_store.client()
+    client = await standalone_store.backend.connect()
     assert await client.lrem(keys.log, 1, await client.lindex(keys.log, 6)) == 1  # seq 7
     await client.hset(keys.meta, mapping={"fence_issued": 1, "head": b"\x00" * 32})
 

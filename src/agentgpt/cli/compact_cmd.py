@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from agentgpt.cli.connect import ConfigOption, UrlOption, open_store
-from agentgpt.store.compaction import rewrite_all
+from agentgpt.store.maintenance import compact as compact_store
 
 
 def compact(
@@ -29,10 +29,7 @@ def compact(
     async def work() -> dict[str, list[str]]:
         _, store = open_store(file, url)
         try:
-            done: dict[str, list[str]] = await store.guard(
-                rewrite_all(await store.client(), timeout)
-            )
-            return done
+            return await compact_store(store, timeout)
         finally:
             await store.aclose()
 

@@ -10,8 +10,8 @@ import msgspec
 from agentgpt.config.runtime_settings import REGION_PATTERN
 from agentgpt.errors import InvalidInput
 from agentgpt.runtime.policy import ResourcePolicy
-from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.limits_repository import LimitsRepository
 
 _REGION = re.compile(REGION_PATTERN)
 _encoder = msgspec.msgpack.Encoder()
@@ -35,36 +35,32 @@ class RegionLimits:
     def __init__(self, store: RedisContextStore, cache_seconds: float = 5.0) -> None:
         """Use ``store``; a policy read is reused for ``cache_seconds``."""
         self.store = store
+        self._repo = LimitsRepository(store)
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, ResourcePolicy | None]] = {}
 
     async def set(self, region: str, policy: ResourcePolicy) -> None:
         """Store ``policy`` for ``region`` (replacing the previous one)."""
         validate_region(region)
-        client = await self.store.client()
-        await self.store.guard(client.hset(K.limits_key(), region, _encoder.encode(policy)))
+        await self._repo.put(region, _encoder.encode(policy))
         self._cache.pop(region, None)
 
     async def unset(self, region: str) -> bool:
         """Remove ``region``'s policy; False when it had none."""
         validate_region(region)
-        client = await self.store.client()
-        removed = await self.store.guard(client.hdel(K.limits_key(), region))
+        removed = await self._repo.delete(region)
         self._cache.pop(region, None)
-        return bool(removed)
+        return removed
 
     async def get(self, region: str) -> ResourcePolicy | None:
         """``region``'s policy, or None when none is set."""
         validate_region(region)
-        client = await self.store.client()
-        raw = await self.store.guard(client.hget(K.limits_key(), region))
+        raw = await self._repo.get(region)
         return _decoder.decode(raw) if raw is not None else None
 
     async def all(self) -> dict[str, ResourcePolicy]:
         """Every region's policy, by region."""
-        client = await self.store.client()
-        raw = await self.store.guard(client.hgetall(K.limits_key()))
-        return {k.decode(): _decoder.decode(v) for k, v in sorted(raw.items())}
+        return {region: _decoder.decode(raw) for region, raw in (await self._repo.all()).items()}
 
     async def cached(self, region: str) -> ResourcePolicy:
         """``region``'s policy (empty when none), at most ``cache_seconds`` old."""

@@ -8,20 +8,32 @@ from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.plaintext import PlaintextKeyManager
 from agentgpt.security.protocols import SessionKeyManager
 
-_shared: dict[tuple[str, str], SessionKeyManager] = {}
+#: The default runtime's key managers (the guide's ``SessionManager()`` and the CLI): one
+#: per key, so its cache of unwrapped data keys serves every manager built without one.
+#: An ``AppContext`` builds and owns its own (``build_key_manager``).
+_defaults: dict[tuple[str, str], SessionKeyManager] = {}
 
 
-def default_key_manager(settings: SessionSettings) -> SessionKeyManager:
-    """Return the configured key manager: envelope encryption (default) or explicit plaintext."""
+def build_key_manager(settings: SessionSettings) -> SessionKeyManager:
+    """A new key manager as configured: envelope encryption (default) or explicit plaintext."""
     if settings.encryption == "none":
         return PlaintextKeyManager()
     if settings.encryption == "kms" and not settings.key_arn:
         raise ConfigError(
             "sessions.encryption=kms needs sessions.key_arn ('aws:kms:<alias>' or an ARN)"
         )
-    key_arn = (settings.key_arn or "local:") if settings.encryption == "kms" else "local:"
-    # One per process and key: its cache of unwrapped data keys serves every manager.
-    cache_key = (key_arn, settings.model_dump_json(include={"key_rotation", "kms"}))
-    if cache_key not in _shared:
-        _shared[cache_key] = SessionEncryptor(key_arn, settings=settings)
-    return _shared[cache_key]
+    return SessionEncryptor(_key_arn(settings), settings=settings)
+
+
+def default_key_manager(settings: SessionSettings) -> SessionKeyManager:
+    """The default runtime's key manager for ``settings`` (built once per key)."""
+    if settings.encryption == "none":
+        return build_key_manager(settings)
+    cache_key = (_key_arn(settings), settings.model_dump_json(include={"key_rotation", "kms"}))
+    if cache_key not in _defaults:
+        _defaults[cache_key] = build_key_manager(settings)
+    return _defaults[cache_key]
+
+
+def _key_arn(settings: SessionSettings) -> str:
+    return (settings.key_arn or "local:") if settings.encryption == "kms" else "local:"

@@ -38,19 +38,19 @@ class AnalyticsRepository:
 
     async def flag(self, session_id: str) -> bytes | None:
         """The session's verification flag (its expiry in ms), if set."""
-        client = await self.store.client()
-        value: bytes | None = await self.store.guard(
+        client = await self.store.backend.connect()
+        value: bytes | None = await self.store.backend.guard(
             client.hget(keys.session_keys(session_id).meta, FLAG_FIELD)
         )
         return value
 
     async def clear_flag(self, session_id: str) -> bool:
         """Lift the flag and forget the failures; False if no flag was set."""
-        client = await self.store.client()
+        client = await self.store.backend.connect()
         pipe = client.pipeline(transaction=False)  # both keys are in the session's slot
         pipe.hdel(keys.session_keys(session_id).meta, FLAG_FIELD)
         pipe.delete(keys.auth_failures_key(session_id))
-        removed, _ = await self.store.guard(pipe.execute())
+        removed, _ = await self.store.backend.guard(pipe.execute())
         return bool(removed)
 
     async def append_alert(self, rule: str, subject: str, args: Sequence[Any]) -> Any:
@@ -60,16 +60,16 @@ class AnalyticsRepository:
 
     async def recent_alerts(self, count: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
         """The newest ``count`` entries of the alert stream, newest first."""
-        client = await self.store.client()
-        rows: list[tuple[bytes, dict[bytes, bytes]]] = await self.store.guard(
+        client = await self.store.backend.connect()
+        rows: list[tuple[bytes, dict[bytes, bytes]]] = await self.store.backend.guard(
             client.xrevrange(keys.alert_stream_key(), "+", "-", count=count)
         )
         return rows
 
     async def acknowledged_by(self, alert_ids: Sequence[str]) -> list[bytes | None]:
         """Who acknowledged each alert (None: open)."""
-        client = await self.store.client()
-        by: list[bytes | None] = await self.store.guard(
+        client = await self.store.backend.connect()
+        by: list[bytes | None] = await self.store.backend.guard(
             client.hmget(keys.alert_ack_keys()[1], list(alert_ids))
         )
         return by

@@ -20,7 +20,7 @@ SCAN_COUNT = 1000
 
 async def scan_keys(store: RedisContextStore, match: str | None = None) -> AsyncIterator[bytes]:
     """Yield every key (matching the glob ``match``) on every primary of the store."""
-    client = await store.client()
+    client = await store.backend.connect()
     try:
         if isinstance(client, RedisCluster):
             for node in client.get_primaries():
@@ -35,14 +35,14 @@ async def scan_keys(store: RedisContextStore, match: str | None = None) -> Async
 
 async def memory_usage(store: RedisContextStore) -> dict[str, int]:
     """INFO memory ``used_memory`` and ``used_memory_startup`` summed over the primaries."""
-    client = await store.client()
+    client = await store.backend.connect()
     if isinstance(client, RedisCluster):
         infos = [
-            await store.guard(client.info("memory", target_nodes=node))
+            await store.backend.guard(client.info("memory", target_nodes=node))
             for node in client.get_primaries()
         ]
     else:
-        infos = [await store.guard(client.info("memory"))]
+        infos = [await store.backend.guard(client.info("memory"))]
     return {
         "used_memory": sum(int(i["used_memory"]) for i in infos),
         "used_memory_startup": sum(int(i.get("used_memory_startup", 0)) for i in infos),

@@ -60,9 +60,6 @@ class _Gate:
     holder: DistributedLock | None = None
 
 
-# In-process FIFO gates, one per (loop, resource); removed when nobody uses them.
-_gates: dict[tuple[int, str], _Gate] = {}
-
 #: Locks held by the current task, by resource: lets a Session commit with the fencing
 #: token of a lock its caller took (the guide's ``async with DistributedLock(...)`` form).
 held_locks: ContextVar[dict[str, DistributedLock] | None] = ContextVar(
@@ -187,9 +184,10 @@ class DistributedLock:
 
     def _enter_gate(self) -> _Gate:
         key = (id(asyncio.get_running_loop()), self.keys.lock)
-        gate = _gates.get(key)
+        gates = self.store.backend.lock_gates  # owned by the connection, not the process
+        gate = gates.get(key)
         if gate is None:
-            gate = _gates[key] = _Gate(key)
+            gate = gates[key] = _Gate(key)
         gate.users += 1
         self._gate = gate
         return gate
@@ -204,8 +202,9 @@ class DistributedLock:
                 gate.holder = None
             gate.lock.release()
         gate.users -= 1
-        if gate.users == 0 and _gates.get(gate.key) is gate:
-            del _gates[gate.key]
+        gates = self.store.backend.lock_gates
+        if gate.users == 0 and gates.get(gate.key) is gate:
+            del gates[gate.key]
 
     async def _wait_gate(self, gate: _Gate, deadline: float | None) -> None:
         # The gate only spares the store from polling by local waiters; it must not outlast

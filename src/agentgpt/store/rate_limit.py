@@ -40,8 +40,8 @@ class TokenBucketLimiter:
 
     async def take(self, subject: str) -> RateDecision:
         """Spend one token of ``subject``'s bucket."""
-        client = await self.store.client()
-        allowed, retry_ms = await self.store.guard(
+        client = await self.store.backend.connect()
+        allowed, retry_ms = await self.store.backend.guard(
             SCRIPTS.call(client, "token_bucket", [K.rate_key(subject)], [self.rate, self.burst])
         )
         return RateDecision(bool(allowed), int(retry_ms) / 1000)

@@ -80,13 +80,23 @@ class Scripts:
             await self.load(client)
             return await self._pipelined(client, name, calls)
 
-    async def run_pipeline(self, client: Any, queue: Any) -> list[Any]:
-        """Execute the pipeline ``queue(pipe)`` fills (scripts and commands mixed)."""
+    async def run_pipeline(
+        self, client: Any, queue: Any, *, raise_on_error: bool = True
+    ) -> list[Any]:
+        """Execute the pipeline ``queue(pipe)`` fills (scripts and commands mixed).
+
+        ``raise_on_error=False``: the commands' error replies come back in the results
+        (a durability wait's, for one), except ``NOSCRIPT``, which reloads and retries once.
+        """
         for attempt in (1, 2):
             pipe = client.pipeline(transaction=False)
             queue(pipe)
             try:
-                return list(await pipe.execute())
+                results = list(await pipe.execute(raise_on_error=raise_on_error))
+                lost = next((r for r in results if isinstance(r, NoScriptError)), None)
+                if lost is not None:
+                    raise lost
+                return results
             except NoScriptError:
                 if attempt == 2:
                     raise

@@ -27,25 +27,25 @@ class SessionRecords:
         All keys share the session's slot, so the reply is one consistent snapshot.
         """
         session = keys.session_keys(session_id)
-        client = await self.store.client()
+        client = await self.store.backend.connect()
         pipe = client.pipeline(transaction=True)
         pipe.hgetall(session.meta)
         pipe.get(session.ctx)
         pipe.llen(session.log)
         for key in ttl_keys:
             pipe.pttl(key)
-        result: list[Any] = await self.store.guard(pipe.execute())
+        result: list[Any] = await self.store.backend.guard(pipe.execute())
         return result
 
     async def vault_page(self, session_id: str, seqs: Sequence[int]) -> list[tuple[Any, int]]:
         """(sealed record or None, PTTL) of the vault records ``seqs`` (one round trip)."""
         session = keys.session_keys(session_id)
-        client = await self.store.client()
+        client = await self.store.backend.connect()
         pipe = client.pipeline(transaction=False)
         for seq in seqs:
             pipe.get(session.vault(seq))
             pipe.pttl(session.vault(seq))
-        replies = await self.store.guard(pipe.execute())
+        replies = await self.store.backend.guard(pipe.execute())
         return [(blob, int(pttl)) for blob, pttl in zip(replies[::2], replies[1::2], strict=True)]
 
     async def metas(self, session_ids: Sequence[str]) -> list[dict[bytes, bytes]]:
@@ -60,13 +60,13 @@ class SessionRecords:
         self, session_ids: Sequence[str], size: int
     ) -> list[tuple[bytes | None, list[bytes]]]:
         """Each session's sealed context and its first ``size`` log entries."""
-        client = await self.store.client()
+        client = await self.store.backend.connect()
         pipe = client.pipeline(transaction=False)
         for session_id in session_ids:
             session = keys.session_keys(session_id)
             pipe.get(session.ctx)
             pipe.lrange(session.log, 0, size - 1)
-        replies = await self.store.guard(pipe.execute())
+        replies = await self.store.backend.guard(pipe.execute())
         return list(zip(replies[::2], replies[1::2], strict=True))
 
     async def log_page(self, session_id: str, start: int, size: int) -> list[bytes]:
@@ -75,7 +75,7 @@ class SessionRecords:
 
     async def meta_keys(self, batch: int) -> AsyncIterator[bytes]:
         """Every session's metadata key, ``batch`` per SCAN step (all primaries)."""
-        client = await self.store.client()
+        client = await self.store.backend.connect()
         try:
             async for key in client.scan_iter(match=keys.META_MATCH, count=batch):
                 yield key
@@ -86,28 +86,28 @@ class SessionRecords:
         """The wrapped data key (``dk``) of each metadata key, one round trip."""
         if not meta_keys:
             return []
-        client = await self.store.client()
+        client = await self.store.backend.connect()
         pipe = client.pipeline(transaction=False)
         for key in meta_keys:
             pipe.hget(key, "dk")
-        result: list[bytes | None] = await self.store.guard(pipe.execute())
+        result: list[bytes | None] = await self.store.backend.guard(pipe.execute())
         return result
 
     async def scheduled_sessions(self) -> int:
         """Sessions in the expiry schedule, over every shard (one round trip)."""
-        client = await self.store.client()
+        client = await self.store.backend.connect()
         pipe = client.pipeline(transaction=False)
         for shard in range(keys.SCHEDULE_SHARDS):
             pipe.zcard(keys.expiry_key(shard))
-        counts = await self.store.guard(pipe.execute())
+        counts = await self.store.backend.guard(pipe.execute())
         return sum(int(c) for c in counts)
 
     async def _pipelined(self, calls: Sequence[tuple[str, str]]) -> list[Any]:
         if not calls:
             return []
-        client = await self.store.client()
+        client = await self.store.backend.connect()
         pipe = client.pipeline(transaction=False)
         for command, key in calls:
             getattr(pipe, command)(key)
-        result: list[Any] = await self.store.guard(pipe.execute())
+        result: list[Any] = await self.store.backend.guard(pipe.execute())
         return result

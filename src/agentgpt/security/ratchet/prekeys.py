@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -25,8 +24,8 @@ from agentgpt.security import aead as A
 from agentgpt.security.key_providers.protocol import Kek, KeyProvider
 from agentgpt.security.ratchet import primitives as P
 from agentgpt.security.ratchet import x3dh as X
-from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.prekey_repository import PrekeyRepository
 
 log = logging.getLogger("agentgpt.e2e")
 _CURRENT = "current"
@@ -83,6 +82,7 @@ class Prekeys:
     ) -> None:
         """Keep the bundle in ``store``, wrapped by ``provider``; rotate every ``rotation`` s."""
         self.store = store
+        self._repo = PrekeyRepository(store)
         self.provider = provider
         self.rotation = rotation
         self.stock = stock
@@ -113,8 +113,7 @@ class Prekeys:
         """The deployment's identity keys (created once, by whichever process comes first)."""
         if self._identity is not None:
             return self._identity
-        client = await self.store.client()
-        raw = await self.store.guard(client.get(K.e2e_identity_key()))
+        raw = await self._repo.identity()
         if raw is None:
             dh_private, dh_public = P.new_private()
             signer = Ed25519PrivateKey.generate()
@@ -123,8 +122,7 @@ class Prekeys:
                 signer.public_key().public_bytes_raw(),
                 await self._wrap(dh_private + signer.private_bytes_raw(), b"identity"),
             )
-            await self.store.guard(client.set(K.e2e_identity_key(), _enc(record), nx=True))
-            raw = await self.store.guard(client.get(K.e2e_identity_key()))
+            raw = await self._repo.add_identity(_enc(record))
         if raw is None:
             raise IntegrityError("the end-to-end identity key vanished from the store")
         record = msgspec.msgpack.decode(raw, type=IdentityRecord)
@@ -133,36 +131,28 @@ class Prekeys:
         return self._identity
 
     async def _new_signed_prekey(self, identity: Identity, now: float) -> SignedPrekeyRecord:
-        client = await self.store.client()
-        prekey_id = int(await self.store.guard(client.incr(K.e2e_prekey_counter_key())))
+        prekey_id = await self._repo.next_prekey_ids()
         private, public = P.new_private()
         expires = now + 2 * self.rotation
         payload = X.signed_payload(identity.dh_public, prekey_id, public, expires)
         signature = Ed25519PrivateKey.from_private_bytes(identity.signer).sign(payload)
         wrapped = await self._wrap(private, b"spk|%d" % prekey_id)
         record = SignedPrekeyRecord(prekey_id, public, now, expires, signature, wrapped)
-        pipe = client.pipeline(transaction=True)
-        pipe.hset(
-            K.e2e_signed_prekeys_key(),
-            mapping={str(prekey_id): _enc(record), _CURRENT: str(prekey_id)},
-        )
-        await self.store.guard(pipe.execute())
+        await self._repo.put_signed(prekey_id, _enc(record))
         return record
 
     async def signed_prekey(self, now: float | None = None) -> SignedPrekeyRecord:
         """The signed prekey to publish; a new one once the current is a period old."""
         now = time.time() if now is None else now
         identity = await self.identity()
-        client = await self.store.client()
-        current = await self.store.guard(client.hget(K.e2e_signed_prekeys_key(), _CURRENT))
-        record = await self._signed_record(int(current)) if current else None
+        current = await self._repo.current_signed_id()
+        record = await self._signed_record(current) if current is not None else None
         if record is None or now - record.created >= self.rotation:
             record = await self._new_signed_prekey(identity, now)
         return record
 
     async def _signed_record(self, prekey_id: int) -> SignedPrekeyRecord | None:
-        client = await self.store.client()
-        raw = await self.store.guard(client.hget(K.e2e_signed_prekeys_key(), str(prekey_id)))
+        raw = await self._repo.signed(prekey_id)
         return None if raw is None else msgspec.msgpack.decode(raw, type=SignedPrekeyRecord)
 
     # --- the bundle and the handshake -----------------------------------------------------
@@ -176,8 +166,7 @@ class Prekeys:
         self.start()
         identity = await self.identity()
         spk = await self.signed_prekey()
-        client = await self.store.client()
-        free = await self.store.guard(client.lpop(K.e2e_free_prekeys_key()))
+        free = await self._repo.pop_free()
         one_time = None
         if free is not None:
             prekey_id, public = free.split(b"|", 1)
@@ -210,11 +199,7 @@ class Prekeys:
         opk_private = None
         if handshake.one_time_prekey_id is not None:
             opk_id = handshake.one_time_prekey_id
-            client = await self.store.client()
-            pipe = client.pipeline(transaction=True)
-            pipe.hget(K.e2e_one_time_prekeys_key(), str(opk_id))
-            pipe.hdel(K.e2e_one_time_prekeys_key(), str(opk_id))
-            raw, _ = await self.store.guard(pipe.execute())
+            raw = await self._repo.take_one_time(opk_id)
             if raw is None:
                 raise PrekeyExpired(
                     "the handshake used a one-time prekey that was already used or retired; "
@@ -229,20 +214,16 @@ class Prekeys:
     async def replenish(self) -> int:
         """Top the one-time prekeys up to ``stock``, drop retired prekeys; return keys added."""
         await self.signed_prekey()
-        client = await self.store.client()
-        missing = self.stock - int(await self.store.guard(client.llen(K.e2e_free_prekeys_key())))
+        missing = self.stock - await self._repo.free_count()
         if missing > self.stock // 4:
-            last = int(await self.store.guard(client.incrby(K.e2e_prekey_counter_key(), missing)))
-            privates: dict[Any, Any] = {}  # redis-py's mapping type is invariant
+            last = await self._repo.next_prekey_ids(missing)
+            privates: dict[str, bytes] = {}
             free = []
             for prekey_id in range(last - missing + 1, last + 1):
                 private, public = P.new_private()
                 privates[str(prekey_id)] = _enc(await self._wrap(private, b"opk|%d" % prekey_id))
                 free.append(b"%d|" % prekey_id + public)
-            pipe = client.pipeline(transaction=True)
-            pipe.hset(K.e2e_one_time_prekeys_key(), mapping=privates)
-            pipe.rpush(K.e2e_free_prekeys_key(), *free)
-            await self.store.guard(pipe.execute())
+            await self._repo.add_one_time(privates, free)
         else:
             missing = 0
         await self._retire()
@@ -250,12 +231,11 @@ class Prekeys:
 
     async def _retire(self) -> None:
         # Handed-out one-time prekeys that no handshake used, and expired signed prekeys.
-        client = await self.store.client()
-        ids = await self.store.guard(client.hkeys(K.e2e_one_time_prekeys_key()))
+        ids = await self._repo.one_time_ids()
         if len(ids) > 4 * self.stock:
-            oldest = sorted(int(i) for i in ids)[: len(ids) - 2 * self.stock]
-            await self.store.guard(client.hdel(K.e2e_one_time_prekeys_key(), *map(str, oldest)))
-        records = await self.store.guard(client.hgetall(K.e2e_signed_prekeys_key()))
+            oldest = sorted(ids)[: len(ids) - 2 * self.stock]
+            await self._repo.drop_one_time(oldest)
+        records = await self._repo.signed_all()
         now = time.time()
         expired = [
             field
@@ -264,7 +244,7 @@ class Prekeys:
             and msgspec.msgpack.decode(raw, type=SignedPrekeyRecord).expires <= now
         ]
         if expired:
-            await self.store.guard(client.hdel(K.e2e_signed_prekeys_key(), *expired))
+            await self._repo.drop_signed(expired)
 
     def start(self, interval: float = 30.0) -> Prekeys:
         """Replenish in the background every ``interval`` seconds until ``stop``."""
