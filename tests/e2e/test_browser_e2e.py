@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +107,14 @@ _CONNECT = """async ([bundle, rotation, pinned]) => {
   const { handshake, channel } = await AgentE2E.connect(bundle, rotation, pinned);
   window.testChannel = channel;
   return handshake; }"""
-_ENCRYPT = "async (texts) => { const out = []; for (const t of texts) out.push(await testChannel.encrypt(t)); return out; }"
+_ENCRYPT = """async (texts) => { const out = [];
+  for (const t of texts) out.push(await testChannel.encrypt(t));
+  return out; }"""
 # Decrypt each wire in turn; a refusal is returned as its code, and must leave the state.
 _DECRYPT = """async (wires) => { const out = [];
   for (const w of wires) {
-    try { out.push(await testChannel.decrypt(w)); } catch (e) { out.push("!" + (e.code || e.name)); }
+    try { out.push(await testChannel.decrypt(w)); }
+    catch (e) { out.push("!" + (e.code || e.name)); }
   }
   return out; }"""
 _RATCHET_KEY = "() => AgentE2E.b64(testChannel.state.dhsPub)"
@@ -198,3 +201,98 @@ def test_the_browser_refuses_a_forged_or_unpinned_bundle(page: Any) -> None:
     other = X.b64(Ed25519PrivateKey.generate().public_key().public_bytes_raw())
     assert "not the one pinned" in _code(page, _CONNECT, [good, 60, other])
     assert _code(page, _CONNECT, [good, 60, good["signing_key"]]) == ""
+
+
+# --- the browser against a real service requiring end-to-end encryption ------------------
+
+# The conversation's script (a function of [transport, user, marker, rotation seconds]).
+_CONVERSE = (Path(__file__).parent / "e2e_conversation.js").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("transport", ["rest", "websocket"])
+def test_the_browser_holds_a_50_message_conversation_with_the_service(
+    page: Any, standalone_url: str, transport: str
+) -> None:
+    marker = f"MARK{uuid.uuid4().hex[:12]}"
+    result = page.evaluate(_CONVERSE, [transport, f"browser-e2e-{transport}", marker, 2])
+    assert result["seqs"] == list(range(1, 54))
+    assert result["refused"] == [
+        *["e2e-broken-message"] * 3,
+        "e2e-replayed-message",
+        "400 e2e-replayed-message",
+        *["400 e2e-broken-message"] * 4,
+        "400 e2e-required",
+    ]
+    assert result["changed"]
+    # Playwright's sync API runs its own loop in this thread: the store's gets another.
+    with ThreadPoolExecutor(1) as pool:
+        dump = pool.submit(asyncio.run, _store_bytes(standalone_url)).result()
+    assert marker.encode() not in dump
+
+
+def test_the_chat_page_talks_end_to_end_and_pins_the_service_key(
+    browser: Any, required_server: str
+) -> None:
+    chat = browser.new_page()
+    try:
+        chat.goto(f"{required_server}/?debug=1")
+        chat.fill("#user", "browser-e2e-page")
+        chat.click("#signin-btn")
+        chat.wait_for_selector("#chat:not([hidden])")
+        assert chat.text_content("#e2e") == "end-to-end encrypted"
+        frames: list[str] = []
+        chat.on("websocket", lambda ws: ws.on("framesent", lambda f: frames.append(str(f))))
+        chat.reload()  # the socket opened before the listener: sign in again
+        chat.fill("#user", "browser-e2e-page")
+        chat.click("#signin-btn")
+        chat.wait_for_selector("#chat:not([hidden])")
+        for i, text in enumerate(["I forgot my password", "my card was stolen"], 1):
+            chat.fill("#text", text)
+            chat.click("#send")
+            chat.wait_for_function(f"document.querySelectorAll('.msg.bot').length >= {i}")
+        assert chat.text_content("#error") == ""
+        # The answer was decrypted: the debug chips come from the encrypted TurnOut.
+        assert "topic: Password & access" in chat.inner_text(".msg.bot >> nth=0")
+        assert frames
+        assert all('"e2e"' in f and "password" not in f for f in frames)
+        pinned = chat.evaluate("localStorage.getItem('agentgpt.e2e.signing_key')")
+        bundle_key = chat.evaluate(
+            """async () => { const t = await (await fetch('/v1/demo/token', {method: 'POST',
+                 headers: {'content-type': 'application/json'},
+                 body: JSON.stringify({user: 'x', role: 'customer'})})).json();
+               return (await (await fetch('/v1/e2e/bundle',
+                 {headers: {authorization: 'Bearer ' + t.token}})).json()).signing_key; }"""
+        )
+        assert pinned == bundle_key
+
+        # Another key pinned in this origin: the page refuses to start, saying why.
+        other = X.b64(Ed25519PrivateKey.generate().public_key().public_bytes_raw())
+        chat.evaluate(f"localStorage.setItem('agentgpt.e2e.signing_key', '{other}')")
+        chat.reload()
+        chat.fill("#user", "browser-e2e-page")
+        chat.click("#signin-btn")
+        chat.wait_for_function("document.querySelector('#signin-error').textContent !== ''")
+        assert "not the one pinned" in chat.text_content("#signin-error")
+        assert chat.is_hidden("#chat")
+    finally:
+        chat.close()
+
+
+def test_the_chat_page_says_so_when_the_service_has_end_to_end_off(
+    browser: Any, standalone_url: str
+) -> None:
+    base, proc = start_server(standalone_url, AGENTGPT_SESSIONS__END_TO_END="off")
+    chat = browser.new_page()
+    try:
+        chat.goto(base)
+        chat.fill("#user", "browser-plain")
+        chat.click("#signin-btn")
+        chat.wait_for_selector("#chat:not([hidden])")
+        assert chat.text_content("#e2e") == "not end-to-end encrypted (off on this service)"
+        chat.fill("#text", "I forgot my password")
+        chat.click("#send")
+        chat.wait_for_selector(".msg.bot")
+        assert chat.text_content("#error") == ""
+    finally:
+        chat.close()
+        stop_server(proc)

@@ -33,7 +33,7 @@ async function startEndToEnd() {
   try {
     bundle = await api("/v1/e2e/bundle");
   } catch (e) {
-    if (e.type.endsWith("/e2e-unknown-protocol")) return false;  // off on this service
+    if (e.type.endsWith(":e2e-unknown-protocol")) return false;  // off on this service
     throw e;
   }
   const pinned = localStorage.getItem(PIN);
