@@ -11,7 +11,11 @@ with a real data-key cipher, in one process, sequentially; every figure is CPU t
   (one context record of ~2 KB): the scale to read the figure against;
 * ``handshake_server_ms`` / ``handshake_client_ms``: X3DH on each side (the server's
   includes sealing the first state; the prekey look-ups are store round trips, not here);
-* ``state_bytes``: the sealed state stored per session.
+* ``state_bytes``: the sealed state stored per session;
+* ``baseline_x25519_ms``: same run, one X25519 exchange with loaded keys, and
+  ``turn_in_x25519``: the turn's figure in those units (the load on a shared machine moves
+  both; their ratio says what the code costs: the DH ratchet step needs at least three
+  X25519 operations).
 
     python bench/e2e.py --turns 2000
 """
@@ -28,6 +32,7 @@ import time
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from agentgpt.agents.context import Context, Exchange
@@ -120,6 +125,8 @@ def main() -> None:
         200, args.rounds,
     )  # fmt: skip
     client_handshake = cpu_ms(lambda: X.initiate(bundle, 86400.0), 200, args.rounds)
+    ours, theirs = X25519PrivateKey.generate(), X25519PrivateKey.generate().public_key()
+    x25519 = cpu_ms(lambda: ours.exchange(theirs), args.turns, args.rounds)
     print(json.dumps({
         "bench": "e2e", "turns": args.turns, "rounds": args.rounds,
         "turn_added_ms": round(turn_ms, 4),
@@ -127,6 +134,8 @@ def main() -> None:
         "handshake_server_ms": round(server_handshake, 4),
         "handshake_client_ms": round(client_handshake, 4),
         "state_bytes": state_bytes,
+        "baseline_x25519_ms": round(x25519, 4),
+        "turn_in_x25519": round(turn_ms / x25519, 2),
         "python": platform.python_version(), "cpus": os.cpu_count(),
     }))  # fmt: skip
 

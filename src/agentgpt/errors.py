@@ -265,6 +265,12 @@ class PrekeyExpired(EndToEndError):
     code = "e2e-prekey-expired"
 
 
+class IdentityKeyChanged(EndToEndError):
+    """A prekey bundle is signed by another key than the one the client pinned."""
+
+    code = "e2e-identity-changed"
+
+
 class BrokenMessage(EndToEndError):
     """An end-to-end message failed authentication or parsing; the state is unchanged."""
 

@@ -11,6 +11,7 @@ import pytest
 
 from agentgpt import SessionManager
 from agentgpt.cli.app import main
+from agentgpt.sessions import key_managers
 from agentgpt.store.context_store import RedisContextStore
 
 
@@ -32,11 +33,16 @@ def test_rotate_keys_rotates_and_rewraps_every_session(
 ) -> None:
     monkeypatch.setenv("AGENTGPT_STORE_URL", standalone_url)
     # A keyset of its own: the session-wide one may hold versions another test rotated
-    # more than the retire grace ago, which this test would then (rightly) retire.
-    monkeypatch.setenv("AGENTGPT_SESSIONS__KEY_ARN", f"local:{tmp_path / 'keyset.json'}")
+    # more than the retire grace ago, which this test would then (rightly) retire (test_cli_errors'
+    # rotate-keys against a dead store rotates it before it finds the store down). With
+    # encryption "local" the keyset is the data directory's (sessions.key_arn is for kms),
+    # and key managers are shared per process: a data directory and a cache of its own.
+    monkeypatch.setenv("AGENTGPT_HOME", str(tmp_path))
+    monkeypatch.setattr(key_managers, "_shared", {})
     asyncio.run(_sessions(standalone_url, 5))
     assert main(["security", "rotate-keys", "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
+    assert first["kek_before"] == 1  # the fresh keyset, not the session-wide one
     assert first["kek_primary"] == first["kek_before"] + 1
     assert first["rewrapped"] == 5
     assert first["unreadable"] == 0

@@ -38,9 +38,7 @@ def test_mask_url(url: str, shown: str) -> None:
     assert "s3cret" not in mask_url(url)
 
 
-@given(
-    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=30)
-)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=30))
 def test_no_password_survives_masking(password: str) -> None:
     from urllib.parse import quote
 

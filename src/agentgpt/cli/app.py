@@ -30,6 +30,7 @@ from rich.text import Text
 from agentgpt.cli import session_cmd
 from agentgpt.cli.compact_cmd import compact
 from agentgpt.cli.demo import demo
+from agentgpt.cli.e2e_cmd import e2e_identity
 from agentgpt.cli.keys_cmd import rotate_keys
 from agentgpt.cli.limits_cmd import limits_app
 from agentgpt.cli.monitor_cmd import monitor
@@ -69,6 +70,7 @@ security_app = typer.Typer(help="Keys, integrity and leakage checks.", no_args_i
 security_app.command("rotate-keys")(rotate_keys)
 security_app.command("scan")(scan_command)
 security_app.command("compact")(compact)
+security_app.command("e2e-identity")(e2e_identity)
 app.add_typer(security_app, name="security")
 app.add_typer(nlu_app, name="nlu")
 app.command()(demo)

@@ -3,6 +3,11 @@
 Ratchet states live in this object only (in memory): the service never sees them, and a
 client that loses them starts a new session. Every call that changes a state does so
 without awaiting in between, so concurrent sends on one client never fork a chain.
+
+The deployment's identity is pinned: its Ed25519 signing key, which signs the signed
+prekey together with the X25519 identity key, so pinning it pins both. Configured
+(``identity_key=``, from ``agentgpt security e2e-identity``) or trusted on first use;
+a bundle signed by any other key is refused (``IdentityKeyChanged``) before any X3DH.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from datetime import timedelta
 import msgspec
 
 from agentgpt.client.models import Turn
-from agentgpt.errors import EndToEndNotEstablished
+from agentgpt.errors import EndToEndNotEstablished, IdentityKeyChanged
 from agentgpt.security.ratchet import double_ratchet as DR
 from agentgpt.security.ratchet import x3dh as X
 from agentgpt.security.ratchet.policy import rotation_seconds
@@ -21,10 +26,17 @@ from agentgpt.security.ratchet.policy import rotation_seconds
 class ClientRatchets:
     """The client's ratchet state per session."""
 
-    def __init__(self, key_rotation: str | timedelta = "daily") -> None:
-        """Replace an idle ratchet key once it is older than ``key_rotation``."""
+    def __init__(
+        self, key_rotation: str | timedelta = "daily", identity_key: str | None = None
+    ) -> None:
+        """Replace an idle ratchet key once it is older than ``key_rotation``.
+
+        ``identity_key``: the deployment's signing key (unpadded base64url) to require;
+        None trusts the first bundle's and requires it from then on (``pinned``).
+        """
         self.key_rotation = key_rotation
         self.rotation = rotation_seconds("double_ratchet", key_rotation)
+        self.pinned = identity_key
         self._states: dict[str, DR.RatchetState] = {}
 
     def __contains__(self, session_id: object) -> bool:
@@ -33,9 +45,17 @@ class ClientRatchets:
 
     def start(self, session_id: str, bundle: bytes) -> X.Handshake:
         """Run X3DH against a bundle (JSON); keep the state, return the handshake to send."""
-        handshake, state = X.initiate(
-            msgspec.json.decode(bundle, type=X.PrekeyBundle), self.rotation
-        )
+        parsed = msgspec.json.decode(bundle, type=X.PrekeyBundle)
+        if self.pinned is not None and parsed.signing_key != self.pinned:
+            raise IdentityKeyChanged(
+                f"the service's prekey bundle is signed by key {parsed.signing_key[:12]}..., "
+                f"not the pinned {self.pinned[:12]}...: something between this client and "
+                "the service may be rewriting it. If the deployment's identity was replaced "
+                "on purpose, pass its new key as AsyncClient(identity_key=...) (printed by "
+                "agentgpt security e2e-identity)"
+            )
+        handshake, state = X.initiate(parsed, self.rotation)  # verifies the signature
+        self.pinned = parsed.signing_key
         self._states[session_id] = state
         return handshake
 

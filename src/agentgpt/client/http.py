@@ -47,6 +47,7 @@ class AsyncClient:
         http: httpx.AsyncClient | None = None,
         end_to_end: bool = False,
         key_rotation: str | timedelta = "daily",
+        identity_key: str | None = None,
         retries: int = 5,
         retry_backoff: float = 0.1,
     ) -> None:
@@ -54,6 +55,9 @@ class AsyncClient:
 
         ``end_to_end=True``: sessions this client creates speak the double ratchet (issue
         17): messages and answers cross the network and the service's HTTP layer encrypted.
+        ``identity_key``: the deployment's end-to-end signing key to require (from
+        ``agentgpt security e2e-identity``); without it the first bundle's key is pinned
+        (``client.ratchets.pinned``) and any other refused with ``IdentityKeyChanged``.
         ``retries``: how many times ``send`` retries a connection error or a 503, waiting
         ``retry_backoff`` seconds doubled at each attempt (with jitter, at most 2 s).
         """
@@ -63,7 +67,7 @@ class AsyncClient:
         self.retry_backoff = retry_backoff
         self._owned = http is None
         self._http = http or httpx.AsyncClient(timeout=timeout)
-        self.ratchets = ClientRatchets(key_rotation) if end_to_end else None
+        self.ratchets = ClientRatchets(key_rotation, identity_key) if end_to_end else None
 
     async def __aenter__(self) -> Self:
         """Use as ``async with AsyncClient(...) as client``."""

@@ -28,10 +28,10 @@ class RecordSealer:
         self.cipher = cipher
         self.session_id = session_id
 
-    def seal(self, obj: object, kind: str, version: int) -> bytes:
+    def seal(self, obj: object, kind: str, version: int, *, compress: bool = True) -> bytes:
         """Encode, compress and encrypt ``obj`` bound to this session, ``kind``, ``version``."""
         binding = records.associated_data(self.session_id, kind, version)
-        return self.cipher.encrypt(_codec.encode(obj), binding)
+        return self.cipher.encrypt(_codec.encode(obj, compress=compress), binding)
 
     def open(self, blob: bytes, kind: str, version: int, type_: type[T]) -> T:
         """Decrypt and decode a sealed record (``IntegrityError`` if it is not ours)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from agentgpt.agents.response import Response
 from agentgpt.errors import (
@@ -28,6 +29,8 @@ from agentgpt.security.ratchet.prekeys import Prekeys
 from agentgpt.sessions.session import Session
 
 KIND_E2E = "e2e"
+#: What a sealed state holds: the state itself, or (written before 2 Dec 2026) its msgpack.
+_SEALED: Any = bytes | DR.RatchetState
 __all__ = ["EncryptedMessage", "rotation_seconds"]
 #: Renders a turn's answer (the response and its sequence number) as the bytes to encrypt.
 Render = Callable[[Response, int], bytes]
@@ -65,13 +68,14 @@ def open_state(session: Session, meta: dict[bytes, bytes]) -> DR.RatchetState:
             f"session {session.id} has no end-to-end state yet: run the handshake "
             "(POST /v1/sessions/{id}/e2e) before sending encrypted messages"
         )
-    blob: bytes = session.open(sealed, KIND_E2E, session.version, bytes)
-    return DR.load(blob)
+    opened = session.open(sealed, KIND_E2E, session.version, _SEALED)
+    return DR.load(opened) if isinstance(opened, bytes) else opened
 
 
 def seal_state(session: Session, state: DR.RatchetState, version: int) -> bytes:
     """Seal a ratchet state with the session's data key, bound to ``version``."""
-    return session.seal(DR.dump(state), KIND_E2E, version)
+    # One msgpack pass, and no zstd: the state is key material, which never shrinks.
+    return session.seal(state, KIND_E2E, version, compress=False)
 
 
 def decrypt_turn(

@@ -151,10 +151,10 @@ class Session:
         """Set the cipher of the session's data key (done by the manager)."""
         self._sealer = RecordSealer(cipher, self.id)
 
-    def seal(self, obj: object, kind: str, version: int) -> bytes:
+    def seal(self, obj: object, kind: str, version: int, *, compress: bool = True) -> bytes:
         """Encode, compress and encrypt a record bound to this session, kind and version."""
         assert self._sealer is not None, "session has no data key; load it through a manager"
-        return self._sealer.seal(obj, kind, version)
+        return self._sealer.seal(obj, kind, version, compress=compress)
 
     def open(self, blob: bytes, kind: str, version: int, type_: type[Any]) -> Any:
         """Decrypt and decode a record sealed by ``seal`` (``IntegrityError`` if tampered)."""

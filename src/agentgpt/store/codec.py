@@ -65,10 +65,13 @@ class RecordCodec:
         )
         self._decoders: dict[Any, msgspec.msgpack.Decoder[Any]] = {}
 
-    def encode(self, obj: object) -> bytes:
-        """Return the header and the (possibly compressed) msgpack of ``obj``."""
+    def encode(self, obj: object, *, compress: bool = True) -> bytes:
+        """Return the header and the (possibly compressed) msgpack of ``obj``.
+
+        ``compress=False`` skips zstd for a record known not to shrink (key material).
+        """
         raw = self._encoder.encode(obj)
-        if self._compress and len(raw) >= COMPRESS_MIN:
+        if compress and self._compress and len(raw) >= COMPRESS_MIN:
             packed = self._zc.compress(raw)
             if len(packed) < len(raw):
                 return bytes((MAGIC, _ZSTD_DICT_V1)) + packed

@@ -84,8 +84,8 @@ def load(blob: bytes) -> RatchetState:
 
 def initiator(shared: bytes, ad: bytes, peer_ratchet_key: bytes, rotation: float) -> RatchetState:
     """RatchetInitAlice: the side that ran X3DH, sending first to the peer's signed prekey."""
-    private, public = P.new_private()
-    rk, cks = P.kdf_root(shared, P.dh(private, peer_ratchet_key))
+    key, private, public = P.new_pair()
+    rk, cks = P.kdf_root(shared, P.dh(key, peer_ratchet_key))
     return RatchetState(
         ad=ad,
         rk=rk,
@@ -98,13 +98,19 @@ def initiator(shared: bytes, ad: bytes, peer_ratchet_key: bytes, rotation: float
     )
 
 
-def responder(shared: bytes, ad: bytes, signed_prekey: bytes, rotation: float) -> RatchetState:
+def responder(
+    shared: bytes,
+    ad: bytes,
+    signed_prekey: bytes,
+    rotation: float,
+    signed_prekey_public: bytes | None = None,
+) -> RatchetState:
     """RatchetInitBob: the prekey owner; its signed prekey is its first ratchet key."""
     return RatchetState(
         ad=ad,
         rk=shared,
         dhs=signed_prekey,
-        dhs_pub=P.public_of(signed_prekey),
+        dhs_pub=signed_prekey_public or P.public_of(signed_prekey),
         dhs_at=time.time(),
         rotation=rotation,
     )
@@ -210,6 +216,7 @@ def _send_step(state: RatchetState, now: float) -> None:
     if state.rk_prev is None:
         state.pn, state.ns = state.ns, 0
     state.rk_prev = state.rk
-    state.dhs, state.dhs_pub = P.new_private()
+    # The fresh key object does the DH: loading it again from bytes costs a scalar mult.
+    key, state.dhs, state.dhs_pub = P.new_pair()
     state.dhs_at = now
-    state.rk, state.cks = P.kdf_root(state.rk, P.dh(state.dhs, state.dhr))
+    state.rk, state.cks = P.kdf_root(state.rk, P.dh(key, state.dhr))

@@ -34,23 +34,35 @@ def hkdf(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
 
 def new_private() -> tuple[bytes, bytes]:
     """A fresh X25519 key pair as raw bytes: (private, public)."""
+    _, private, public = new_pair()
+    return private, public
+
+
+def new_pair() -> tuple[X25519PrivateKey, bytes, bytes]:
+    """A fresh X25519 key pair: (the key, to use for DH at once; raw private; raw public)."""
     key = X25519PrivateKey.generate()
-    return key.private_bytes_raw(), key.public_key().public_bytes_raw()
+    return key, key.private_bytes_raw(), key.public_key().public_bytes_raw()
 
 
-def public_of(private: bytes) -> bytes:
-    """The raw X25519 public key of a raw private key."""
-    return X25519PrivateKey.from_private_bytes(private).public_key().public_bytes_raw()
+def private_key(private: bytes) -> X25519PrivateKey:
+    """Load a raw private key (this derives its public key: a scalar multiplication, so a
+    key used several times in one operation is loaded once)."""
+    return X25519PrivateKey.from_private_bytes(private)
 
 
-def dh(private: bytes, public: bytes) -> bytes:
+def public_of(private: bytes | X25519PrivateKey) -> bytes:
+    """The raw X25519 public key of a private key."""
+    key = private_key(private) if isinstance(private, bytes) else private
+    return key.public_key().public_bytes_raw()
+
+
+def dh(private: bytes | X25519PrivateKey, public: bytes) -> bytes:
     """X25519(private, public); a malformed or low-order peer key is a broken message."""
     if len(public) != KEY_BYTES:
         raise BrokenMessage("a public key in the message is not 32 bytes")
+    key = private_key(private) if isinstance(private, bytes) else private
     try:
-        shared = X25519PrivateKey.from_private_bytes(private).exchange(
-            X25519PublicKey.from_public_bytes(public)
-        )
+        shared = key.exchange(X25519PublicKey.from_public_bytes(public))
     except ValueError:  # the all-zero output of a low-order point
         raise BrokenMessage("a public key in the message is not a valid X25519 key") from None
     return shared

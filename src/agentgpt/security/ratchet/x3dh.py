@@ -101,8 +101,9 @@ def initiate(bundle: PrekeyBundle, rotation: float) -> tuple[Handshake, DR.Ratch
     """Run X3DH as the initiator: (handshake to send, the initiator's ratchet state)."""
     verify_bundle(bundle)
     ik_b, spk_b = unb64(bundle.identity_key), unb64(bundle.signed_prekey.key)
-    ik_a, ik_a_pub = P.new_private()
-    ek_a, ek_a_pub = P.new_private()
+    # Key objects, each used for all its DHs: loading a raw key again costs a scalar mult.
+    ik_a, _, ik_a_pub = P.new_pair()
+    ek_a, _, ek_a_pub = P.new_pair()
     outputs = [P.dh(ik_a, spk_b), P.dh(ek_a, ik_b), P.dh(ek_a, spk_b)]
     opk = bundle.one_time_prekey
     if opk is not None:
@@ -128,13 +129,10 @@ def respond(
     """Run X3DH as the responder: the responder's ratchet state."""
     ik_a = unb64(handshake.identity_key, "the identity key")
     ek_a = unb64(handshake.ephemeral_key, "the ephemeral key")
-    outputs = [
-        P.dh(signed_prekey_private, ik_a),
-        P.dh(identity_private, ek_a),
-        P.dh(signed_prekey_private, ek_a),
-    ]
+    identity, signed = P.private_key(identity_private), P.private_key(signed_prekey_private)
+    outputs = [P.dh(signed, ik_a), P.dh(identity, ek_a), P.dh(signed, ek_a)]
     if one_time_prekey_private is not None:
         outputs.append(P.dh(one_time_prekey_private, ek_a))
     shared = P.x3dh_secret(outputs)
-    ad = associated_data(ik_a, P.public_of(identity_private))
-    return DR.responder(shared, ad, signed_prekey_private, rotation)
+    ad = associated_data(ik_a, P.public_of(identity))
+    return DR.responder(shared, ad, signed_prekey_private, rotation, P.public_of(signed))

@@ -1,5 +1,6 @@
 "use strict";
-// The customer chat: demo sign-in, create a session, talk over the WebSocket.
+// The customer chat: demo sign-in, create a session, talk over the WebSocket (end to end
+// encrypted when the service publishes a prekey bundle).
 const $ = (id) => document.getElementById(id);
 let token = null, sessionId = null, ws = null;
 // Customers see replies only; operators debugging the agent open the page with ?debug=1
@@ -11,8 +12,37 @@ async function api(path, opts = {}) {
   if (token) headers.authorization = "Bearer " + token;
   const res = await fetch(path, { ...opts, headers });
   const body = res.status === 204 ? null : await res.json();
-  if (!res.ok) throw new Error(body && body.detail ? body.detail : res.statusText);
+  if (!res.ok) {
+    const err = new Error(body && body.detail ? body.detail : res.statusText);
+    err.type = body && body.type ? String(body.type) : "";
+    throw err;
+  }
   return body;
+}
+
+// End-to-end encryption (issue 17, e2ee.js): the page runs X3DH against the service's
+// prekey bundle and every message and answer is a Double Ratchet message, unless the
+// service publishes no bundle (sessions.end_to_end: off). The service's signing key is
+// pinned in this origin's storage on first use: a later bundle signed by another key
+// is refused (someone rewriting the bundle in transit).
+const PIN = "agentgpt.e2e.signing_key";
+let channel = null;
+
+async function startEndToEnd() {
+  let bundle;
+  try {
+    bundle = await api("/v1/e2e/bundle");
+  } catch (e) {
+    if (e.type.endsWith(":e2e-unknown-protocol")) return false;  // off on this service
+    throw e;
+  }
+  const pinned = localStorage.getItem(PIN);
+  const started = await AgentE2E.connect(bundle, 86400, pinned);
+  await api(`/v1/sessions/${sessionId}/e2e`, { method: "POST",
+    body: JSON.stringify({ protocol: "double_ratchet", key_rotation: "daily", handshake: started.handshake }) });
+  if (pinned === null) localStorage.setItem(PIN, bundle.signing_key);
+  channel = started.channel;
+  return true;
 }
 
 function add(kind, text, meta) {
@@ -44,10 +74,13 @@ function onTurn(turn) {
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   ws = new WebSocket(`${proto}://${location.host}/v1/sessions/${sessionId}/ws`, ["bearer", token]);
-  ws.onmessage = (ev) => {
+  ws.onmessage = async (ev) => {
     const data = JSON.parse(ev.data);
     if (data.type === "renewed") return;
-    if (data.type === "turn") onTurn(data); else $("error").textContent = data.problem.detail;
+    try {
+      if (data.type !== "turn") $("error").textContent = data.problem.detail;
+      else onTurn(channel ? JSON.parse(await channel.decrypt(data.e2e)) : data);
+    } catch (e) { $("error").textContent = "an answer could not be decrypted: " + e.message; }
     $("send").disabled = false;
   };
   // 4401: the token expired or was refused; 4403: it may not send messages.
@@ -82,21 +115,26 @@ $("signin-form").addEventListener("submit", async (ev) => {
     sessionId = s.id;
     $("who").textContent = "signed in as " + t.user;
     $("sid").textContent = sessionId;
+    const e2e = await startEndToEnd();
+    $("e2e").textContent = e2e ? "end-to-end encrypted" : "not end-to-end encrypted (off on this service)";
+    $("e2e").className = e2e ? "e2e on" : "e2e off";
     $("signin").hidden = true; $("chat").hidden = false;
     await connect();
     $("text").focus();
-  } catch (e) { alert(e.message); }
+  } catch (e) { $("signin-error").textContent = e.message; }
 });
 
-$("send-form").addEventListener("submit", (ev) => {
+$("send-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const text = $("text").value.trim();
   if (!text || !ws) return;
   $("error").textContent = "";
   add("me", text);
   $("send").disabled = true;
-  ws.send(JSON.stringify({ text }));
   $("text").value = "";
+  try {
+    ws.send(JSON.stringify(channel ? { e2e: await channel.encrypt(text) } : { text }));
+  } catch (e) { $("error").textContent = "the message could not be encrypted: " + e.message; $("send").disabled = false; }
 });
 
 $("otp-fail").addEventListener("click", async () => {
