@@ -96,7 +96,7 @@ async def test_one_time_prekeys_are_claimed_once_across_processes(
     # The others complete X3DH on any process; every handed-out key is then consumed.
     for i, bundle in enumerate(b for b in bundles if b is not with_opk):
         await _handshake(prekeys[i % 3], bundle)
-    client = await store.client()
+    client = await store.backend.connect()
     for prekey_id in handed:
         assert not await client.hexists(K.e2e_one_time_prekeys_key(), str(prekey_id))
 
@@ -119,7 +119,7 @@ async def test_the_signed_prekey_rotates_and_retires(
         with pytest.raises(PrekeyExpired, match="retired"):
             await service.secrets_for(stale)
         await service.replenish()  # drops the expired one from the store
-        client = await store.client()
+        client = await store.backend.connect()
         kept = await client.hkeys(K.e2e_signed_prekeys_key())
         assert str(old.signed_prekey.id).encode() not in kept
         await _handshake(service, await service.bundle())

@@ -11,7 +11,6 @@ import pytest
 
 from agentgpt import SessionManager
 from agentgpt.cli.app import main
-from agentgpt.sessions import key_managers
 from agentgpt.store.context_store import RedisContextStore
 
 
@@ -36,9 +35,8 @@ def test_rotate_keys_rotates_and_rewraps_every_session(
     # more than the retire grace ago, which this test would then (rightly) retire (test_cli_errors'
     # rotate-keys against a dead store rotates it before it finds the store down). With
     # encryption "local" the keyset is the data directory's (sessions.key_arn is for kms),
-    # and key managers are shared per process: a data directory and a cache of its own.
+    # and the default key managers are cached per data directory: a data directory of its own.
     monkeypatch.setenv("AGENTGPT_HOME", str(tmp_path))
-    monkeypatch.setattr(key_managers, "_shared", {})
     asyncio.run(_sessions(standalone_url, 5))
     assert main(["security", "rotate-keys", "--json"]) == 0
     first = json.loads(capsys.readouterr().out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentgpt.config.paths import data_home
 from agentgpt.config.settings import SessionSettings
 from agentgpt.errors import ConfigError
 from agentgpt.security.encryptor import SessionEncryptor
@@ -11,7 +12,7 @@ from agentgpt.security.protocols import SessionKeyManager
 #: The default runtime's key managers (the guide's ``SessionManager()`` and the CLI): one
 #: per key, so its cache of unwrapped data keys serves every manager built without one.
 #: An ``AppContext`` builds and owns its own (``build_key_manager``).
-_defaults: dict[tuple[str, str], SessionKeyManager] = {}
+_defaults: dict[tuple[str, str, str], SessionKeyManager] = {}
 
 
 def build_key_manager(settings: SessionSettings) -> SessionKeyManager:
@@ -29,7 +30,13 @@ def default_key_manager(settings: SessionSettings) -> SessionKeyManager:
     """The default runtime's key manager for ``settings`` (built once per key)."""
     if settings.encryption == "none":
         return build_key_manager(settings)
-    cache_key = (_key_arn(settings), settings.model_dump_json(include={"key_rotation", "kms"}))
+    # "local:" names the keyset in the data directory, so the directory is part of the key:
+    # two data directories in one process must not share one keyset's manager.
+    cache_key = (
+        _key_arn(settings),
+        str(data_home()),
+        settings.model_dump_json(include={"key_rotation", "kms"}),
+    )
     if cache_key not in _defaults:
         _defaults[cache_key] = build_key_manager(settings)
     return _defaults[cache_key]
