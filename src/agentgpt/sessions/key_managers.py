@@ -6,7 +6,7 @@ from agentgpt.config.settings import SessionSettings
 from agentgpt.errors import ConfigError
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.plaintext import PlaintextKeyManager
-from agentgpt.security.protocols import SessionKeyManager
+from agentgpt.security.session_keys import SessionKeyManager
 
 _shared: dict[tuple[str, str], SessionKeyManager] = {}
 

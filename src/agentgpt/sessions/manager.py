@@ -7,7 +7,6 @@ release (one round trip), fire hooks.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import functools
@@ -26,7 +25,6 @@ from agentgpt.agents.turn_pii import turn_values
 from agentgpt.analytics.alerts import Alert
 from agentgpt.analytics.events import TurnEvent
 from agentgpt.analytics.snapshot import Analytics
-from agentgpt.background_tasks import stop_task
 from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import AnalyticsSettings, SessionSettings
 from agentgpt.errors import (
@@ -43,10 +41,9 @@ from agentgpt.nlu.pii import PIIRedactor
 from agentgpt.observability import tracing
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.owners import OwnerHasher, normalise_user
-from agentgpt.security.protocols import SessionKeyManager
 from agentgpt.security.ratchet import PROTOCOL, Handshake
 from agentgpt.security.ratchet.prekeys import Prekeys
-from agentgpt.security.rewrap import Rewrapper
+from agentgpt.security.session_keys import SessionKeyManager
 from agentgpt.sessions import end_to_end as E2E
 from agentgpt.sessions.class_hooks import class_hooks, class_or_instance_hook
 from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
@@ -126,7 +123,6 @@ class SessionManager:
         )
         self._pool = agent_pool
         self._default_pool: AgentPool[Any] | None = None
-        self._rewrap: asyncio.Task[None] | None = None
         self._prekeys: Prekeys | None = None
         # --- analytics (issue 5) ---
         self.analytics = analytics or Analytics(
@@ -203,23 +199,21 @@ class SessionManager:
             self.sweeper.start()
 
     async def aclose(self) -> None:
-        """Stop background work: sweeper, key re-wrap, analytics flush (connections stay open)."""
+        """Stop background work: sweeper, analytics flush (connections stay open)."""
         await self.sweeper.stop()
         await self.isolation.aclose()
-        task, self._rewrap = self._rewrap, None
-        await stop_task(task)
         if self._prekeys is not None:
             await self._prekeys.stop()
         await self.analytics.aclose()
 
     async def __aenter__(self) -> SessionManager:
-        """Start background work: the sweeper when hooks need it, the key re-wrap."""
+        """Start background work: the sweeper when hooks need it, the analytics flusher.
+
+        The key re-wrap is an operation over the whole store: the service starts it
+        (``agentgpt.operations.rewrap.start_background_rewrap``), not each manager.
+        """
         if self.hooks.wants(HookEvent.TIMEOUT) or self.hooks.wants(HookEvent.EXPIRED):
             self.sweeper.start()
-        # Issue 4: KEK rotation + re-wrap of data keys, one elected process at a time.
-        keys = self.key_manager
-        if isinstance(keys, SessionEncryptor) and keys.key_rotation and self._rewrap is None:
-            self._rewrap = Rewrapper(self.store, keys).start()
         self.analytics.start()
         return self
 

@@ -13,9 +13,9 @@ from agentgpt.agents.pool import AgentPool, pool_of
 from agentgpt.agents.response import Response
 from agentgpt.errors import InvalidInput, SessionNotFound
 from agentgpt.runtime import RUNTIMES, parse_cpu
-from agentgpt.security.protocols import RecordCipher, SessionKeyManager
 from agentgpt.security.ratchet.policy import POLICY_FIELD, PROTOCOL, rotation_seconds
 from agentgpt.security.sealer import RecordSealer
+from agentgpt.security.session_keys import RecordCipher, SessionKeyManager
 from agentgpt.sessions.records import TurnRecord
 from agentgpt.sessions.redaction import TurnRedactor, merged
 from agentgpt.store import records as R
