@@ -50,10 +50,10 @@ import uvloop
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.append(str(_HERE))  # after the standard library: ``http`` stays the stdlib's
-from agentgpt.client.launch import LocalServer
 from agentgpt.client.models import SessionInfo, Token, Turn
-from agentgpt.client.personas import Persona, pick
-from agentgpt.client.stats import percentiles
+from agentgpt.demo.launch import LocalServer
+from agentgpt.demo.personas import Persona, pick
+from agentgpt.demo.stats import percentiles
 from keepalive import ConnectionLost, KeepAlivePool
 
 _JSON = {"content-type": "application/json"}
