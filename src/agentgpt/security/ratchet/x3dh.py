@@ -16,8 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agentgpt.errors import BrokenMessage
-from agentgpt.security.ratchet import double_ratchet as DR
-from agentgpt.security.ratchet import primitives as P
+from agentgpt.security.ratchet import double_ratchet, primitives
 
 SIGNATURE_CONTEXT = b"agentgpt-spk-v1"
 
@@ -97,18 +96,20 @@ def associated_data(initiator_identity: bytes, responder_identity: bytes) -> byt
     return initiator_identity + responder_identity
 
 
-def initiate(bundle: PrekeyBundle, rotation: float) -> tuple[Handshake, DR.RatchetState]:
+def initiate(
+    bundle: PrekeyBundle, rotation: float
+) -> tuple[Handshake, double_ratchet.RatchetState]:
     """Run X3DH as the initiator: (handshake to send, the initiator's ratchet state)."""
     verify_bundle(bundle)
     ik_b, spk_b = unb64(bundle.identity_key), unb64(bundle.signed_prekey.key)
-    ik_a, ik_a_pub = P.new_private()
-    ek_a, ek_a_pub = P.new_private()
-    outputs = [P.dh(ik_a, spk_b), P.dh(ek_a, ik_b), P.dh(ek_a, spk_b)]
+    ik_a, ik_a_pub = primitives.new_private()
+    ek_a, ek_a_pub = primitives.new_private()
+    outputs = [primitives.dh(ik_a, spk_b), primitives.dh(ek_a, ik_b), primitives.dh(ek_a, spk_b)]
     opk = bundle.one_time_prekey
     if opk is not None:
-        outputs.append(P.dh(ek_a, unb64(opk.key)))
-    shared = P.x3dh_secret(outputs)
-    state = DR.initiator(shared, associated_data(ik_a_pub, ik_b), spk_b, rotation)
+        outputs.append(primitives.dh(ek_a, unb64(opk.key)))
+    shared = primitives.x3dh_secret(outputs)
+    state = double_ratchet.initiator(shared, associated_data(ik_a_pub, ik_b), spk_b, rotation)
     handshake = Handshake(
         identity_key=b64(ik_a_pub),
         ephemeral_key=b64(ek_a_pub),
@@ -124,17 +125,17 @@ def respond(
     signed_prekey_private: bytes,
     one_time_prekey_private: bytes | None,
     rotation: float,
-) -> DR.RatchetState:
+) -> double_ratchet.RatchetState:
     """Run X3DH as the responder: the responder's ratchet state."""
     ik_a = unb64(handshake.identity_key, "the identity key")
     ek_a = unb64(handshake.ephemeral_key, "the ephemeral key")
     outputs = [
-        P.dh(signed_prekey_private, ik_a),
-        P.dh(identity_private, ek_a),
-        P.dh(signed_prekey_private, ek_a),
+        primitives.dh(signed_prekey_private, ik_a),
+        primitives.dh(identity_private, ek_a),
+        primitives.dh(signed_prekey_private, ek_a),
     ]
     if one_time_prekey_private is not None:
-        outputs.append(P.dh(one_time_prekey_private, ek_a))
-    shared = P.x3dh_secret(outputs)
-    ad = associated_data(ik_a, P.public_of(identity_private))
-    return DR.responder(shared, ad, signed_prekey_private, rotation)
+        outputs.append(primitives.dh(one_time_prekey_private, ek_a))
+    shared = primitives.x3dh_secret(outputs)
+    ad = associated_data(ik_a, primitives.public_of(identity_private))
+    return double_ratchet.responder(shared, ad, signed_prekey_private, rotation)
