@@ -16,10 +16,10 @@ from agentgpt.config.settings import Settings
 from agentgpt.errors import ConfigError, StoreUnavailable
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.sessions.key_managers import default_key_manager
-from agentgpt.store import keys as K
 from agentgpt.store.connection import create_client
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.failures import STORE_FAILURES, store_unavailable
+from agentgpt.store.keys import SCHEMA_KEY, SCHEMA_VERSION
 
 store_app = typer.Typer(help="The session store.", no_args_is_help=True)
 
@@ -60,7 +60,7 @@ async def _init(settings: Settings) -> dict[str, Any]:
             await _check_cluster(store, client)
         client_any: Any = client
         keys = await _init_keys(settings)  # issue 4: create the keyset before any session
-        await store.guard(client_any.set(K.SCHEMA_KEY, K.SCHEMA_VERSION))
+        await store.guard(client_any.set(SCHEMA_KEY, SCHEMA_VERSION))
     finally:
         await store.aclose()
     return {
@@ -72,7 +72,7 @@ async def _init(settings: Settings) -> dict[str, Any]:
         "tls": store_settings.uses_tls,
         "retention": f"default {format_duration(store_settings.data_retention.default)}, "
         f"sensitive {format_duration(store_settings.data_retention.sensitive)}",
-        "schema": K.SCHEMA_VERSION,
+        "schema": SCHEMA_VERSION,
         "scripts": "loaded",
         "keys": keys,
     }

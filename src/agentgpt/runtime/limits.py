@@ -10,7 +10,7 @@ import msgspec
 from agentgpt.config.runtime_settings import REGION_PATTERN
 from agentgpt.errors import InvalidInput
 from agentgpt.runtime.policy import ResourcePolicy
-from agentgpt.store import keys as K
+from agentgpt.store import keys
 from agentgpt.store.context_store import RedisContextStore
 
 _REGION = re.compile(REGION_PATTERN)
@@ -42,14 +42,14 @@ class RegionLimits:
         """Store ``policy`` for ``region`` (replacing the previous one)."""
         validate_region(region)
         client = await self.store.client()
-        await self.store.guard(client.hset(K.limits_key(), region, _encoder.encode(policy)))
+        await self.store.guard(client.hset(keys.limits_key(), region, _encoder.encode(policy)))
         self._cache.pop(region, None)
 
     async def unset(self, region: str) -> bool:
         """Remove ``region``'s policy; False when it had none."""
         validate_region(region)
         client = await self.store.client()
-        removed = await self.store.guard(client.hdel(K.limits_key(), region))
+        removed = await self.store.guard(client.hdel(keys.limits_key(), region))
         self._cache.pop(region, None)
         return bool(removed)
 
@@ -57,13 +57,13 @@ class RegionLimits:
         """``region``'s policy, or None when none is set."""
         validate_region(region)
         client = await self.store.client()
-        raw = await self.store.guard(client.hget(K.limits_key(), region))
+        raw = await self.store.guard(client.hget(keys.limits_key(), region))
         return _decoder.decode(raw) if raw is not None else None
 
     async def all(self) -> dict[str, ResourcePolicy]:
         """Every region's policy, by region."""
         client = await self.store.client()
-        raw = await self.store.guard(client.hgetall(K.limits_key()))
+        raw = await self.store.guard(client.hgetall(keys.limits_key()))
         return {k.decode(): _decoder.decode(v) for k, v in sorted(raw.items())}
 
     async def cached(self, region: str) -> ResourcePolicy:

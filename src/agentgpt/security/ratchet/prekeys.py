@@ -21,11 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agentgpt.background_tasks import stop_task
 from agentgpt.errors import IntegrityError, PrekeyExpired, StoreError
-from agentgpt.security import aead as A
+from agentgpt.security import aead
 from agentgpt.security.key_providers.protocol import Kek, KeyProvider
-from agentgpt.security.ratchet import primitives as P
-from agentgpt.security.ratchet import x3dh as X
-from agentgpt.store import keys as K
+from agentgpt.security.ratchet import primitives, x3dh
+from agentgpt.store import keys
 from agentgpt.store.context_store import RedisContextStore
 
 log = logging.getLogger("agentgpt.e2e")
@@ -101,11 +100,11 @@ class Prekeys:
 
     async def _wrap(self, private: bytes, what: bytes) -> Wrapped:
         kek = await self._kek()
-        return Wrapped(kek.id, A.seal(kek.aead, private, b"ag-e2e|" + what))
+        return Wrapped(kek.id, aead.seal(kek.aead, private, b"ag-e2e|" + what))
 
     async def _unwrap(self, wrapped: Wrapped, what: bytes) -> bytes:
         kek = await self._kek(wrapped.kek)
-        return A.open_sealed(kek.aead, wrapped.blob, b"ag-e2e|" + what, "an end-to-end prekey")
+        return aead.open_sealed(kek.aead, wrapped.blob, b"ag-e2e|" + what, "an end-to-end prekey")
 
     # --- identity and signed prekeys ------------------------------------------------------
 
@@ -114,17 +113,17 @@ class Prekeys:
         if self._identity is not None:
             return self._identity
         client = await self.store.client()
-        raw = await self.store.guard(client.get(K.e2e_identity_key()))
+        raw = await self.store.guard(client.get(keys.e2e_identity_key()))
         if raw is None:
-            dh_private, dh_public = P.new_private()
+            dh_private, dh_public = primitives.new_private()
             signer = Ed25519PrivateKey.generate()
             record = IdentityRecord(
                 dh_public,
                 signer.public_key().public_bytes_raw(),
                 await self._wrap(dh_private + signer.private_bytes_raw(), b"identity"),
             )
-            await self.store.guard(client.set(K.e2e_identity_key(), _enc(record), nx=True))
-            raw = await self.store.guard(client.get(K.e2e_identity_key()))
+            await self.store.guard(client.set(keys.e2e_identity_key(), _enc(record), nx=True))
+            raw = await self.store.guard(client.get(keys.e2e_identity_key()))
         if raw is None:
             raise IntegrityError("the end-to-end identity key vanished from the store")
         record = msgspec.msgpack.decode(raw, type=IdentityRecord)
@@ -134,16 +133,16 @@ class Prekeys:
 
     async def _new_signed_prekey(self, identity: Identity, now: float) -> SignedPrekeyRecord:
         client = await self.store.client()
-        prekey_id = int(await self.store.guard(client.incr(K.e2e_prekey_counter_key())))
-        private, public = P.new_private()
+        prekey_id = int(await self.store.guard(client.incr(keys.e2e_prekey_counter_key())))
+        private, public = primitives.new_private()
         expires = now + 2 * self.rotation
-        payload = X.signed_payload(identity.dh_public, prekey_id, public, expires)
+        payload = x3dh.signed_payload(identity.dh_public, prekey_id, public, expires)
         signature = Ed25519PrivateKey.from_private_bytes(identity.signer).sign(payload)
         wrapped = await self._wrap(private, b"spk|%d" % prekey_id)
         record = SignedPrekeyRecord(prekey_id, public, now, expires, signature, wrapped)
         pipe = client.pipeline(transaction=True)
         pipe.hset(
-            K.e2e_signed_prekeys_key(),
+            keys.e2e_signed_prekeys_key(),
             mapping={str(prekey_id): _enc(record), _CURRENT: str(prekey_id)},
         )
         await self.store.guard(pipe.execute())
@@ -154,7 +153,7 @@ class Prekeys:
         now = time.time() if now is None else now
         identity = await self.identity()
         client = await self.store.client()
-        current = await self.store.guard(client.hget(K.e2e_signed_prekeys_key(), _CURRENT))
+        current = await self.store.guard(client.hget(keys.e2e_signed_prekeys_key(), _CURRENT))
         record = await self._signed_record(int(current)) if current else None
         if record is None or now - record.created >= self.rotation:
             record = await self._new_signed_prekey(identity, now)
@@ -162,12 +161,12 @@ class Prekeys:
 
     async def _signed_record(self, prekey_id: int) -> SignedPrekeyRecord | None:
         client = await self.store.client()
-        raw = await self.store.guard(client.hget(K.e2e_signed_prekeys_key(), str(prekey_id)))
+        raw = await self.store.guard(client.hget(keys.e2e_signed_prekeys_key(), str(prekey_id)))
         return None if raw is None else msgspec.msgpack.decode(raw, type=SignedPrekeyRecord)
 
     # --- the bundle and the handshake -----------------------------------------------------
 
-    async def bundle(self) -> X.PrekeyBundle:
+    async def bundle(self) -> x3dh.PrekeyBundle:
         """A bundle for one client: the identity, the signed prekey and a one-time prekey.
 
         The first bundle served starts the background replenishment: a deployment that
@@ -177,25 +176,25 @@ class Prekeys:
         identity = await self.identity()
         spk = await self.signed_prekey()
         client = await self.store.client()
-        free = await self.store.guard(client.lpop(K.e2e_free_prekeys_key()))
+        free = await self.store.guard(client.lpop(keys.e2e_free_prekeys_key()))
         one_time = None
         if free is not None:
             prekey_id, public = free.split(b"|", 1)
-            one_time = X.OneTimePrekey(id=int(prekey_id), key=X.b64(public))
-        return X.PrekeyBundle(
-            identity_key=X.b64(identity.dh_public),
-            signing_key=X.b64(identity.sign_public),
-            signed_prekey=X.SignedPrekey(
+            one_time = x3dh.OneTimePrekey(id=int(prekey_id), key=x3dh.b64(public))
+        return x3dh.PrekeyBundle(
+            identity_key=x3dh.b64(identity.dh_public),
+            signing_key=x3dh.b64(identity.sign_public),
+            signed_prekey=x3dh.SignedPrekey(
                 id=spk.id,
-                key=X.b64(spk.public),
+                key=x3dh.b64(spk.public),
                 expires=spk.expires,
-                signature=X.b64(spk.signature),
+                signature=x3dh.b64(spk.signature),
             ),
             one_time_prekey=one_time,
         )
 
     async def secrets_for(
-        self, handshake: X.Handshake, now: float | None = None
+        self, handshake: x3dh.Handshake, now: float | None = None
     ) -> tuple[bytes, bytes, bytes | None]:
         """(identity, signed prekey, one-time prekey) private keys; consumes the one-time one."""
         now = time.time() if now is None else now
@@ -212,8 +211,8 @@ class Prekeys:
             opk_id = handshake.one_time_prekey_id
             client = await self.store.client()
             pipe = client.pipeline(transaction=True)
-            pipe.hget(K.e2e_one_time_prekeys_key(), str(opk_id))
-            pipe.hdel(K.e2e_one_time_prekeys_key(), str(opk_id))
+            pipe.hget(keys.e2e_one_time_prekeys_key(), str(opk_id))
+            pipe.hdel(keys.e2e_one_time_prekeys_key(), str(opk_id))
             raw, _ = await self.store.guard(pipe.execute())
             if raw is None:
                 raise PrekeyExpired(
@@ -230,18 +229,20 @@ class Prekeys:
         """Top the one-time prekeys up to ``stock``, drop retired prekeys; return keys added."""
         await self.signed_prekey()
         client = await self.store.client()
-        missing = self.stock - int(await self.store.guard(client.llen(K.e2e_free_prekeys_key())))
+        missing = self.stock - int(await self.store.guard(client.llen(keys.e2e_free_prekeys_key())))
         if missing > self.stock // 4:
-            last = int(await self.store.guard(client.incrby(K.e2e_prekey_counter_key(), missing)))
+            last = int(
+                await self.store.guard(client.incrby(keys.e2e_prekey_counter_key(), missing))
+            )
             privates: dict[Any, Any] = {}  # redis-py's mapping type is invariant
             free = []
             for prekey_id in range(last - missing + 1, last + 1):
-                private, public = P.new_private()
+                private, public = primitives.new_private()
                 privates[str(prekey_id)] = _enc(await self._wrap(private, b"opk|%d" % prekey_id))
                 free.append(b"%d|" % prekey_id + public)
             pipe = client.pipeline(transaction=True)
-            pipe.hset(K.e2e_one_time_prekeys_key(), mapping=privates)
-            pipe.rpush(K.e2e_free_prekeys_key(), *free)
+            pipe.hset(keys.e2e_one_time_prekeys_key(), mapping=privates)
+            pipe.rpush(keys.e2e_free_prekeys_key(), *free)
             await self.store.guard(pipe.execute())
         else:
             missing = 0
@@ -251,11 +252,11 @@ class Prekeys:
     async def _retire(self) -> None:
         # Handed-out one-time prekeys that no handshake used, and expired signed prekeys.
         client = await self.store.client()
-        ids = await self.store.guard(client.hkeys(K.e2e_one_time_prekeys_key()))
+        ids = await self.store.guard(client.hkeys(keys.e2e_one_time_prekeys_key()))
         if len(ids) > 4 * self.stock:
             oldest = sorted(int(i) for i in ids)[: len(ids) - 2 * self.stock]
-            await self.store.guard(client.hdel(K.e2e_one_time_prekeys_key(), *map(str, oldest)))
-        records = await self.store.guard(client.hgetall(K.e2e_signed_prekeys_key()))
+            await self.store.guard(client.hdel(keys.e2e_one_time_prekeys_key(), *map(str, oldest)))
+        records = await self.store.guard(client.hgetall(keys.e2e_signed_prekeys_key()))
         now = time.time()
         expired = [
             field
@@ -264,7 +265,7 @@ class Prekeys:
             and msgspec.msgpack.decode(raw, type=SignedPrekeyRecord).expires <= now
         ]
         if expired:
-            await self.store.guard(client.hdel(K.e2e_signed_prekeys_key(), *expired))
+            await self.store.guard(client.hdel(keys.e2e_signed_prekeys_key(), *expired))
 
     def start(self, interval: float = 30.0) -> Prekeys:
         """Replenish in the background every ``interval`` seconds until ``stop``."""
