@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import pydantic
 import uvloop
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -111,7 +112,7 @@ class Wire:
         reply = await self.pool.request(method, path, raw, {**_JSON, **(headers or {})})
         if reply.status != expect:
             raise Failed(reply.status, reply.body)
-        return msgspec.json.decode(reply.body, type=into)
+        return into.model_validate_json(reply.body)  # the API's models: agentgpt.wire
 
     async def metrics(self) -> str:
         """The service's /metrics text."""
@@ -148,7 +149,7 @@ async def setup(wire: Wire, count: int, seed: int) -> tuple[list[Customer], floa
     return list(customers), count / (time.perf_counter() - started)
 
 
-ERRORS = (Failed, ConnectionLost, OSError, msgspec.DecodeError)
+ERRORS = (Failed, ConnectionLost, OSError, pydantic.ValidationError)
 
 
 async def closed_loop(
