@@ -25,11 +25,11 @@ from agentgpt import AgentPool, Response, SessionManager
 from agentgpt.agents.context import Context
 from agentgpt.analytics.aggregates import Tally
 from agentgpt.analytics.events import TurnEvent
-from agentgpt.analytics.simulate import Surge, Traffic, TrafficModel, alerts_over, detect, simulate
 from agentgpt.analytics.snapshot import Analytics
 from agentgpt.analytics.trends import TrendParams
 from agentgpt.analytics.writer import AggregateWriter
 from agentgpt.config.settings import AnalyticsSettings, StoreSettings
+from agentgpt.demo.traffic import Surge, Traffic, TrafficModel, alerts_over, detect, simulate
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
 

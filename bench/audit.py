@@ -26,9 +26,8 @@ from agentgpt import AgentPool, FAQAgent, SessionManager
 from agentgpt.agents.context import Context
 from agentgpt.agents.response import Response
 from agentgpt.config.settings import StoreSettings
-from agentgpt.security.leakage_scan import scan
-from agentgpt.security.verify import verify_sample, verify_session
-from agentgpt.sessions.records import RECORD_TYPES
+from agentgpt.operations.leakage_scan import scan
+from agentgpt.operations.verify import verify_sample, verify_session
 from agentgpt.store.context_store import RedisContextStore
 
 LINES = (
@@ -71,7 +70,7 @@ async def run(
     timings = []
     for _ in range(repeat):
         started = time.perf_counter()
-        report = await verify_session(store, keys, long_session.id, records=RECORD_TYPES)
+        report = await verify_session(store, keys, long_session.id)
         timings.append((time.perf_counter() - started) * 1000)
     assert report.sound, report.lines()
 
@@ -82,11 +81,11 @@ async def run(
 
     await asyncio.gather(*(customer(i) for i in range(sessions)))
     started = time.perf_counter()
-    scanned = await scan(store, keys, "all", pools=[manager.agent_pool], records=RECORD_TYPES)
+    scanned = await scan(store, keys, "all", pools=[manager.agent_pool])
     scan_s = time.perf_counter() - started
     assert scanned.clean, scanned.lines()[:5]
     started = time.perf_counter()
-    sample = await verify_sample(store, keys, 100, records=RECORD_TYPES)
+    sample = await verify_sample(store, keys, 100)
     sample_s = time.perf_counter() - started
     await store.aclose()
     return {

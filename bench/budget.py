@@ -120,7 +120,7 @@ async def staged_turn(svc: Any, token: str, session_id: str, text: str, clock: C
                       nlu: dict[str, float]) -> None:  # fmt: skip
     """One turn of the messages route, stage by stage (the same calls, in the same order)."""
     from agentgpt.server.auth import charge
-    from agentgpt.server.schemas import TurnOut
+    from agentgpt.server.views import turn_out
 
     manager = svc.manager
     clock.mark = time.process_time()
@@ -164,7 +164,7 @@ async def staged_turn(svc: Any, token: str, session_id: str, text: str, clock: C
     manager._record_turn(response, latency_ms)
     await manager._fire_turn(session, response, latency_ms, 0.0)
     clock.lap("analytics")
-    TurnOut.of(session_id, response.seq, response).model_dump_json()
+    turn_out(session_id, response.seq, response).model_dump_json()
     clock.lap("response")
 
 

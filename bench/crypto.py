@@ -27,9 +27,9 @@ from pathlib import Path
 
 from agentgpt import SessionManager
 from agentgpt.config.settings import SessionSettings, StoreSettings
+from agentgpt.operations.rewrap import Rewrapper
 from agentgpt.security import SessionEncryptor
 from agentgpt.security.plaintext import PlaintextKeyManager
-from agentgpt.security.rewrap import Rewrapper
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.records import associated_data
 

@@ -46,14 +46,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import pydantic
 import uvloop
 from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.append(str(_HERE))  # after the standard library: ``http`` stays the stdlib's
-from agentgpt.client.launch import LocalServer
 from agentgpt.client.models import SessionInfo, Token, Turn
-from agentgpt.client.personas import Persona, pick
-from agentgpt.client.stats import percentiles
+from agentgpt.demo.launch import LocalServer
+from agentgpt.demo.personas import Persona, pick
+from agentgpt.demo.stats import percentiles
 from keepalive import ConnectionLost, KeepAlivePool
 
 _JSON = {"content-type": "application/json"}
@@ -111,7 +112,7 @@ class Wire:
         reply = await self.pool.request(method, path, raw, {**_JSON, **(headers or {})})
         if reply.status != expect:
             raise Failed(reply.status, reply.body)
-        return msgspec.json.decode(reply.body, type=into)
+        return into.model_validate_json(reply.body)  # the API's models: agentgpt.wire
 
     async def metrics(self) -> str:
         """The service's /metrics text."""
@@ -148,7 +149,7 @@ async def setup(wire: Wire, count: int, seed: int) -> tuple[list[Customer], floa
     return list(customers), count / (time.perf_counter() - started)
 
 
-ERRORS = (Failed, ConnectionLost, OSError, msgspec.DecodeError)
+ERRORS = (Failed, ConnectionLost, OSError, pydantic.ValidationError)
 
 
 async def closed_loop(

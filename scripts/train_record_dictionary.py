@@ -3,7 +3,7 @@
 Records are small (a turn's log entry is ~200 bytes of msgpack), too small for zstd to find
 repetitions inside one record; a dictionary trained on typical records supplies them: field
 layouts, intents, topics, the playbook's reply wording. This script runs simulated
-customers (the scripted personas of ``agentgpt.client.personas``, no real data) through a
+customers (the scripted personas of ``agentgpt.demo.personas``, no real data) through a
 real ``SessionManager`` with the NLP and the FAQ agents on a private embedded store,
 captures the msgpack of every record the sessions write, and trains a dictionary on them.
 
@@ -33,8 +33,8 @@ Lines = Callable[[random.Random], list[str]]
 
 
 def persona_lines(rng: random.Random) -> list[str]:
-    """One scripted customer's lines (``agentgpt.client.personas``)."""
-    from agentgpt.client.personas import pick
+    """One scripted customer's lines (``agentgpt.demo.personas``)."""
+    from agentgpt.demo.personas import pick
 
     persona = pick(rng)
     return [persona.line(index, rng) for index in range(len(persona.lines))]

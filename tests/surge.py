@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from agentgpt.analytics.simulate import DEFAULT_MIX, TrafficModel, seed, simulate
 from agentgpt.analytics.writer import AggregateWriter
 from agentgpt.config.settings import AnalyticsSettings
+from agentgpt.demo.traffic import DEFAULT_MIX, TrafficModel, seed, simulate
 from agentgpt.store.context_store import RedisContextStore
 
 DAY = 1440

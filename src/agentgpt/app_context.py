@@ -19,7 +19,7 @@ from agentgpt.analytics.snapshot import Analytics
 from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import Settings
 from agentgpt.nlu.pii import PIIRedactor
-from agentgpt.security.protocols import SessionKeyManager
+from agentgpt.security.session_keys import SessionKeyManager
 from agentgpt.sessions.key_managers import build_key_manager
 from agentgpt.sessions.manager import SessionManager
 from agentgpt.store.context_store import BackendRegistry, RedisContextStore

@@ -8,8 +8,7 @@ import time
 import pytest
 
 from agentgpt.cli.connect import key_manager_for, open_store
-from agentgpt.security.verify import verify_session
-from agentgpt.sessions.records import RECORD_TYPES
+from agentgpt.operations.verify import verify_session
 from agentgpt.store import keys as K
 from tests import servers
 from tests.e2e.conftest import start_server, stop_server
@@ -26,7 +25,7 @@ async def _verified(url: str, session_ids: list[str]) -> list[str]:
     settings, store = open_store(None, url)
     keys = key_manager_for(settings)
     try:
-        reports = [await verify_session(store, keys, s, records=RECORD_TYPES)
+        reports = [await verify_session(store, keys, s)
                    for s in session_ids]  # fmt: skip
     finally:
         await store.aclose()

@@ -18,9 +18,9 @@ from agentgpt.analytics import reader
 from agentgpt.analytics.alerts import Alert, make_alert
 from agentgpt.analytics.events import TurnEvent
 from agentgpt.analytics.histogram import bucket_of, exact_percentile
-from agentgpt.analytics.simulate import Surge, TrafficModel, seed, simulate
 from agentgpt.analytics.snapshot import Analytics
 from agentgpt.config.settings import AnalyticsSettings
+from agentgpt.demo.traffic import Surge, TrafficModel, seed, simulate
 from agentgpt.errors import InvalidInput, SessionNotFound
 from agentgpt.sessions.hooks import Event
 from agentgpt.store.context_store import RedisContextStore

@@ -9,11 +9,13 @@ import pytest
 
 from agentgpt import AgentPool, Session, SessionManager
 from agentgpt.agents.context import Context
+from agentgpt.background_tasks import stop_task
 from agentgpt.config.settings import SessionSettings
 from agentgpt.errors import IntegrityError
+from agentgpt.operations.rewrap import Rewrapper, start_background_rewrap
 from agentgpt.security import SessionEncryptor
 from agentgpt.security.aead import record_key_id
-from agentgpt.security.rewrap import Rewrapper
+from agentgpt.security.plaintext import PlaintextKeyManager
 from agentgpt.sessions.records import TurnRecord
 from agentgpt.store import keys as K
 from agentgpt.store import records as R
@@ -180,6 +182,22 @@ async def test_background_rewrap_follows_the_rotation_schedule(
     for session_id in ids:
         enc.forget(session_id)
         await m.load_session(session_id)
+
+
+async def test_the_service_starts_the_background_rewrap_only_when_keys_rotate(
+    standalone_store: RedisContextStore, tmp_path: Path
+) -> None:
+    # The re-wrap moved out of SessionManager.__aenter__ (operations sit above sessions):
+    # the service's lifespan starts it, for a rotating encryptor only.
+    assert start_background_rewrap(standalone_store, PlaintextKeyManager()) is None
+    never = encryptor(tmp_path / "never", key_rotation="never")
+    assert start_background_rewrap(standalone_store, never) is None
+    task = start_background_rewrap(standalone_store, encryptor(tmp_path, key_rotation="1s"))
+    assert task is not None
+    await asyncio.sleep(0)
+    assert not task.done()  # waiting for its first interval, not failed
+    await stop_task(task)
+    assert task.done()
 
 
 async def test_turns_during_data_key_rotation_all_commit_and_stay_readable(

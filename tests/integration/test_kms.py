@@ -18,8 +18,8 @@ from moto.server import ThreadedMotoServer
 from agentgpt import AgentPool, SessionManager
 from agentgpt.config.settings import KmsSettings, SessionSettings
 from agentgpt.errors import KeyProviderUnavailable
+from agentgpt.operations.rewrap import Rewrapper
 from agentgpt.security import SessionEncryptor
-from agentgpt.security.rewrap import Rewrapper
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
 from tests.integration.agents_for_tests import EchoAgent

@@ -12,8 +12,7 @@ from agentgpt.agents.context import Exchange
 from agentgpt.cli.app import main
 from agentgpt.errors import SessionNotFound
 from agentgpt.nlu.pii import PIIRedactor
-from agentgpt.security.leakage_scan import scan
-from agentgpt.sessions.records import RECORD_TYPES
+from agentgpt.operations.leakage_scan import scan
 from agentgpt.store import keys as K
 from agentgpt.store import records as R
 from agentgpt.store.context_store import RedisContextStore
@@ -63,7 +62,7 @@ async def test_ciphertext_copied_from_another_session(store: RedisContextStore) 
     # a gap in b's own log is verify's business, not a leak: it must not be reported here
     await client.lpop(K.session_keys(b).log)
 
-    report = await scan(store, m.key_manager, [a, b], records=RECORD_TYPES)
+    report = await scan(store, m.key_manager, [a, b])
     assert problems(report) == {(K.session_keys(b).ctx, "foreign-record", b)}
     assert f"session {a}, log v1" in report.findings[0].detail
 
@@ -81,7 +80,7 @@ async def test_pii_of_one_session_in_another_context(store: RedisContextStore) -
     client = await store.backend.connect()
     await client.set(K.session_keys(b).ctx, blob, keepttl=True)
 
-    report = await scan(store, m.key_manager, "all", records=RECORD_TYPES)
+    report = await scan(store, m.key_manager, "all")
     assert problems(report) == {(K.session_keys(b).ctx, "pii-of-another-session", b)}
     assert f"<SECRET_1> from session {a}" in report.findings[0].detail
     printed = json.dumps([f.line() for f in report.findings])
@@ -99,7 +98,7 @@ async def test_keys_outside_namespace_or_without_hash_tag(store: RedisContextSto
     broken = await m.create_session("user-broken-meta")
     await client.hset(K.session_keys(broken.id).meta, "version", "not-a-number")
 
-    report = await scan(store, m.key_manager, "all", records=RECORD_TYPES)
+    report = await scan(store, m.key_manager, "all")
     assert problems(report) == {
         ("ag:sess_untagged000000:ctx", "no-hash-tag", ""),
         ("cache:customer:42", "outside-namespace", ""),
@@ -112,9 +111,7 @@ async def test_pooled_agent_holding_state_after_check_in(store: RedisContextStor
     leaky = manager(store, LeakyAgent)
     session = await leaky.create_session("user-leaky")
     await leaky.handle(session.id, "my secret question")
-    report = await scan(
-        store, leaky.key_manager, [session.id], pools=[leaky.agent_pool], records=RECORD_TYPES
-    )
+    report = await scan(store, leaky.key_manager, [session.id], pools=[leaky.agent_pool])
     assert {(f.key, f.problem) for f in report.findings} == {
         ("pool:LeakyAgent", "agent-holds-state")
     }
@@ -125,7 +122,6 @@ async def test_pooled_agent_holding_state_after_check_in(store: RedisContextStor
         store,
         leaky.key_manager,
         [],
-        records=RECORD_TYPES,
         pools=[fresh_leaky, honest],
         probe=True,
         keyspace=False,
@@ -145,9 +141,7 @@ async def test_clean_store_of_1000_sessions_reports_nothing(
         await m.handle(session_id, "what is my balance?")
 
     await asyncio.gather(*(converse(i, s.id) for i, s in enumerate(sessions)))
-    report = await scan(
-        standalone_store, m.key_manager, "all", pools=[m.agent_pool], records=RECORD_TYPES
-    )
+    report = await scan(standalone_store, m.key_manager, "all", pools=[m.agent_pool])
     assert report.findings == []
     assert report.sessions_scanned == 1000
     assert report.records_checked == 1000 * (1 + 2 + 2)  # context, 2 log entries, 2 vault
@@ -176,13 +170,13 @@ async def test_cli_exit_codes_and_json(
     assert report["clean"] is False
     assert [f["problem"] for f in report["findings"]] == ["foreign-record"]
     with pytest.raises(SessionNotFound):
-        await scan(store, m.key_manager, ["sess_doesnotexist0000000000"], records=RECORD_TYPES)
+        await scan(store, m.key_manager, ["sess_doesnotexist0000000000"])
 
 
 async def test_pii_in_a_later_page_of_another_log(
     standalone_store: RedisContextStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentgpt.security import leakage_scan as L
+    from agentgpt.operations import leakage_scan as L
 
     monkeypatch.setattr(L, "PAGE", 2)
     m = manager(standalone_store)
@@ -191,7 +185,7 @@ async def test_pii_in_a_later_page_of_another_log(
     for text in ("one", "two", f"my friend's IBAN is {IBAN}"):
         await echo.handle(b, text)
 
-    report = await scan(standalone_store, m.key_manager, [a, b], records=RECORD_TYPES)
+    report = await scan(standalone_store, m.key_manager, [a, b])
     assert {(f.key, f.field, f.problem) for f in report.findings} == {
         (K.session_keys(b).log, "log[4]", "pii-of-another-session"),
         (K.session_keys(b).ctx, "v5", "pii-of-another-session"),

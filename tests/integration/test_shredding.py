@@ -11,8 +11,8 @@ from agentgpt import AgentPool, SessionManager
 from agentgpt.agents.context import Context
 from agentgpt.config.settings import SessionSettings, StoreSettings
 from agentgpt.errors import IntegrityError, KeyProviderUnavailable, SessionNotFound
+from agentgpt.operations.rewrap import Rewrapper
 from agentgpt.security import SessionEncryptor
-from agentgpt.security.rewrap import Rewrapper
 from agentgpt.store import keys as K
 from agentgpt.store import records as R
 from agentgpt.store.codec import RecordCodec

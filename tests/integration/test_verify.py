@@ -10,8 +10,7 @@ import pytest
 from agentgpt import AgentPool, SessionManager
 from agentgpt.cli.app import main
 from agentgpt.errors import SessionNotFound
-from agentgpt.security.verify import verify_sample, verify_session
-from agentgpt.sessions.records import RECORD_TYPES
+from agentgpt.operations.verify import verify_sample, verify_session
 from agentgpt.store import keys as K
 from agentgpt.store.context_store import RedisContextStore
 from tests.integration.agents_for_tests import VaultingAgent
@@ -37,7 +36,7 @@ def problems(report: object) -> set[tuple[str, str]]:
 async def test_sound_session_verifies_clean(store: RedisContextStore) -> None:
     m = manager(store)
     sid = await session_with_turns(m, "user-sound", 5)
-    report = await verify_session(store, m.key_manager, sid, records=RECORD_TYPES)
+    report = await verify_session(store, m.key_manager, sid)
     assert report.findings == []
     assert report.sound
     assert report.version == 5
@@ -56,7 +55,7 @@ async def test_one_corrupt_byte_is_named(store: RedisContextStore) -> None:
     vault[-1] ^= 0x80
     await client.set(keys.vault(1), bytes(vault), keepttl=True)
 
-    report = await verify_session(store, m.key_manager, sid, records=RECORD_TYPES)
+    report = await verify_session(store, m.key_manager, sid)
     found = problems(report)
     assert (keys.log, "auth-failed") in found
     assert (keys.vault(1), "auth-failed") in found
@@ -76,7 +75,7 @@ async def test_records_swapped_between_sessions_are_named(store: RedisContextSto
     await client.set(kb.ctx, ctx_a, keepttl=True)
 
     for sid, keys in ((a, ka), (b, kb)):
-        report = await verify_session(store, m.key_manager, sid, records=RECORD_TYPES)
+        report = await verify_session(store, m.key_manager, sid)
         assert problems(report) == {(keys.ctx, "auth-failed")}
         assert report.findings[0].field == "v2"
 
@@ -89,7 +88,7 @@ async def test_deleted_log_entry_is_named(store: RedisContextStore) -> None:
     victim = await client.lindex(keys.log, 2)  # seq 3
     assert await client.lrem(keys.log, 1, victim) == 1
 
-    report = await verify_session(store, m.key_manager, sid, records=RECORD_TYPES)
+    report = await verify_session(store, m.key_manager, sid)
     found = {(f.key, f.field, f.problem) for f in report.findings}
     assert (keys.log, "seq 4", "seq-gap") in found
     assert (keys.log, "seq 4", "chain-broken") in found
@@ -104,25 +103,23 @@ async def test_stripped_ttl_is_named(store: RedisContextStore) -> None:
     client = await store.backend.connect()
     await client.persist(keys.ctx)
     await client.persist(keys.vault(2))
-    report = await verify_session(store, m.key_manager, sid, records=RECORD_TYPES)
+    report = await verify_session(store, m.key_manager, sid)
     assert problems(report) == {(keys.ctx, "no-ttl"), (keys.vault(2), "no-ttl")}
     await client.pexpire(keys.vault(1), store.sensitive_ms + 60_000)
-    report = await verify_session(store, m.key_manager, sid, records=RECORD_TYPES)
+    report = await verify_session(store, m.key_manager, sid)
     assert (keys.vault(1), "ttl-too-long") in problems(report)
 
 
 async def test_missing_session_and_sample(store: RedisContextStore) -> None:
     m = manager(store)
     with pytest.raises(SessionNotFound):
-        await verify_session(
-            store, m.key_manager, "sess_doesnotexist0000000000", records=RECORD_TYPES
-        )
+        await verify_session(store, m.key_manager, "sess_doesnotexist0000000000")
     ids = [await session_with_turns(m, f"user-sample-{i}", 1) for i in range(6)]
     await (await store.backend.connect()).persist(K.session_keys(ids[0]).log)
-    reports = await verify_sample(store, m.key_manager, 4, records=RECORD_TYPES)
+    reports = await verify_sample(store, m.key_manager, 4)
     assert len({r.session_id for r in reports}) == 4
     assert {r.session_id for r in reports} <= set(ids)
-    everything = await verify_sample(store, m.key_manager, 100, records=RECORD_TYPES)
+    everything = await verify_sample(store, m.key_manager, 100)
     assert [r.session_id for r in everything if not r.sound] == [ids[0]]
 
 
@@ -161,18 +158,18 @@ async def test_cli_exit_codes(store: RedisContextStore, capsys: pytest.CaptureFi
 async def test_long_log_is_paged_and_metadata_tampering_named(
     standalone_store: RedisContextStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentgpt.security import verify as V
+    from agentgpt.operations import verify as V
 
     monkeypatch.setattr(V, "PAGE", 3)  # 10 entries over 4 pages: gaps across page borders
     m = manager(standalone_store)
     sid = await session_with_turns(m, "user-long", 10)
-    assert (await verify_session(standalone_store, m.key_manager, sid, records=RECORD_TYPES)).sound
+    assert (await verify_session(standalone_store, m.key_manager, sid)).sound
     keys = K.session_keys(sid)
     client = await standalone_store.backend.connect()
     assert await client.lrem(keys.log, 1, await client.lindex(keys.log, 6)) == 1  # seq 7
     await client.hset(keys.meta, mapping={"fence_issued": 1, "head": b"\x00" * 32})
 
-    report = await verify_session(standalone_store, m.key_manager, sid, records=RECORD_TYPES)
+    report = await verify_session(standalone_store, m.key_manager, sid)
     found = {(f.field, f.problem) for f in report.findings}
     assert ("seq 8", "seq-gap") in found
     assert ("seq 8", "chain-broken") in found
@@ -191,7 +188,7 @@ async def test_verify_while_turns_are_committed(store: RedisContextStore) -> Non
     talking = asyncio.create_task(talk())
     reports = []
     while not talking.done():
-        reports.append(await verify_session(store, m.key_manager, sid, records=RECORD_TYPES))
+        reports.append(await verify_session(store, m.key_manager, sid))
     await talking
     assert len(reports) >= 2
     assert [r.findings for r in reports if not r.sound] == []

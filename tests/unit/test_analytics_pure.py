@@ -19,9 +19,9 @@ from agentgpt.analytics.histogram import (
     exact_percentile,
     percentile,
 )
-from agentgpt.analytics.simulate import Surge, TrafficModel, alerts_over, detect, simulate
 from agentgpt.analytics.trends import TrendParams, all_trends, drop, surge, topic_trends
 from agentgpt.config.settings import AnalyticsSettings
+from agentgpt.demo.traffic import Surge, TrafficModel, alerts_over, detect, simulate
 from agentgpt.errors import InvalidInput
 
 latencies = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)

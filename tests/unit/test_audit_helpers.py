@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agentgpt.security.fingerprints import Fingerprinter, canonical, shown
-from agentgpt.security.keyspace import hash_tag, misplaced
+from agentgpt.operations.fingerprints import Fingerprinter, canonical, shown
+from agentgpt.operations.keyspace import hash_tag, misplaced
 
 
 def test_fingerprints_match_across_spacing_and_case_only_under_one_key() -> None:

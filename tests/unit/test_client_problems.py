@@ -7,7 +7,7 @@ import pytest
 
 from agentgpt import errors as E
 from agentgpt.client.problems import raise_for_problem
-from agentgpt.client.stats import percentiles
+from agentgpt.demo.stats import percentiles
 
 
 def problem(status: int, code: str, detail: str = "why", **headers: str) -> httpx.Response:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agentgpt.analytics.aggregates import Tally, bucket_span, decode, merge
-from agentgpt.store import keys as K
 from agentgpt.store.analytics_repository import AnalyticsRepository
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.keys import analytics_bucket_key
 
 Span = Sequence[tuple[str, int]]
 
@@ -26,7 +26,7 @@ async def sum_groups(store: RedisContextStore, shards: int, groups: Sequence[Spa
     """Return, for each group of buckets, the sum of its buckets over every shard."""
     calls = []
     for shard in range(shards):
-        keys = [K.analytics_bucket_key(shard, res, idx) for group in groups for res, idx in group]
+        keys = [analytics_bucket_key(shard, res, idx) for group in groups for res, idx in group]
         calls.append((keys, [len(g) for g in groups]))
     replies = await AnalyticsRepository(store).sum_buckets(calls)
     totals: list[Tally] = [{} for _ in groups]

@@ -39,7 +39,7 @@ from agentgpt.analytics.writer import STORE_FAILURES, AggregateWriter
 from agentgpt.background_tasks import stop_task
 from agentgpt.config.settings import AnalyticsSettings
 from agentgpt.errors import InvalidInput, SessionNotFound
-from agentgpt.store import keys as K
+from agentgpt.store import keys
 from agentgpt.store.analytics_repository import AnalyticsRepository
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.records import FLAG_FIELD, flag_active
@@ -360,7 +360,7 @@ class Analytics:
             try:
                 # One process evaluates per interval; the cool-down markers de-duplicate
                 # anyway, the lease only saves the other processes the reads.
-                if await self.store.try_lead(K.analytics_leader_key(), self._holder, lease):
+                if await self.store.try_lead(keys.analytics_leader_key(), self._holder, lease):
                     await self.evaluate()
             except STORE_FAILURES as exc:
                 log.warning("analytics rules not evaluated: %s", exc)

@@ -22,10 +22,10 @@ from agentgpt.analytics.aggregates import TURNS, Tally, add_event, merge
 from agentgpt.analytics.events import TurnEvent
 from agentgpt.config.settings import AnalyticsSettings
 from agentgpt.errors import StoreError, StoreScriptError
-from agentgpt.store import keys as K
 from agentgpt.store.analytics_repository import AnalyticsRepository
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.failures import timed_out
+from agentgpt.store.keys import analytics_bucket_key
 
 log = logging.getLogger("agentgpt.analytics")
 
@@ -135,9 +135,9 @@ class AggregateWriter:
         calls: list[tuple[list[str], list[object]]] = []
         for minute, tally in batch.items():
             keys = [
-                K.analytics_bucket_key(self.shard, "m", minute),
-                K.analytics_bucket_key(self.shard, "h", minute // 60),
-                K.analytics_bucket_key(self.shard, "d", minute // 1440),
+                analytics_bucket_key(self.shard, "m", minute),
+                analytics_bucket_key(self.shard, "h", minute // 60),
+                analytics_bucket_key(self.shard, "d", minute // 1440),
             ]
             args: list[object] = [minute_ttl, long_ttl]
             for field, value in tally.items():

@@ -29,7 +29,6 @@ from rich.text import Text
 
 from agentgpt.cli import session_cmd
 from agentgpt.cli.compact_cmd import compact
-from agentgpt.cli.demo import demo
 from agentgpt.cli.e2e_cmd import e2e_identity
 from agentgpt.cli.keys_cmd import rotate_keys
 from agentgpt.cli.limits_cmd import limits_app
@@ -40,6 +39,7 @@ from agentgpt.cli.serve_cmd import serve
 from agentgpt.cli.store_cmd import store_app
 from agentgpt.cli.token_cmd import token_app
 from agentgpt.cli.verify_cmd import verify
+from agentgpt.demo.driver import demo
 from agentgpt.errors import AgentGPTError
 
 #: The exit codes, as ``agentgpt --help`` shows them (the table of the module docstring).

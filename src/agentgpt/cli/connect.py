@@ -6,7 +6,7 @@ from pathlib import Path
 
 from agentgpt.cli.options import ConfigFile, StoreUrl, settings_from
 from agentgpt.config.settings import Settings
-from agentgpt.security.protocols import SessionKeyManager
+from agentgpt.security.session_keys import SessionKeyManager
 from agentgpt.sessions.key_managers import default_key_manager
 from agentgpt.store.context_store import RedisContextStore
 

@@ -16,8 +16,8 @@ from agentgpt.cli.options import ConfigFile, StoreUrl, settings_from
 from agentgpt.config.durations import parse_duration
 from agentgpt.config.settings import Settings
 from agentgpt.errors import ConfigError, InvalidInput
+from agentgpt.operations.rewrap import Rewrapper
 from agentgpt.security.encryptor import SessionEncryptor
-from agentgpt.security.rewrap import Rewrapper
 from agentgpt.sessions.key_managers import default_key_manager
 from agentgpt.store.context_store import RedisContextStore
 

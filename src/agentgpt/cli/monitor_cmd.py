@@ -21,11 +21,11 @@ from rich.live import Live
 from rich.text import Text
 
 from agentgpt.analytics import WINDOWS, Analytics, Severity, severity_filter, snapshot_view
-from agentgpt.cli.monitor_memory import memory_lines, memory_view
 from agentgpt.cli.options import ConfigFile, Json, StoreUrl, emit, settings_from
 from agentgpt.config.durations import parse_duration
 from agentgpt.config.settings import Settings
 from agentgpt.errors import InvalidInput
+from agentgpt.operations.memory import memory_lines, memory_view
 from agentgpt.sessions.manager import SessionManager
 from agentgpt.store.context_store import RedisContextStore
 

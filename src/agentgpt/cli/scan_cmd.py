@@ -16,8 +16,7 @@ from agentgpt.agents.faq_agent import FAQAgent
 from agentgpt.agents.pool import AgentPool
 from agentgpt.cli.connect import ConfigOption, UrlOption, key_manager_for, open_store
 from agentgpt.errors import InvalidInput
-from agentgpt.security.leakage_scan import ALL, ScanReport, scan
-from agentgpt.sessions.records import RECORD_TYPES
+from agentgpt.operations.leakage_scan import ALL, ScanReport, scan
 
 
 def scan_command(
@@ -53,7 +52,7 @@ async def _run(sessions: Any, file: ConfigOption, url: UrlOption) -> ScanReport:
     settings, store = open_store(file, url)
     # This process serves no sessions, so it audits the agent class the service runs: a
     # canary call goes through a pool and the agent must hold nothing after check-in.
-    # Servers audit their live pools with scan(..., records=..., pools=[manager.agent_pool]).
+    # Servers audit their live pools with scan(..., pools=[manager.agent_pool]).
     pool = AgentPool(FAQAgent, min_ready=1, max_connections=1)
     try:
         return await scan(
@@ -62,7 +61,6 @@ async def _run(sessions: Any, file: ConfigOption, url: UrlOption) -> ScanReport:
             sessions,
             pools=[pool],
             probe=True,
-            records=RECORD_TYPES,
         )
     finally:
         await store.aclose()

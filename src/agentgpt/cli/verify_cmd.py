@@ -16,8 +16,7 @@ from rich.progress import Progress
 
 from agentgpt.cli.connect import ConfigOption, UrlOption, key_manager_for, open_store
 from agentgpt.errors import InvalidInput
-from agentgpt.security.verify import VerifyReport, verify_sample, verify_session
-from agentgpt.sessions.records import RECORD_TYPES
+from agentgpt.operations.verify import VerifyReport, verify_sample, verify_session
 
 #: Sessions checked by ``--all`` without ``--sample``.
 DEFAULT_SAMPLE = 100
@@ -60,7 +59,7 @@ async def _run(
     key_manager = key_manager_for(settings)
     try:
         if session_id is not None:
-            return [await verify_session(store, key_manager, session_id, records=RECORD_TYPES)]
+            return [await verify_session(store, key_manager, session_id)]
         # A progress bar on stderr for bulk checks (stdout stays the report).
         with Progress(console=Console(stderr=True), transient=True, disable=not show_bar) as bar:
             task = bar.add_task("verifying", total=None)
@@ -69,7 +68,6 @@ async def _run(
                 key_manager,
                 sample,
                 lambda done, total: bar.update(task, completed=done, total=total),
-                records=RECORD_TYPES,
             )
     finally:
         await store.aclose()

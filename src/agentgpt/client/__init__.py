@@ -8,12 +8,12 @@ from agentgpt.client.models import (
     Sentiment,
     SessionInfo,
     SessionView,
+    Snapshot,
     Token,
     Turn,
     TurnRecord,
     TurnsPage,
 )
-from agentgpt.client.monitor import Snapshot
 
 __all__ = [
     "AsyncClient",

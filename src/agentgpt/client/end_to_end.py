@@ -18,8 +18,7 @@ import msgspec
 
 from agentgpt.client.models import Turn
 from agentgpt.errors import EndToEndNotEstablished, IdentityKeyChanged
-from agentgpt.security.ratchet import double_ratchet as DR
-from agentgpt.security.ratchet import x3dh as X
+from agentgpt.security.ratchet import double_ratchet, x3dh
 from agentgpt.security.ratchet.policy import rotation_seconds
 
 
@@ -37,15 +36,15 @@ class ClientRatchets:
         self.key_rotation = key_rotation
         self.rotation = rotation_seconds("double_ratchet", key_rotation)
         self.pinned = identity_key
-        self._states: dict[str, DR.RatchetState] = {}
+        self._states: dict[str, double_ratchet.RatchetState] = {}
 
     def __contains__(self, session_id: object) -> bool:
         """True when the handshake of ``session_id`` was made by this client."""
         return session_id in self._states
 
-    def start(self, session_id: str, bundle: bytes) -> X.Handshake:
+    def start(self, session_id: str, bundle: bytes) -> x3dh.Handshake:
         """Run X3DH against a bundle (JSON); keep the state, return the handshake to send."""
-        parsed = msgspec.json.decode(bundle, type=X.PrekeyBundle)
+        parsed = msgspec.json.decode(bundle, type=x3dh.PrekeyBundle)
         if self.pinned is not None and parsed.signing_key != self.pinned:
             raise IdentityKeyChanged(
                 f"the service's prekey bundle is signed by key {parsed.signing_key[:12]}..., "
@@ -54,24 +53,26 @@ class ClientRatchets:
                 "on purpose, pass its new key as AsyncClient(identity_key=...) (printed by "
                 "agentgpt security e2e-identity)"
             )
-        handshake, state = X.initiate(parsed, self.rotation)  # verifies the signature
+        handshake, state = x3dh.initiate(parsed, self.rotation)  # verifies the signature
         self.pinned = parsed.signing_key
         self._states[session_id] = state
         return handshake
 
     def encrypt(self, session_id: str, text: str) -> str:
         """A Double Ratchet message carrying ``text`` (unpadded base64url)."""
-        state, wire = DR.encrypt(self._state(session_id), text.encode())
+        state, wire = double_ratchet.encrypt(self._state(session_id), text.encode())
         self._states[session_id] = state
-        return X.b64(wire)
+        return x3dh.b64(wire)
 
     def decrypt_turn(self, session_id: str, wire: str) -> Turn:
         """Decrypt the service's encrypted answer into a ``Turn``."""
-        state, plaintext = DR.decrypt(self._state(session_id), X.unb64(wire, "the answer"))
+        state, plaintext = double_ratchet.decrypt(
+            self._state(session_id), x3dh.unb64(wire, "the answer")
+        )
         self._states[session_id] = state
-        return msgspec.json.decode(plaintext, type=Turn)
+        return Turn.model_validate_json(plaintext)
 
-    def state(self, session_id: str) -> DR.RatchetState:
+    def state(self, session_id: str) -> double_ratchet.RatchetState:
         """A copy of the session's state (for tests and audits)."""
         return self._state(session_id).copy()
 
@@ -79,7 +80,7 @@ class ClientRatchets:
         """Drop the session's state (after erasure)."""
         self._states.pop(session_id, None)
 
-    def _state(self, session_id: str) -> DR.RatchetState:
+    def _state(self, session_id: str) -> double_ratchet.RatchetState:
         state = self._states.get(session_id)
         if state is None:
             raise EndToEndNotEstablished(

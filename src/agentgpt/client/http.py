@@ -7,10 +7,11 @@ import random
 import uuid
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar, cast
 
 import httpx
 import msgspec
+from pydantic import BaseModel
 
 from agentgpt.client.end_to_end import ClientRatchets
 from agentgpt.client.models import (
@@ -19,11 +20,11 @@ from agentgpt.client.models import (
     Health,
     SessionInfo,
     SessionView,
+    Snapshot,
     Token,
     Turn,
     TurnsPage,
 )
-from agentgpt.client.monitor import Snapshot
 from agentgpt.client.problems import raise_for_problem
 from agentgpt.errors import InvalidInput, StoreError
 
@@ -241,6 +242,8 @@ class AsyncClient:
 
     async def _call(self, method: str, path: str, into: type[T], **kw: Any) -> T:
         response = await self._request(method, path, **kw)
+        if isinstance(into, type) and issubclass(into, BaseModel):  # agentgpt.wire bodies
+            return cast(T, into.model_validate_json(response.content))
         return msgspec.json.decode(response.content, type=into)
 
     async def _request(

@@ -3,39 +3,29 @@
 from __future__ import annotations
 
 import httpx
-import msgspec
+from pydantic import ValidationError
 
-from agentgpt import errors as E
-
-TYPE_PREFIX = "urn:agentgpt:problem:"
+from agentgpt import errors
+from agentgpt.wire import PROBLEM_TYPE_PREFIX, Problem
 
 # Codes the server uses for errors raised by the framework rather than by us (unknown
 # route, schema validation ...): the class of the same HTTP status stands in for them.
-_BY_STATUS: dict[int, type[E.AgentGPTError]] = {
-    400: E.UserError,
-    401: E.InvalidToken,
-    403: E.AccessDenied,
-    404: E.SessionNotFound,
-    409: E.AlreadyDone,
-    413: E.MessageTooLarge,
-    422: E.InvalidInput,
-    429: E.LimitExceeded,
-    503: E.StoreError,
+_BY_STATUS: dict[int, type[errors.AgentGPTError]] = {
+    400: errors.UserError,
+    401: errors.InvalidToken,
+    403: errors.AccessDenied,
+    404: errors.SessionNotFound,
+    409: errors.AlreadyDone,
+    413: errors.MessageTooLarge,
+    422: errors.InvalidInput,
+    429: errors.LimitExceeded,
+    503: errors.StoreError,
 }
 
 
-class Problem(msgspec.Struct, frozen=True):
-    """The body of an error response (RFC 9457)."""
-
-    type: str = ""
-    title: str = ""
-    status: int = 0
-    detail: str = ""
-
-
-def _by_code() -> dict[str, type[E.AgentGPTError]]:
-    found: dict[str, type[E.AgentGPTError]] = {}
-    pending: list[type[E.AgentGPTError]] = [E.AgentGPTError]
+def _by_code() -> dict[str, type[errors.AgentGPTError]]:
+    found: dict[str, type[errors.AgentGPTError]] = {}
+    pending: list[type[errors.AgentGPTError]] = [errors.AgentGPTError]
     while pending:
         cls = pending.pop()
         found.setdefault(cls.code, cls)
@@ -46,9 +36,9 @@ def _by_code() -> dict[str, type[E.AgentGPTError]]:
 _BY_CODE = _by_code()
 
 
-def error_class(code: str, status: int) -> type[E.AgentGPTError]:
+def error_class(code: str, status: int) -> type[errors.AgentGPTError]:
     """The error class of a problem ``type`` suffix, else the one of its HTTP status."""
-    return _BY_CODE.get(code) or _BY_STATUS.get(status) or E.AgentGPTError
+    return _BY_CODE.get(code) or _BY_STATUS.get(status) or errors.AgentGPTError
 
 
 def raise_for_problem(response: httpx.Response) -> None:
@@ -56,14 +46,14 @@ def raise_for_problem(response: httpx.Response) -> None:
     if response.is_success:
         return
     try:
-        problem = msgspec.json.decode(response.content, type=Problem)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        problem = Problem.model_validate_json(response.content)
+        code, detail = problem.type.removeprefix(PROBLEM_TYPE_PREFIX), problem.detail
+    except ValidationError:
         # Not ours (a proxy's page, a crash before the app): keep the status and some text.
-        problem = Problem(status=response.status_code, detail=response.text[:200])
-    code = problem.type.removeprefix(TYPE_PREFIX)
-    detail = problem.detail or f"HTTP {response.status_code}"
+        code, detail = "", response.text[:200]
+    detail = detail or f"HTTP {response.status_code}"
     cls = error_class(code, response.status_code)
-    if issubclass(cls, E.RateLimited):
+    if issubclass(cls, errors.RateLimited):
         raise cls(detail, retry_after=retry_after(response) or 1.0)
     raise cls(detail)
 

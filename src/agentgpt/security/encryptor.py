@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from agentgpt.config.durations import parse_rotation
 from agentgpt.config.settings import SessionSettings
 from agentgpt.errors import IntegrityError, KeyProviderUnavailable
-from agentgpt.security import aead as A
+from agentgpt.security import aead
 from agentgpt.security.key_providers.protocol import Kek, KeyProvider
 from agentgpt.security.key_providers.resolve import provider_for
 
@@ -104,7 +104,7 @@ class SessionEncryptor:
         self.data_key_rotation = (
             rotation if data_key_rotation is None else parse_rotation(data_key_rotation)
         )
-        self._cache: OrderedDict[str, tuple[bytes, A.SessionCipher]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[bytes, aead.SessionCipher]] = OrderedDict()
         self._cache_size = cache_size
         self._keyset_id: str | None = None
 
@@ -154,19 +154,19 @@ class SessionEncryptor:
 
     # --- SessionKeyManager -------------------------------------------------------------
 
-    async def new_session_key(self, session_id: str) -> tuple[bytes, A.SessionCipher]:
+    async def new_session_key(self, session_id: str) -> tuple[bytes, aead.SessionCipher]:
         """Create the session's first data key: (keyring to store, cipher)."""
         kek = await self.primary_kek()
         key = AESGCM.generate_key(bit_length=256)
         entry = WrappedDataKey(
-            1, kek.id, int(time.time()), A.seal(kek.aead, key, _wrap_ad(session_id, 1))
+            1, kek.id, int(time.time()), aead.seal(kek.aead, key, _wrap_ad(session_id, 1))
         )
         wrapped = self._encode_ring([entry])
-        cipher = A.SessionCipher({1: AESGCM(key)}, 1)
+        cipher = aead.SessionCipher({1: AESGCM(key)}, 1)
         self._remember(session_id, wrapped, cipher)
         return wrapped, cipher
 
-    async def open_session_key(self, session_id: str, wrapped: bytes) -> A.SessionCipher:
+    async def open_session_key(self, session_id: str, wrapped: bytes) -> aead.SessionCipher:
         """Unwrap the session's data keys (cached per session and stored keyring)."""
         cached = self._cache.get(session_id)
         if cached is not None and cached[0] == wrapped:
@@ -178,7 +178,7 @@ class SessionEncryptor:
         for entry in ring.keys:
             kek = await self.kek(entry.kek)
             keys[entry.id] = AESGCM(self._unwrap(session_id, entry, kek, not ring.keyset))
-        cipher = A.SessionCipher(keys, ring.keys[-1].id)
+        cipher = aead.SessionCipher(keys, ring.keys[-1].id)
         self._remember(session_id, wrapped, cipher)
         return cipher
 
@@ -212,7 +212,7 @@ class SessionEncryptor:
                 entries.append(entry)
                 continue
             key = self._unwrap(session_id, entry, keks[entry.kek], not ring.keyset)
-            blob = A.seal(primary.aead, key, _wrap_ad(session_id, entry.id))
+            blob = aead.seal(primary.aead, key, _wrap_ad(session_id, entry.id))
             entries.append(WrappedDataKey(entry.id, primary.id, entry.created, blob))
             changed = True
         rotate = self.data_key_rotation is not None and (
@@ -220,10 +220,10 @@ class SessionEncryptor:
         )
         if rotate:
             new_id = max(e.id for e in entries) + 1
-            if new_id > A.MAX_KEY_ID:
+            if new_id > aead.MAX_KEY_ID:
                 raise IntegrityError(f"session {session_id} has used every data-key id")
             key = AESGCM.generate_key(bit_length=256)
-            blob = A.seal(primary.aead, key, _wrap_ad(session_id, new_id))
+            blob = aead.seal(primary.aead, key, _wrap_ad(session_id, new_id))
             entries.append(WrappedDataKey(new_id, primary.id, int(now), blob))
         if not (changed or rotate):
             return None, False
@@ -242,7 +242,7 @@ class SessionEncryptor:
     def _unwrap(self, session_id: str, entry: WrappedDataKey, kek: Kek, legacy: bool) -> bytes:
         ad = b"dk|" + session_id.encode() if legacy else _wrap_ad(session_id, entry.id)
         what = f"data key {entry.id} of session {session_id}"
-        return A.open_sealed(kek.aead, entry.blob, ad, what)
+        return aead.open_sealed(kek.aead, entry.blob, ad, what)
 
     async def _check_provider(self, session_id: str, ring: Keyring) -> None:
         if not ring.keyset:
@@ -257,7 +257,7 @@ class SessionEncryptor:
                 f"(keyset {self._keyset_id}): configure the same key provider"
             )
 
-    def _remember(self, session_id: str, wrapped: bytes, cipher: A.SessionCipher) -> None:
+    def _remember(self, session_id: str, wrapped: bytes, cipher: aead.SessionCipher) -> None:
         self._cache[session_id] = (wrapped, cipher)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentgpt.security.protocols import RecordCipher
+from agentgpt.security.session_keys import RecordCipher
 
 
 class _IdentityCipher:

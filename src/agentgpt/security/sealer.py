@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from agentgpt.security.protocols import RecordCipher
+from agentgpt.security.session_keys import RecordCipher
 from agentgpt.store import records
 from agentgpt.store.codec import RecordCodec
 

@@ -14,10 +14,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from agentgpt.app_context import AppContext
+from agentgpt.background_tasks import stop_task
 from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import Settings
 from agentgpt.errors import AgentGPTError
 from agentgpt.observability import tracing
+from agentgpt.operations.rewrap import start_background_rewrap
 from agentgpt.security.tokens import TokenIssuer, TokenVerifier
 from agentgpt.server import (
     api_docs,
@@ -97,7 +99,8 @@ def create_app(
 @contextlib.asynccontextmanager
 async def _running(app: FastAPI, svc: Services, *, owns_store: bool) -> AsyncIterator[None]:
     app.state.services = svc
-    await svc.manager.__aenter__()  # analytics flusher, key re-wrap, sweeper
+    await svc.manager.__aenter__()  # analytics flusher, sweeper
+    rewrap = start_background_rewrap(svc.manager.store, svc.manager.key_manager)
     # Load the model before reporting ready, so no customer waits for it.
     preload = getattr(svc.manager.agent_pool.agent_class, "preload", None)
     if preload is not None:
@@ -113,6 +116,7 @@ async def _running(app: FastAPI, svc: Services, *, owns_store: bool) -> AsyncIte
         # waits on the store's pool condition could be swallowed there.
         stop.set()
         await sampler
+        await stop_task(rewrap)
         await svc.manager.aclose()
         if owns_store:  # we built it: its connections belong to this loop
             await svc.manager.store.aclose()

@@ -14,10 +14,11 @@ from agentgpt.security.owners import same_user
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import charge, charge_address
 from agentgpt.server.e2e_api import encrypted_message, reply_of
-from agentgpt.server.problems import TYPE_PREFIX, public_detail
-from agentgpt.server.schemas import TurnOut
+from agentgpt.server.problems import public_detail
 from agentgpt.server.services import Services
 from agentgpt.server.strict_json import dumps
+from agentgpt.server.views import turn_out
+from agentgpt.wire import PROBLEM_TYPE_PREFIX
 
 router = APIRouter(tags=["sessions"])
 
@@ -43,7 +44,7 @@ def _error(exc: AgentGPTError) -> dict[str, Any]:
     return {
         "type": "error",
         "problem": {
-            "type": TYPE_PREFIX + exc.code,
+            "type": PROBLEM_TYPE_PREFIX + exc.code,
             "status": exc.status,
             "detail": public_detail(exc),
         },
@@ -127,7 +128,11 @@ async def _turn(svc: Services, claims: Claims, session_id: str, data: object) ->
     if not isinstance(text, str) or not isinstance(message_id, str | None):
         return {
             "type": "error",
-            "problem": {"type": TYPE_PREFIX + "bad-request", "status": 400, "detail": _FRAME_SHAPE},
+            "problem": {
+                "type": PROBLEM_TYPE_PREFIX + "bad-request",
+                "status": 400,
+                "detail": _FRAME_SHAPE,
+            },
         }
     echo = {"id": message_id} if message_id is not None else {}
     try:
@@ -138,7 +143,7 @@ async def _turn(svc: Services, claims: Claims, session_id: str, data: object) ->
         )
     except AgentGPTError as exc:
         return {**_error(exc), **echo}
-    return {"type": "turn", **echo, **TurnOut.of(session_id, response.seq, response).model_dump()}
+    return {"type": "turn", **echo, **turn_out(session_id, response.seq, response).model_dump()}
 
 
 async def _encrypted_turn(

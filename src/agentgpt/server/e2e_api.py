@@ -11,56 +11,31 @@ from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
 
 from agentgpt.agents.response import Response
 from agentgpt.errors import BrokenMessage, InvalidInput
-from agentgpt.security.ratchet import PROTOCOL
-from agentgpt.security.ratchet import x3dh as X
+from agentgpt.security.ratchet import x3dh
 from agentgpt.security.ratchet.policy import rotation_seconds
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import require
 from agentgpt.server.problems import responses
-from agentgpt.server.schemas import TurnOut
 from agentgpt.server.services import Services, services
+from agentgpt.server.views import turn_out
 from agentgpt.sessions.end_to_end import EncryptedMessage
+from agentgpt.wire import EncryptedTurnOut, HandshakeIn, HandshakeOut
 
 router = APIRouter(tags=["end-to-end"])
 Svc = Annotated[Services, Depends(services)]
 SessionId = Annotated[str, Path(min_length=1, max_length=256, description="a session id")]
 
 
-class HandshakeIn(BaseModel):
-    """The client's X3DH message and the policy it asks for."""
-
-    protocol: str = PROTOCOL
-    key_rotation: str = Field(default="daily", max_length=40)
-    handshake: dict[str, Any] = Field(description="identity_key, ephemeral_key, prekey ids")
-
-
-class HandshakeOut(BaseModel):
-    """The session's end-to-end policy once the handshake is answered."""
-
-    session_id: str
-    protocol: str
-    key_rotation_s: float
-
-
-class EncryptedTurnOut(BaseModel):
-    """An encrypted answer: ``e2e`` decrypts to the ``TurnOut`` JSON of this turn."""
-
-    session_id: str
-    seq: int
-    e2e: str
-
-
 def encrypted_message(session_id: str, wire: str) -> EncryptedMessage:
     """An ``EncryptedMessage`` whose answer renders as this session's ``TurnOut`` JSON."""
 
     def render(response: Response, seq: int) -> bytes:
-        return TurnOut.of(session_id, seq, response).model_dump_json().encode()
+        return turn_out(session_id, seq, response).model_dump_json().encode()
 
-    return EncryptedMessage(X.unb64(wire, "the e2e message"), render)
+    return EncryptedMessage(x3dh.unb64(wire, "the e2e message"), render)
 
 
 @router.get(
@@ -93,7 +68,7 @@ async def post_handshake(
     """Establish the session's end of the ratchet (once per session)."""
     rotation_seconds(body.protocol, body.key_rotation)  # an unknown protocol before the rest
     try:
-        handshake = msgspec.convert(body.handshake, X.Handshake)
+        handshake = msgspec.convert(body.handshake, x3dh.Handshake)
     except msgspec.ValidationError as exc:
         raise InvalidInput(f"handshake: {exc}") from None
     owner = None if claims.has("session:admin") else claims.user
@@ -111,4 +86,4 @@ def reply_of(session_id: str, seq: int, message: EncryptedMessage) -> EncryptedT
     """The encrypted answer of a turn."""
     if not message.reply:
         raise BrokenMessage("the turn produced no encrypted answer")
-    return EncryptedTurnOut(session_id=session_id, seq=seq, e2e=X.b64(message.reply))
+    return EncryptedTurnOut(session_id=session_id, seq=seq, e2e=x3dh.b64(message.reply))

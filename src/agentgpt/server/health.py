@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from agentgpt.errors import AgentGPTError
-from agentgpt.server.schemas import Health
 from agentgpt.server.services import Services, services
 from agentgpt.server.strict_json import StrictJSONResponse
 from agentgpt.store.supervisor import SupervisorState
+from agentgpt.wire import Health
 
 router = APIRouter(tags=["operations"])
 Svc = Annotated[Services, Depends(services)]

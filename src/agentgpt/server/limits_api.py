@@ -5,46 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
-from pydantic import BaseModel, Field
 
 from agentgpt.errors import InvalidInput, SessionNotFound
 from agentgpt.runtime import RegionLimits, ResourcePolicy, parse_cpu, parse_memory, parse_pids
 from agentgpt.runtime.limits import validate_region
-from agentgpt.runtime.policy import format_memory
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import require
 from agentgpt.server.problems import responses
 from agentgpt.server.services import Services, services
+from agentgpt.server.views import limits_out
+from agentgpt.wire import LimitsIn, LimitsOut
 
 router = APIRouter(prefix="/v1/limits", tags=["limits"])
 Svc = Annotated[Services, Depends(services)]
 Admin = Annotated[Claims, Depends(require("session:admin"))]
 RegionPath = Annotated[str, Path(min_length=1, max_length=40, description="a region name")]
-
-
-class LimitsIn(BaseModel):
-    """New limits of a region; at least one value."""
-
-    max_cpu: str | float | None = Field(default=None, description="CPUs: 2, 0.5, 500m")
-    max_memory: str | int | None = Field(default=None, description="512Mi, 2Gi, 1G or bytes")
-    max_pids: int | None = Field(default=None, description="processes and threads")
-
-
-class LimitsOut(BaseModel):
-    """A region's limits."""
-
-    region: str
-    max_cpu: float | None
-    max_memory: str | None
-    max_pids: int | None
-
-    @classmethod
-    def of(cls, region: str, policy: ResourcePolicy) -> LimitsOut:
-        """The view of ``policy``."""
-        memory = format_memory(policy.max_memory) if policy.max_memory else None
-        return cls(
-            region=region, max_cpu=policy.max_cpu, max_memory=memory, max_pids=policy.max_pids
-        )
 
 
 def _limits(svc: Services) -> RegionLimits:
@@ -54,7 +29,7 @@ def _limits(svc: Services) -> RegionLimits:
 @router.get("", response_model=list[LimitsOut], responses=responses(401, 403, 503))
 async def list_limits(svc: Svc, _: Admin) -> list[LimitsOut]:
     """Every region that has limits."""
-    return [LimitsOut.of(r, p) for r, p in (await _limits(svc).all()).items()]
+    return [limits_out(r, p) for r, p in (await _limits(svc).all()).items()]
 
 
 @router.get("/{region}", response_model=LimitsOut, responses=responses(401, 403, 404, 422, 503))
@@ -63,7 +38,7 @@ async def get_limits(region: RegionPath, svc: Svc, _: Admin) -> LimitsOut:
     policy = await _limits(svc).get(validate_region(region))
     if policy is None:
         raise SessionNotFound(f"region {region} has no limits set")
-    return LimitsOut.of(region, policy)
+    return limits_out(region, policy)
 
 
 @router.put("/{region}", response_model=LimitsOut, responses=responses(401, 403, 422, 503))
@@ -80,7 +55,7 @@ async def put_limits(region: RegionPath, body: LimitsIn, svc: Svc, _: Admin) -> 
     )
     settings = svc.manager.settings
     await _limits(svc).set(validate_region(region, settings.regions), policy)
-    return LimitsOut.of(region, policy)
+    return limits_out(region, policy)
 
 
 @router.delete(

@@ -22,8 +22,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import caller, charge, identify
-from agentgpt.server.schemas import TurnOut
 from agentgpt.server.services import Services
+from agentgpt.server.views import turn_out
 from agentgpt.store.buckets import Bucket
 
 WRITE_SCOPE = "session:write"
@@ -58,7 +58,7 @@ async def answer(
         idempotency_key=key,
         rate_bucket=bucket,
     )
-    out = TurnOut.of(session_id, response.seq, response)
+    out = turn_out(session_id, response.seq, response)
     return Response(out.model_dump_json(), media_type="application/json")
 
 

@@ -13,8 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agentgpt.errors import AgentGPTError
 from agentgpt.observability import tracing
 from agentgpt.server.metrics import Metrics
-from agentgpt.server.problems import MEDIA_TYPE, TYPE_PREFIX
+from agentgpt.server.problems import MEDIA_TYPE
 from agentgpt.store.tickets import new_ticket
+from agentgpt.wire import PROBLEM_TYPE_PREFIX
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -117,7 +118,7 @@ class RequestContext:
     async def _too_large(self, send: Send, rid: str) -> None:
         body = json.dumps(
             {
-                "type": TYPE_PREFIX + "payload-too-large",
+                "type": PROBLEM_TYPE_PREFIX + "payload-too-large",
                 "title": "Payload too large",
                 "status": 413,
                 "detail": f"the body exceeds {self.max_body_bytes} bytes",

@@ -8,17 +8,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
 from agentgpt.analytics import Snapshot
-from agentgpt.analytics.snapshot_view import snapshot_view
 from agentgpt.errors import AlreadyDone, InvalidToken
 from agentgpt.security.tokens import Claims
 from agentgpt.server.auth import charge, require
 from agentgpt.server.problems import responses
 from agentgpt.server.services import Services, services
 from agentgpt.server.strict_json import dumps
+from agentgpt.server.views import monitor_out
+from agentgpt.wire import AckOut, MonitorOut
 
 router = APIRouter(prefix="/v1/monitor", tags=["monitor"])
 Svc = Annotated[Services, Depends(services)]
@@ -29,77 +29,6 @@ SeverityQ = Annotated[
 ]
 Top = Annotated[int, Query(ge=1, le=20, description="how many topics")]
 _bearer = HTTPBearer(auto_error=False)
-
-
-class LatencyOut(BaseModel):
-    """Turn latency over the window (milliseconds)."""
-
-    avg_ms: float | None
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-
-
-class TopicOut(BaseModel):
-    """One concern topic's share of the topic-bearing turns."""
-
-    topic: str
-    turns: int
-    share: float
-    trend: str | None = None
-
-
-class AlertOut(BaseModel):
-    """An alert (no PII)."""
-
-    id: str
-    rule: str
-    severity: str
-    subject: str
-    message: str
-    at: float
-    acknowledged: bool
-
-
-class TrendOut(BaseModel):
-    """A significant change against the baseline."""
-
-    kind: str
-    subject: str
-    ratio: float | None = Field(
-        description="rate against the baseline; null when the "
-        "baseline had none of it (a surge from zero)"
-    )
-    p_value: float
-
-
-class MonitorOut(BaseModel):
-    """The monitor screen's figures."""
-
-    window: str
-    at: float
-    active_sessions: int
-    turns: int
-    turns_per_s: float
-    latency: LatencyOut
-    topics: list[TopicOut]
-    sentiment_avg: float | None
-    escalation_rate: float | None
-    alerts: list[AlertOut]
-    trends: list[TrendOut]
-    dropped_events: int
-
-    @classmethod
-    def of(cls, snap: Snapshot, severity: str) -> MonitorOut:
-        """Build from an analytics ``Snapshot``, keeping alerts at or above ``severity``."""
-        return cls.model_validate(snapshot_view(snap, severity))
-
-
-class AckOut(BaseModel):
-    """The result of acknowledging an alert."""
-
-    id: str
-    acknowledged_by: str
 
 
 MonitorClaims = Annotated[Claims, Depends(require("session:monitor"))]
@@ -119,7 +48,7 @@ async def monitor(
     top: Top = 5,
 ) -> MonitorOut:
     """Active sessions, latency, top concern topics, trends and open alerts."""
-    return MonitorOut.of(await svc.manager.analytics.snapshot(window, top=top), severity)
+    return monitor_out(await svc.manager.analytics.snapshot(window, top=top), severity)
 
 
 async def stream_claims(
@@ -164,7 +93,7 @@ async def monitor_stream(
 
 def snapshot_event(snap: Snapshot, severity: str) -> dict[str, str]:
     """The SSE ``snapshot`` event of ``snap``: its data is strict JSON."""
-    return {"event": "snapshot", "data": dumps(MonitorOut.of(snap, severity).model_dump())}
+    return {"event": "snapshot", "data": dumps(monitor_out(snap, severity).model_dump())}
 
 
 @router.post(

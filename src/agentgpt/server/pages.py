@@ -12,8 +12,8 @@ from agentgpt.errors import AccessDenied
 from agentgpt.server.auth import charge_address
 from agentgpt.server.problems import responses
 from agentgpt.server.safety import is_loopback
-from agentgpt.server.schemas import DemoTokenIn, TokenOut
 from agentgpt.server.services import Services, services
+from agentgpt.wire import DemoTokenIn, TokenOut
 
 router = APIRouter()
 Svc = Annotated[Services, Depends(services)]

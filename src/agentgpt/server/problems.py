@@ -8,7 +8,6 @@ import math
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentgpt.errors import (
@@ -20,11 +19,11 @@ from agentgpt.errors import (
     StoreError,
 )
 from agentgpt.server.strict_json import StrictJSONResponse
+from agentgpt.wire import PROBLEM_TYPE_PREFIX, Problem
 
 log = logging.getLogger("agentgpt.server")
 
 MEDIA_TYPE = "application/problem+json"
-TYPE_PREFIX = "urn:agentgpt:problem:"
 
 _TITLES = {
     400: "Bad request",
@@ -53,16 +52,6 @@ _HTTP_CODES = {
 }
 
 
-class Problem(BaseModel):
-    """The body of every error response."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-
-
 def problem(
     status: int,
     code: str,
@@ -73,7 +62,7 @@ def problem(
 ) -> JSONResponse:
     """Build a problem+json response."""
     body = Problem(
-        type=TYPE_PREFIX + code,
+        type=PROBLEM_TYPE_PREFIX + code,
         title=_TITLES.get(status, "Error"),
         status=status,
         detail=detail,

@@ -11,7 +11,10 @@ from agentgpt.server.auth import caller, require
 from agentgpt.server.e2e_api import encrypted_message, reply_of
 from agentgpt.server.message_route import MessageRoute, answer
 from agentgpt.server.problems import responses
-from agentgpt.server.schemas import (
+from agentgpt.server.services import Services, services
+from agentgpt.server.views import session_out, turn_record_out
+from agentgpt.sessions.session import Session
+from agentgpt.wire import (
     AuthEventIn,
     AuthEventOut,
     MessageIn,
@@ -19,11 +22,8 @@ from agentgpt.server.schemas import (
     SessionCreateIn,
     SessionOut,
     TurnOut,
-    TurnRecordOut,
     TurnsPage,
 )
-from agentgpt.server.services import Services, services
-from agentgpt.sessions.session import Session
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -128,7 +128,7 @@ async def get_session(
     claims: Annotated[Claims, Depends(require("session:read", "session:admin"))],
 ) -> SessionOut:
     """Show a session to its owner or an operator (``session:read`` or ``session:admin``)."""
-    return SessionOut.of(await owned_session(svc, session_id, claims))
+    return session_out(await owned_session(svc, session_id, claims))
 
 
 @router.get(
@@ -151,7 +151,7 @@ async def get_turns(
         offset=offset,
         limit=limit,
         total=session.version,
-        turns=[TurnRecordOut.of(r) for r in records],
+        turns=[turn_record_out(r) for r in records],
     )
 
 

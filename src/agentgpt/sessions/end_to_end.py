@@ -22,15 +22,14 @@ from agentgpt.errors import (
     EndToEndRequired,
     InvalidInput,
 )
-from agentgpt.security.ratchet import double_ratchet as DR
-from agentgpt.security.ratchet import x3dh as X
+from agentgpt.security.ratchet import double_ratchet, x3dh
 from agentgpt.security.ratchet.policy import POLICY_FIELD, STATE_FIELD, rotation_seconds
 from agentgpt.security.ratchet.prekeys import Prekeys
 from agentgpt.sessions.session import Session
 
 KIND_E2E = "e2e"
 #: What a sealed state holds: the state itself, or (written before 2 Dec 2026) its msgpack.
-_SEALED: Any = bytes | DR.RatchetState
+_SEALED: Any = bytes | double_ratchet.RatchetState
 __all__ = ["EncryptedMessage", "rotation_seconds"]
 #: Renders a turn's answer (the response and its sequence number) as the bytes to encrypt.
 Render = Callable[[Response, int], bytes]
@@ -60,7 +59,7 @@ def require_plain_allowed(meta: dict[bytes, bytes], required: bool, session_id: 
         )
 
 
-def open_state(session: Session, meta: dict[bytes, bytes]) -> DR.RatchetState:
+def open_state(session: Session, meta: dict[bytes, bytes]) -> double_ratchet.RatchetState:
     """The session's ratchet state (``EndToEndNotEstablished`` before the handshake)."""
     sealed = meta.get(STATE_FIELD.encode())
     if not sealed:
@@ -69,10 +68,10 @@ def open_state(session: Session, meta: dict[bytes, bytes]) -> DR.RatchetState:
             "(POST /v1/sessions/{id}/e2e) before sending encrypted messages"
         )
     opened = session.open(sealed, KIND_E2E, session.version, _SEALED)
-    return DR.load(opened) if isinstance(opened, bytes) else opened
+    return double_ratchet.load(opened) if isinstance(opened, bytes) else opened
 
 
-def seal_state(session: Session, state: DR.RatchetState, version: int) -> bytes:
+def seal_state(session: Session, state: double_ratchet.RatchetState, version: int) -> bytes:
     """Seal a ratchet state with the session's data key, bound to ``version``."""
     # One msgpack pass, and no zstd: the state is key material, which never shrinks.
     return session.seal(state, KIND_E2E, version, compress=False)
@@ -80,9 +79,9 @@ def seal_state(session: Session, state: DR.RatchetState, version: int) -> bytes:
 
 def decrypt_turn(
     session: Session, meta: dict[bytes, bytes], message: EncryptedMessage
-) -> tuple[DR.RatchetState, str]:
+) -> tuple[double_ratchet.RatchetState, str]:
     """Decrypt a customer's message: (the state after it, its text); nothing is kept yet."""
-    state, plaintext = DR.decrypt(open_state(session, meta), message.wire)
+    state, plaintext = double_ratchet.decrypt(open_state(session, meta), message.wire)
     try:
         return state, plaintext.decode()
     except UnicodeDecodeError:
@@ -90,16 +89,21 @@ def decrypt_turn(
 
 
 def encrypt_reply(
-    session: Session, state: DR.RatchetState, message: EncryptedMessage, response: Response
+    session: Session,
+    state: double_ratchet.RatchetState,
+    message: EncryptedMessage,
+    response: Response,
 ) -> bytes:
     """Encrypt the answer into ``message.reply``; return the sealed state to commit."""
-    state, message.reply = DR.encrypt(state, message.render(response, session.version + 1))
+    state, message.reply = double_ratchet.encrypt(
+        state, message.render(response, session.version + 1)
+    )
     return seal_state(session, state, session.version + 1)
 
 
 def replay_reply(
     session: Session,
-    state: DR.RatchetState,
+    state: double_ratchet.RatchetState,
     message: EncryptedMessage,
     response: Response,
     seq: int,
@@ -109,7 +113,7 @@ def replay_reply(
     Returns the metadata fields to write under the lock: the advanced state, sealed at the
     session's unchanged version (an idempotent retry commits no turn).
     """
-    state, message.reply = DR.encrypt(state, message.render(response, seq))
+    state, message.reply = double_ratchet.encrypt(state, message.render(response, seq))
     return {STATE_FIELD: seal_state(session, state, session.version)}
 
 
@@ -117,7 +121,7 @@ async def respond_to_handshake(
     session: Session,
     meta: dict[bytes, bytes],
     prekeys: Prekeys,
-    handshake: X.Handshake,
+    handshake: x3dh.Handshake,
     rotation: float,
 ) -> dict[str, bytes | str | int]:
     """Run the responder's X3DH; return the metadata fields to write under the lock."""
@@ -128,5 +132,5 @@ async def respond_to_handshake(
         )
     rotation = policy_of(meta) or rotation  # the policy the service applied wins
     identity, signed, one_time = await prekeys.secrets_for(handshake, time.time())
-    state = X.respond(handshake, identity, signed, one_time, rotation)
+    state = x3dh.respond(handshake, identity, signed, one_time, rotation)
     return {POLICY_FIELD: repr(rotation), STATE_FIELD: seal_state(session, state, session.version)}

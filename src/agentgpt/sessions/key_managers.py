@@ -7,7 +7,7 @@ from agentgpt.config.settings import SessionSettings
 from agentgpt.errors import ConfigError
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.plaintext import PlaintextKeyManager
-from agentgpt.security.protocols import SessionKeyManager
+from agentgpt.security.session_keys import SessionKeyManager
 
 #: The default runtime's key managers (the guide's ``SessionManager()`` and the CLI): one
 #: per key, so its cache of unwrapped data keys serves every manager built without one.

@@ -7,7 +7,6 @@ release (one round trip), fire hooks.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import functools
@@ -26,7 +25,6 @@ from agentgpt.agents.turn_pii import turn_values
 from agentgpt.analytics.alerts import Alert
 from agentgpt.analytics.events import TurnEvent
 from agentgpt.analytics.snapshot import Analytics
-from agentgpt.background_tasks import stop_task
 from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import AnalyticsSettings, SessionSettings
 from agentgpt.errors import (
@@ -43,11 +41,10 @@ from agentgpt.nlu.pii import PIIRedactor
 from agentgpt.observability import tracing
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.owners import OwnerHasher, normalise_user
-from agentgpt.security.protocols import SessionKeyManager
 from agentgpt.security.ratchet import PROTOCOL, Handshake
 from agentgpt.security.ratchet.prekeys import Prekeys
-from agentgpt.security.rewrap import Rewrapper
-from agentgpt.sessions import end_to_end as E2E
+from agentgpt.security.session_keys import SessionKeyManager
+from agentgpt.sessions import end_to_end
 from agentgpt.sessions.class_hooks import class_hooks, class_or_instance_hook
 from agentgpt.sessions.hooks import Event, Hook, HookEvent, HookRegistry
 from agentgpt.sessions.idempotency import key_digest, replayed
@@ -60,8 +57,7 @@ from agentgpt.sessions.session import BoundAgent, Session
 from agentgpt.sessions.sweeper import Sweeper
 from agentgpt.sessions.turn import TurnLock
 from agentgpt.sessions.validation import validate_message
-from agentgpt.store import keys as K
-from agentgpt.store import records as R
+from agentgpt.store import keys, records
 from agentgpt.store.buckets import Bucket
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.keys import validate_session_id
@@ -126,7 +122,6 @@ class SessionManager:
         )
         self._pool = agent_pool
         self._default_pool: AgentPool[Any] | None = None
-        self._rewrap: asyncio.Task[None] | None = None
         self._prekeys: Prekeys | None = None
         # --- analytics (issue 5) ---
         self.analytics = analytics or Analytics(
@@ -203,23 +198,21 @@ class SessionManager:
             self.sweeper.start()
 
     async def aclose(self) -> None:
-        """Stop background work: sweeper, key re-wrap, analytics flush (connections stay open)."""
+        """Stop background work: sweeper, analytics flush (connections stay open)."""
         await self.sweeper.stop()
         await self.isolation.aclose()
-        task, self._rewrap = self._rewrap, None
-        await stop_task(task)
         if self._prekeys is not None:
             await self._prekeys.stop()
         await self.analytics.aclose()
 
     async def __aenter__(self) -> SessionManager:
-        """Start background work: the sweeper when hooks need it, the key re-wrap."""
+        """Start background work: the sweeper when hooks need it, the analytics flusher.
+
+        The key re-wrap is an operation over the whole store: the service starts it
+        (``agentgpt.operations.rewrap.start_background_rewrap``), not each manager.
+        """
         if self.hooks.wants(HookEvent.TIMEOUT) or self.hooks.wants(HookEvent.EXPIRED):
             self.sweeper.start()
-        # Issue 4: KEK rotation + re-wrap of data keys, one elected process at a time.
-        keys = self.key_manager
-        if isinstance(keys, SessionEncryptor) and keys.key_rotation and self._rewrap is None:
-            self._rewrap = Rewrapper(self.store, keys).start()
         self.analytics.start()
         return self
 
@@ -280,8 +273,8 @@ class SessionManager:
 
     async def _persist(self, session: Session, user_id: str, owner_hash: str) -> None:
         # The guide's form: Session(..., encryption=SessionEncryptor(...)) chooses its own.
-        keys = session.encryption if session.encryption is not None else self.key_manager
-        wrapped, cipher = await keys.new_session_key(session.id)
+        key_manager = session.encryption if session.encryption is not None else self.key_manager
+        wrapped, cipher = await key_manager.new_session_key(session.id)
         session.store = self.store
         session.redactor = self.redactor
         session.owner, session.owner_hash = user_id, owner_hash
@@ -342,14 +335,14 @@ class SessionManager:
         # The one ownership check of every entry point, made on the data it loaded.
         if owner is None:
             return
-        meta = R.SessionMeta.from_hash(raw)
+        meta = records.SessionMeta.from_hash(raw)
         if not self.owners.matches(meta.owner_hash or meta.owner, owner):
             raise SessionNotFound(f"session {session_id} does not exist (expired or erased?)")
 
     async def _materialise(
         self, session_id: str, raw: dict[bytes, bytes], ctx: bytes | None
     ) -> Session:
-        meta = R.SessionMeta.from_hash(raw)
+        meta = records.SessionMeta.from_hash(raw)
         session = Session(id=session_id, context_store=self.store, owner=meta.owner or None)
         session.owner_hash = meta.owner_hash
         session.redactor = self.redactor
@@ -363,7 +356,7 @@ class SessionManager:
         if meta.version:
             if ctx is None:
                 raise IntegrityError(f"session {session_id}: context missing at v{meta.version}")
-            session.context = session.open(ctx, R.KIND_CONTEXT, meta.version, Context)
+            session.context = session.open(ctx, records.KIND_CONTEXT, meta.version, Context)
         return session
 
     async def turns(
@@ -380,11 +373,11 @@ class SessionManager:
             raise InvalidInput("offset must be >= 0 and limit between 1 and 500")
         session = await self.load_session(session_id, owner=owner)
         blobs = await self.store.read_log(session_id, offset, offset + limit - 1)
-        records = [
-            session.open(blob, R.KIND_LOG, offset + i + 1, TurnRecord)
+        entries = [
+            session.open(blob, records.KIND_LOG, offset + i + 1, TurnRecord)
             for i, blob in enumerate(blobs)
         ]
-        return session, records
+        return session, entries
 
     async def close(self, session_id: str, *, owner: str | None = None) -> None:
         """Close a session: no more turns; its data stays for its retention period."""
@@ -436,7 +429,7 @@ class SessionManager:
         """The ids of ``user_id``'s sessions that still exist (hashed and legacy index)."""
         user_id = normalise_user(user_id)
         return await self.store.user_sessions(
-            K.owner_index_key(self.owners.digest(user_id)), K.user_key(user_id)
+            keys.owner_index_key(self.owners.digest(user_id)), keys.user_key(user_id)
         )
 
     # --- the turn path ------------------------------------------------------------------
@@ -444,7 +437,7 @@ class SessionManager:
     async def handle(
         self,
         session_id: str,
-        text: object | E2E.EncryptedMessage,
+        text: object | end_to_end.EncryptedMessage,
         *,
         owner: str | None = None,
         lock_wait: float | None = None,
@@ -468,7 +461,7 @@ class SessionManager:
         started = time.perf_counter()
         try:
             validate_session_id(session_id)  # before the span: attributes must be valid ids
-            sealed = text if isinstance(text, E2E.EncryptedMessage) else None
+            sealed = text if isinstance(text, end_to_end.EncryptedMessage) else None
             if sealed is None:
                 message = validate_message(text, self.settings.max_message_bytes)
             digest = key_digest(idempotency_key) if idempotency_key is not None else None
@@ -487,13 +480,13 @@ class SessionManager:
                     lock_wait_ms = (time.perf_counter() - started) * 1000
                     meta = lock.meta
                     if sealed is None:
-                        E2E.require_plain_allowed(meta, self._e2e_required, session_id)
+                        end_to_end.require_plain_allowed(meta, self._e2e_required, session_id)
                     if digest is not None and (done := await self._replay(session, digest)):
                         if sealed is not None:
                             await self._replay_encrypted(session, meta or {}, sealed, done, lock)
                         return done  # the lock is released below; nothing new is stored
                     if sealed is not None:
-                        ratchet, plain = E2E.decrypt_turn(session, meta or {}, sealed)
+                        ratchet, plain = end_to_end.decrypt_turn(session, meta or {}, sealed)
                         message = validate_message(plain, self.settings.max_message_bytes)
                 with tracing.span(PROCESS_SPAN):
                     redaction = await self.redactor.redact(message, session.capabilities)
@@ -505,7 +498,7 @@ class SessionManager:
                 with tracing.span(COMMIT_SPAN):
                     state = None
                     if sealed is not None:
-                        state = E2E.encrypt_reply(session, ratchet, sealed, response)
+                        state = end_to_end.encrypt_reply(session, ratchet, sealed, response)
                     await self.commit_turn(lock, session, response, latency_ms, digest, state)
                 committed = True
             finally:
@@ -532,15 +525,15 @@ class SessionManager:
     def prekeys(self) -> Prekeys:
         """The deployment's prekey bundle (``EndToEndRequired`` when end-to-end is off)."""
         if self._prekeys is None:
-            keys = self.key_manager
-            if self.settings.end_to_end == "off" or not isinstance(keys, SessionEncryptor):
+            key_manager = self.key_manager
+            if self.settings.end_to_end == "off" or not isinstance(key_manager, SessionEncryptor):
                 raise UnknownProtocol(
                     "end-to-end encryption is off here (sessions.end_to_end: off, or "
                     "sessions.encryption: none, which leaves no key provider for its keys)"
                 )
             self._prekeys = Prekeys(
                 self.store,
-                keys.provider,
+                key_manager.provider,
                 self.settings.prekey_rotation.total_seconds(),
                 stock=self.settings.one_time_prekeys,
             )
@@ -556,12 +549,12 @@ class SessionManager:
         owner: str | None = None,
     ) -> float:
         """Answer a client's X3DH handshake under the turn lock; return the rotation period."""
-        rotation = E2E.rotation_seconds(protocol, key_rotation)
+        rotation = end_to_end.rotation_seconds(protocol, key_rotation)
         validate_session_id(session_id)
         lock = self._turn_lock(session_id, None)
         try:
             session = await self.begin_turn(lock, owner)
-            fields = await E2E.respond_to_handshake(
+            fields = await end_to_end.respond_to_handshake(
                 session, lock.meta, self.prekeys, handshake, rotation
             )
             await self.store.set_fields(session_id, fields, fence=lock.fence)
@@ -573,14 +566,14 @@ class SessionManager:
         self,
         session: Session,
         meta: dict[bytes, bytes],
-        sealed: E2E.EncryptedMessage,
+        sealed: end_to_end.EncryptedMessage,
         done: Response,
         lock: TurnLock,
     ) -> None:
         # The first attempt's ciphertext answer was lost with its reply: encrypt the
         # replayed answer with the next key of the chain and keep the advanced state.
-        ratchet = E2E.open_state(session, meta)
-        fields = E2E.replay_reply(session, ratchet, sealed, done, done.seq)
+        ratchet = end_to_end.open_state(session, meta)
+        fields = end_to_end.replay_reply(session, ratchet, sealed, done, done.seq)
         await self.store.set_fields(session.id, fields, fence=lock.fence)
 
     async def _replay(self, session: Session, digest: str) -> Response | None:
@@ -590,7 +583,9 @@ class SessionManager:
         ttl_ms = int(self.settings.idempotency_ttl.total_seconds() * 1000)
         await self.store.confirm_durable(session.id, digest, seq, ttl_ms)
         blobs = await self.store.read_log(session.id, seq - 1, seq - 1)
-        return replayed(session.open(blobs[0], R.KIND_LOG, seq, TurnRecord)) if blobs else None
+        return (
+            replayed(session.open(blobs[0], records.KIND_LOG, seq, TurnRecord)) if blobs else None
+        )
 
     def _turn_lock(
         self, session_id: str, lock_wait: float | None, bucket: Bucket | None = None

@@ -13,12 +13,12 @@ from agentgpt.agents.pool import AgentPool, pool_of
 from agentgpt.agents.response import Response
 from agentgpt.errors import InvalidInput, SessionNotFound
 from agentgpt.runtime import RUNTIMES, parse_cpu
-from agentgpt.security.protocols import RecordCipher, SessionKeyManager
 from agentgpt.security.ratchet.policy import POLICY_FIELD, PROTOCOL, rotation_seconds
 from agentgpt.security.sealer import RecordSealer
+from agentgpt.security.session_keys import RecordCipher, SessionKeyManager
 from agentgpt.sessions.records import TurnRecord
 from agentgpt.sessions.redaction import TurnRedactor, merged
-from agentgpt.store import records as R
+from agentgpt.store import records
 from agentgpt.store.context_store import RedisContextStore, TurnWrite
 from agentgpt.store.keys import SESSION_RESOURCE_PREFIX, validate_session_id
 from agentgpt.store.lock import held_fence
@@ -219,16 +219,16 @@ class Session:
             latency_ms=latency_ms,
             prev=self.head,
         )
-        sealed_entry = self.seal(entry, R.KIND_LOG, seq)
+        sealed_entry = self.seal(entry, records.KIND_LOG, seq)
         vault = None
         if response.sensitive:
-            record = R.VaultRecord(seq=seq, ts=now, values=response.sensitive)
-            vault = self.seal(record, R.KIND_VAULT, seq)
+            record = records.VaultRecord(seq=seq, ts=now, values=response.sensitive)
+            vault = self.seal(record, records.KIND_VAULT, seq)
         write = TurnWrite(
             session_id=self.id,
             fence=fence,
             expected_version=self.version,
-            ctx=self.seal(context, R.KIND_CONTEXT, seq),
+            ctx=self.seal(context, records.KIND_CONTEXT, seq),
             log_entry=sealed_entry,
             head=hashlib.sha256(sealed_entry).digest(),
             vault=vault,

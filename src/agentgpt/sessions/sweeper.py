@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from agentgpt.background_tasks import stop_task
 from agentgpt.errors import StoreUnavailable
 from agentgpt.sessions.hooks import Event, HookEvent
-from agentgpt.store import keys as K
+from agentgpt.store import keys
 from agentgpt.store.context_store import RedisContextStore
 
 log = logging.getLogger("agentgpt.sweeper")
@@ -58,7 +58,7 @@ class Sweeper:
         lease_ms = int(self.interval * 3000) + 1000
         while True:
             try:
-                if await self.store.try_lead(K.SWEEPER_KEY, self.holder, lease_ms):
+                if await self.store.try_lead(keys.SWEEPER_KEY, self.holder, lease_ms):
                     await self.sweep_once()
             except StoreUnavailable as exc:
                 log.warning("sweep skipped: %s", exc)
@@ -69,7 +69,7 @@ class Sweeper:
         now_ms = int(time.time() * 1000)
         fired = 0
         idle_before = now_ms - int(self.idle_timeout * 1000)
-        for shard in range(K.SCHEDULE_SHARDS):
+        for shard in range(keys.SCHEDULE_SHARDS):
             for session_id in await self.store.due("active", shard, idle_before, BATCH):
                 await self.fire(Event(HookEvent.TIMEOUT, session_id))
                 await self.store.unschedule("active", session_id)

@@ -24,10 +24,10 @@ import time
 import msgspec
 
 from agentgpt.errors import BrokenMessage, ReplayedMessage, TooManySkipped
-from agentgpt.security.ratchet import primitives as P
+from agentgpt.security.ratchet import primitives
 
 VERSION = 1
-HEADER_BYTES = 1 + P.KEY_BYTES + 4 + 4
+HEADER_BYTES = 1 + primitives.KEY_BYTES + 4 + 4
 MAX_SKIP = 100
 MAX_SKIPPED = 200
 SKIPPED_TTL = 24 * 3600.0
@@ -84,8 +84,8 @@ def load(blob: bytes) -> RatchetState:
 
 def initiator(shared: bytes, ad: bytes, peer_ratchet_key: bytes, rotation: float) -> RatchetState:
     """RatchetInitAlice: the side that ran X3DH, sending first to the peer's signed prekey."""
-    key, private, public = P.new_pair()
-    rk, cks = P.kdf_root(shared, P.dh(key, peer_ratchet_key))
+    key, private, public = primitives.new_pair()
+    rk, cks = primitives.kdf_root(shared, primitives.dh(key, peer_ratchet_key))
     return RatchetState(
         ad=ad,
         rk=rk,
@@ -110,7 +110,7 @@ def responder(
         ad=ad,
         rk=shared,
         dhs=signed_prekey,
-        dhs_pub=signed_prekey_public or P.public_of(signed_prekey),
+        dhs_pub=signed_prekey_public or primitives.public_of(signed_prekey),
         dhs_at=time.time(),
         rotation=rotation,
     )
@@ -125,9 +125,9 @@ def parse_header(message: bytes) -> tuple[bytes, int, int]:
     """(ratchet public key, PN, N) of a message, or ``BrokenMessage``."""
     if len(message) < HEADER_BYTES + 16 or message[0] != VERSION:
         raise BrokenMessage("the end-to-end message is truncated or of an unknown version")
-    dh_public = message[1 : 1 + P.KEY_BYTES]
-    pn = int.from_bytes(message[1 + P.KEY_BYTES : 5 + P.KEY_BYTES], "big")
-    return dh_public, pn, int.from_bytes(message[5 + P.KEY_BYTES : HEADER_BYTES], "big")
+    dh_public = message[1 : 1 + primitives.KEY_BYTES]
+    pn = int.from_bytes(message[1 + primitives.KEY_BYTES : 5 + primitives.KEY_BYTES], "big")
+    return dh_public, pn, int.from_bytes(message[5 + primitives.KEY_BYTES : HEADER_BYTES], "big")
 
 
 def encrypt(
@@ -143,10 +143,10 @@ def encrypt(
         _send_step(new, now)
     new.rk_prev = None
     assert new.cks is not None
-    new.cks, message_key = P.kdf_chain(new.cks)
+    new.cks, message_key = primitives.kdf_chain(new.cks)
     head = header(new.dhs_pub, new.pn, new.ns)
     new.ns += 1
-    return new, head + P.encrypt(message_key, plaintext, new.ad + head)
+    return new, head + primitives.encrypt(message_key, plaintext, new.ad + head)
 
 
 def decrypt(
@@ -165,7 +165,7 @@ def decrypt(
     new.skipped = [s for s in new.skipped if now - s.at < skipped_ttl]
     for i, entry in enumerate(new.skipped):
         if entry.n == n and entry.dh == dh_public:
-            plaintext = P.decrypt(entry.key, body, new.ad + head)
+            plaintext = primitives.decrypt(entry.key, body, new.ad + head)
             del new.skipped[i]
             return new, plaintext
     if dh_public == new.dhr or dh_public in new.old_dhr:
@@ -179,9 +179,9 @@ def decrypt(
         _receive_step(new, dh_public, now)
     _skip(new, n, now, max_skip)
     assert new.ckr is not None
-    new.ckr, message_key = P.kdf_chain(new.ckr)
+    new.ckr, message_key = primitives.kdf_chain(new.ckr)
     new.nr += 1
-    return new, P.decrypt(message_key, body, new.ad + head)
+    return new, primitives.decrypt(message_key, body, new.ad + head)
 
 
 def _skip(state: RatchetState, until: int, now: float, max_skip: int) -> None:
@@ -195,7 +195,7 @@ def _skip(state: RatchetState, until: int, now: float, max_skip: int) -> None:
         )
     assert state.dhr is not None
     while state.nr < until:
-        state.ckr, key = P.kdf_chain(state.ckr)
+        state.ckr, key = primitives.kdf_chain(state.ckr)
         state.skipped.append(Skipped(state.dhr, state.nr, key, now))
         state.nr += 1
     del state.skipped[:-MAX_SKIPPED]
@@ -206,7 +206,7 @@ def _receive_step(state: RatchetState, dh_public: bytes, now: float) -> None:
     if state.dhr is not None:
         state.old_dhr = [*state.old_dhr, state.dhr][-_OLD_CHAINS:]
     state.dhr, state.nr = dh_public, 0
-    state.rk, state.ckr = P.kdf_root(state.rk, P.dh(state.dhs, dh_public))
+    state.rk, state.ckr = primitives.kdf_root(state.rk, primitives.dh(state.dhs, dh_public))
     _send_step(state, now)
 
 
@@ -217,6 +217,6 @@ def _send_step(state: RatchetState, now: float) -> None:
         state.pn, state.ns = state.ns, 0
     state.rk_prev = state.rk
     # The fresh key object does the DH: loading it again from bytes costs a scalar mult.
-    key, state.dhs, state.dhs_pub = P.new_pair()
+    key, state.dhs, state.dhs_pub = primitives.new_pair()
     state.dhs_at = now
-    state.rk, state.cks = P.kdf_root(state.rk, P.dh(key, state.dhr))
+    state.rk, state.cks = primitives.kdf_root(state.rk, primitives.dh(key, state.dhr))

@@ -20,10 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agentgpt.background_tasks import stop_task
 from agentgpt.errors import IntegrityError, PrekeyExpired, StoreError
-from agentgpt.security import aead as A
+from agentgpt.security import aead
 from agentgpt.security.key_providers.protocol import Kek, KeyProvider
-from agentgpt.security.ratchet import primitives as P
-from agentgpt.security.ratchet import x3dh as X
+from agentgpt.security.ratchet import primitives, x3dh
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.prekey_repository import PrekeyRepository
 
@@ -101,11 +100,11 @@ class Prekeys:
 
     async def _wrap(self, private: bytes, what: bytes) -> Wrapped:
         kek = await self._kek()
-        return Wrapped(kek.id, A.seal(kek.aead, private, b"ag-e2e|" + what))
+        return Wrapped(kek.id, aead.seal(kek.aead, private, b"ag-e2e|" + what))
 
     async def _unwrap(self, wrapped: Wrapped, what: bytes) -> bytes:
         kek = await self._kek(wrapped.kek)
-        return A.open_sealed(kek.aead, wrapped.blob, b"ag-e2e|" + what, "an end-to-end prekey")
+        return aead.open_sealed(kek.aead, wrapped.blob, b"ag-e2e|" + what, "an end-to-end prekey")
 
     # --- identity and signed prekeys ------------------------------------------------------
 
@@ -115,7 +114,7 @@ class Prekeys:
             return self._identity
         raw = await self._repo.identity()
         if raw is None:
-            dh_private, dh_public = P.new_private()
+            dh_private, dh_public = primitives.new_private()
             signer = Ed25519PrivateKey.generate()
             record = IdentityRecord(
                 dh_public,
@@ -132,9 +131,9 @@ class Prekeys:
 
     async def _new_signed_prekey(self, identity: Identity, now: float) -> SignedPrekeyRecord:
         prekey_id = await self._repo.next_prekey_ids()
-        private, public = P.new_private()
+        private, public = primitives.new_private()
         expires = now + 2 * self.rotation
-        payload = X.signed_payload(identity.dh_public, prekey_id, public, expires)
+        payload = x3dh.signed_payload(identity.dh_public, prekey_id, public, expires)
         signature = Ed25519PrivateKey.from_private_bytes(identity.signer).sign(payload)
         wrapped = await self._wrap(private, b"spk|%d" % prekey_id)
         record = SignedPrekeyRecord(prekey_id, public, now, expires, signature, wrapped)
@@ -157,7 +156,7 @@ class Prekeys:
 
     # --- the bundle and the handshake -----------------------------------------------------
 
-    async def bundle(self) -> X.PrekeyBundle:
+    async def bundle(self) -> x3dh.PrekeyBundle:
         """A bundle for one client: the identity, the signed prekey and a one-time prekey.
 
         The first bundle served starts the background replenishment: a deployment that
@@ -170,21 +169,21 @@ class Prekeys:
         one_time = None
         if free is not None:
             prekey_id, public = free.split(b"|", 1)
-            one_time = X.OneTimePrekey(id=int(prekey_id), key=X.b64(public))
-        return X.PrekeyBundle(
-            identity_key=X.b64(identity.dh_public),
-            signing_key=X.b64(identity.sign_public),
-            signed_prekey=X.SignedPrekey(
+            one_time = x3dh.OneTimePrekey(id=int(prekey_id), key=x3dh.b64(public))
+        return x3dh.PrekeyBundle(
+            identity_key=x3dh.b64(identity.dh_public),
+            signing_key=x3dh.b64(identity.sign_public),
+            signed_prekey=x3dh.SignedPrekey(
                 id=spk.id,
-                key=X.b64(spk.public),
+                key=x3dh.b64(spk.public),
                 expires=spk.expires,
-                signature=X.b64(spk.signature),
+                signature=x3dh.b64(spk.signature),
             ),
             one_time_prekey=one_time,
         )
 
     async def secrets_for(
-        self, handshake: X.Handshake, now: float | None = None
+        self, handshake: x3dh.Handshake, now: float | None = None
     ) -> tuple[bytes, bytes, bytes | None]:
         """(identity, signed prekey, one-time prekey) private keys; consumes the one-time one."""
         now = time.time() if now is None else now
@@ -220,7 +219,7 @@ class Prekeys:
             privates: dict[str, bytes] = {}
             free = []
             for prekey_id in range(last - missing + 1, last + 1):
-                private, public = P.new_private()
+                private, public = primitives.new_private()
                 privates[str(prekey_id)] = _enc(await self._wrap(private, b"opk|%d" % prekey_id))
                 free.append(b"%d|" % prekey_id + public)
             await self._repo.add_one_time(privates, free)

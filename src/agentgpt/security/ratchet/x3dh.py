@@ -16,8 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agentgpt.errors import BrokenMessage
-from agentgpt.security.ratchet import double_ratchet as DR
-from agentgpt.security.ratchet import primitives as P
+from agentgpt.security.ratchet import double_ratchet, primitives
 
 SIGNATURE_CONTEXT = b"agentgpt-spk-v1"
 
@@ -97,19 +96,21 @@ def associated_data(initiator_identity: bytes, responder_identity: bytes) -> byt
     return initiator_identity + responder_identity
 
 
-def initiate(bundle: PrekeyBundle, rotation: float) -> tuple[Handshake, DR.RatchetState]:
+def initiate(
+    bundle: PrekeyBundle, rotation: float
+) -> tuple[Handshake, double_ratchet.RatchetState]:
     """Run X3DH as the initiator: (handshake to send, the initiator's ratchet state)."""
     verify_bundle(bundle)
     ik_b, spk_b = unb64(bundle.identity_key), unb64(bundle.signed_prekey.key)
     # Key objects, each used for all its DHs: loading a raw key again costs a scalar mult.
-    ik_a, _, ik_a_pub = P.new_pair()
-    ek_a, _, ek_a_pub = P.new_pair()
-    outputs = [P.dh(ik_a, spk_b), P.dh(ek_a, ik_b), P.dh(ek_a, spk_b)]
+    ik_a, _, ik_a_pub = primitives.new_pair()
+    ek_a, _, ek_a_pub = primitives.new_pair()
+    outputs = [primitives.dh(ik_a, spk_b), primitives.dh(ek_a, ik_b), primitives.dh(ek_a, spk_b)]
     opk = bundle.one_time_prekey
     if opk is not None:
-        outputs.append(P.dh(ek_a, unb64(opk.key)))
-    shared = P.x3dh_secret(outputs)
-    state = DR.initiator(shared, associated_data(ik_a_pub, ik_b), spk_b, rotation)
+        outputs.append(primitives.dh(ek_a, unb64(opk.key)))
+    shared = primitives.x3dh_secret(outputs)
+    state = double_ratchet.initiator(shared, associated_data(ik_a_pub, ik_b), spk_b, rotation)
     handshake = Handshake(
         identity_key=b64(ik_a_pub),
         ephemeral_key=b64(ek_a_pub),
@@ -125,14 +126,23 @@ def respond(
     signed_prekey_private: bytes,
     one_time_prekey_private: bytes | None,
     rotation: float,
-) -> DR.RatchetState:
+) -> double_ratchet.RatchetState:
     """Run X3DH as the responder: the responder's ratchet state."""
     ik_a = unb64(handshake.identity_key, "the identity key")
     ek_a = unb64(handshake.ephemeral_key, "the ephemeral key")
-    identity, signed = P.private_key(identity_private), P.private_key(signed_prekey_private)
-    outputs = [P.dh(signed, ik_a), P.dh(identity, ek_a), P.dh(signed, ek_a)]
+    identity, signed = (
+        primitives.private_key(identity_private),
+        primitives.private_key(signed_prekey_private),
+    )
+    outputs = [
+        primitives.dh(signed, ik_a),
+        primitives.dh(identity, ek_a),
+        primitives.dh(signed, ek_a),
+    ]
     if one_time_prekey_private is not None:
-        outputs.append(P.dh(one_time_prekey_private, ek_a))
-    shared = P.x3dh_secret(outputs)
-    ad = associated_data(ik_a, P.public_of(identity))
-    return DR.responder(shared, ad, signed_prekey_private, rotation, P.public_of(signed))
+        outputs.append(primitives.dh(one_time_prekey_private, ek_a))
+    shared = primitives.x3dh_secret(outputs)
+    ad = associated_data(ik_a, primitives.public_of(identity))
+    return double_ratchet.responder(
+        shared, ad, signed_prekey_private, rotation, primitives.public_of(signed)
+    )

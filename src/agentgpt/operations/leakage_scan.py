@@ -12,32 +12,28 @@ Looks for what must never happen between sessions:
 The scan reads sessions in batches (one pipelined round trip per batch and step) and holds
 one cipher and the vault fingerprints per session, never the records themselves.
 
-Like ``verify``, the scan sits below the agents and the session engine: the caller passes
-the types the context and log entries decode as (``records=``, see ``verify``), and the
-pools to check as ``AuditedPool``s (``agentgpt.agents.pool.AgentPool`` is one).
+Like ``verify``, the scan sits above the session engine: it decodes records as the types
+the engine writes (``Context``, ``TurnRecord``) and checks ``AgentPool``s directly.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
+from agentgpt.agents.context import Context
+from agentgpt.agents.pool import AgentPool
 from agentgpt.errors import IntegrityError, SessionNotFound
-from agentgpt.security.findings import Finding, shown_key
-from agentgpt.security.fingerprints import Fingerprinter, shown, strings_in
-from agentgpt.security.keyspace import misplaced, scan_keys, session_of_meta
-from agentgpt.security.protocols import (
-    AuditedPool,
-    RecordCipher,
-    RecordTypes,
-    SessionKeyManager,
-)
-from agentgpt.security.verify import PAGE, SEQ_SEARCH, open_log_entry, open_record
-from agentgpt.store import keys as K
-from agentgpt.store import records as R
+from agentgpt.operations.findings import Finding, shown_key
+from agentgpt.operations.fingerprints import Fingerprinter, shown, strings_in
+from agentgpt.operations.keyspace import misplaced, scan_keys, session_of_meta
+from agentgpt.operations.verify import PAGE, SEQ_SEARCH, open_log_entry, open_record
+from agentgpt.security.session_keys import RecordCipher, SessionKeyManager
+from agentgpt.sessions.records import TurnRecord
+from agentgpt.store import keys, records
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.session_records import SessionRecords
 
@@ -92,24 +88,22 @@ async def scan(
     key_manager: SessionKeyManager,
     sessions: Sequence[str] | Literal["all"] = ALL,
     *,
-    records: RecordTypes,
-    pools: Iterable[AuditedPool] = (),
+    pools: Iterable[AgentPool[Any]] = (),
     probe: bool = False,
     keyspace: bool = True,
     scan_key: bytes | None = None,
 ) -> ScanReport:
     """Audit ``sessions`` (ids, or ``"all"``) against each other, the keyspace and ``pools``.
 
-    ``records`` gives the types the context and log entries decode as;
     ``probe`` first runs a canary call through each pool; ``keyspace`` walks every key of
     every primary for keys outside the namespace or without a hash tag; ``scan_key`` fixes
     the fingerprint key (random per scan by default).
     """
-    audit = _Audit(store, key_manager, Fingerprinter(scan_key), records)
+    audit = _Audit(store, key_manager, Fingerprinter(scan_key))
     ids = await audit.walk_keyspace(collect=sessions == ALL, check=keyspace)
     if sessions != ALL:
         audit.explicit = True
-        ids = [K.validate_session_id(s) for s in dict.fromkeys(sessions)]
+        ids = [keys.validate_session_id(s) for s in dict.fromkeys(sessions)]
     for first in range(0, len(ids), BATCH):
         await audit.index_vaults(ids[first : first + BATCH])
     for first in range(0, len(ids), BATCH):
@@ -128,12 +122,10 @@ class _Audit:
         store: RedisContextStore,
         key_manager: SessionKeyManager,
         prints: Fingerprinter,
-        records: RecordTypes,
     ) -> None:
         self.store = store
         self.key_manager = key_manager
         self.prints = prints
-        self.records = records
         self.report = ScanReport()
         self.ciphers: dict[str, tuple[RecordCipher, int]] = {}
         # fingerprint -> {session: placeholder} of every vault holding that value
@@ -171,9 +163,9 @@ class _Audit:
                         "erased?); list only existing sessions"
                     )
                 continue  # expired or erased since the keyspace walk listed it
-            meta_key = K.session_keys(session_id).meta
+            meta_key = keys.session_keys(session_id).meta
             try:
-                meta = R.SessionMeta.from_hash(raw)
+                meta = records.SessionMeta.from_hash(raw)
                 cipher = await self.key_manager.open_session_key(session_id, meta.wrapped_key)
             except ValueError as exc:
                 self.add(meta_key, "", "malformed", f"metadata does not parse: {exc}", session_id)
@@ -193,9 +185,11 @@ class _Audit:
         cipher = self.ciphers[session_id][0]
         self.report.records_checked += 1
         try:
-            record = open_record(cipher, blob, session_id, R.KIND_VAULT, seq, R.VaultRecord)
+            record = open_record(
+                cipher, blob, session_id, records.KIND_VAULT, seq, records.VaultRecord
+            )
         except IntegrityError:
-            key = K.session_keys(session_id).vault(seq)
+            key = keys.session_keys(session_id).vault(seq)
             self._suspect(_Suspect(session_id, key, f"seq {seq}", blob))
             return
         for placeholder, value in record.values.items():
@@ -210,14 +204,16 @@ class _Audit:
         for session_id, (ctx, page) in zip(ids, replies, strict=True):
             cipher, version = self.ciphers[session_id]
             if ctx is not None:
-                self._check_record(session_id, cipher, ctx, R.KIND_CONTEXT, version, "ctx")
+                self._check_record(session_id, cipher, ctx, records.KIND_CONTEXT, version, "ctx")
             await self._check_log(session_id, cipher, page)
 
     async def _check_log(self, session_id: str, cipher: RecordCipher, page: list[bytes]) -> None:
         start = 0
         while page:
             for index, blob in enumerate(page, start):
-                self._check_record(session_id, cipher, blob, R.KIND_LOG, index + 1, f"log[{index}]")
+                self._check_record(
+                    session_id, cipher, blob, records.KIND_LOG, index + 1, f"log[{index}]"
+                )
             if len(page) < PAGE:
                 return
             start += PAGE  # a long log: page through it rather than load it whole
@@ -232,20 +228,20 @@ class _Audit:
         version: int,
         where: str,
     ) -> None:
-        keys = K.session_keys(session_id)
-        key, field = (keys.ctx, f"v{version}") if kind == R.KIND_CONTEXT else (keys.log, where)
+        own = keys.session_keys(session_id)
+        key, field = (own.ctx, f"v{version}") if kind == records.KIND_CONTEXT else (own.log, where)
         self.report.records_checked += 1
         record: object
-        if kind == R.KIND_LOG:
+        if kind == records.KIND_LOG:
             # An entry bound to a nearby seq is this session's own (a gap that verify
             # reports), not a leak: only one that no seq of ours opens is suspect.
-            found = open_log_entry(cipher, blob, session_id, version, self.records.log_entry)
+            found = open_log_entry(cipher, blob, session_id, version, TurnRecord)
             if found is None:
                 self._suspect(_Suspect(session_id, key, field, blob))
                 return
             record = found[1]
         else:
-            opened = _open_context(cipher, blob, session_id, version, self.records.context)
+            opened = _open_context(cipher, blob, session_id, version, Context)
             if opened is None:
                 self._suspect(_Suspect(session_id, key, field, blob))
                 return
@@ -313,20 +309,20 @@ class _Audit:
         for other, (cipher, version) in self.ciphers.items():
             if other == suspect.session_id:
                 continue
-            for kind in (R.KIND_CONTEXT, R.KIND_LOG, R.KIND_VAULT):
+            for kind in (records.KIND_CONTEXT, records.KIND_LOG, records.KIND_VAULT):
                 # Most recent versions first: a copied record is most often a recent one.
                 for seq in range(version, 0, -1):
                     tries += 1
                     if tries > MAX_ORIGIN_TRIES:
                         return None
                     try:
-                        cipher.decrypt(suspect.blob, R.associated_data(other, kind, seq))
+                        cipher.decrypt(suspect.blob, records.associated_data(other, kind, seq))
                     except IntegrityError:
                         continue
                     return f"session {other}, {kind} v{seq}"
         return None
 
-    async def check_pool(self, pool: AuditedPool, probe: bool) -> None:
+    async def check_pool(self, pool: AgentPool[Any], probe: bool) -> None:
         """Report idle agents of ``pool`` that hold state (after a canary call if ``probe``)."""
         if probe:
             await pool.probe(CANARY)
@@ -351,7 +347,7 @@ def _open_context(
     """Open a context at ``version`` or a few later ones (a turn committed during the scan)."""
     for seq in range(version, version + SEQ_SEARCH):
         try:
-            return open_record(cipher, blob, session_id, R.KIND_CONTEXT, seq, type_)
+            return open_record(cipher, blob, session_id, records.KIND_CONTEXT, seq, type_)
         except IntegrityError:
             continue
     return None

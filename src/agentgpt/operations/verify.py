@@ -6,14 +6,10 @@ numbered 1..N, that the context, the log head, the metadata and the fencing toke
 and that every key expires within its retention class. The log is read in pages, so a
 session of any age is checked in bounded memory.
 
-The security layer sits below the agents and the session engine, so it does not import
-the types they write a session's context and log entries as: the caller passes them
-(``records=agentgpt.sessions.records.RECORD_TYPES``), and the checks read them only
-through the ``ContextRecord`` and ``LogEntry`` protocols. Moving ``Context`` and the log
-entry down instead would pull the agents' vocabulary (exchanges, sentiment, entities,
-actions) into the store, while what the audits read of those records is a few numbers
-(and, for the leakage scan, every string). The store's own layouts (metadata, vault
-records, the AEAD binding) are imported from ``agentgpt.store.records``.
+The audits sit above the session engine (``agentgpt.operations``), so they decode the
+context and log entries as the types the engine writes them as (``Context``,
+``TurnRecord``), through the same ``RecordSealer``. The store's own layouts (metadata,
+vault records, the AEAD binding) are imported from ``agentgpt.store.records``.
 """
 
 from __future__ import annotations
@@ -25,13 +21,14 @@ from typing import TypeVar
 
 import msgspec
 
+from agentgpt.agents.context import Context
 from agentgpt.errors import IntegrityError, SessionNotFound
-from agentgpt.security.findings import Finding
-from agentgpt.security.keyspace import sample_session_ids
-from agentgpt.security.protocols import LogEntry, RecordCipher, RecordTypes, SessionKeyManager
+from agentgpt.operations.findings import Finding
+from agentgpt.operations.keyspace import sample_session_ids
 from agentgpt.security.sealer import RecordSealer
-from agentgpt.store import keys as K
-from agentgpt.store import records as R
+from agentgpt.security.session_keys import RecordCipher, SessionKeyManager
+from agentgpt.sessions.records import TurnRecord
+from agentgpt.store import keys, records
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.session_records import SessionRecords
 
@@ -92,7 +89,7 @@ def open_log_entry(
     ]
     for seq in candidates:
         try:
-            record = open_record(cipher, blob, session_id, R.KIND_LOG, seq, type_)
+            record = open_record(cipher, blob, session_id, records.KIND_LOG, seq, type_)
         except IntegrityError:
             continue
         return seq, record
@@ -103,15 +100,10 @@ async def verify_session(
     store: RedisContextStore,
     key_manager: SessionKeyManager,
     session_id: str,
-    *,
-    records: RecordTypes,
 ) -> VerifyReport:
-    """Check every record of ``session_id``; raise ``SessionNotFound`` if it has none.
-
-    ``records`` gives the types the context and log entries decode as.
-    """
-    K.validate_session_id(session_id)
-    return await _Verifier(store, key_manager, session_id, records).run()
+    """Check every record of ``session_id``; raise ``SessionNotFound`` if it has none."""
+    keys.validate_session_id(session_id)
+    return await _Verifier(store, key_manager, session_id).run()
 
 
 async def verify_sample(
@@ -119,13 +111,10 @@ async def verify_sample(
     key_manager: SessionKeyManager,
     n: int,
     progress: Callable[[int, int], None] | None = None,
-    *,
-    records: RecordTypes,
 ) -> list[VerifyReport]:
     """Verify ``n`` sessions picked at random across the store (every primary).
 
-    ``progress(done, total)`` is called after each session (for a progress bar);
-    ``records`` is as for ``verify_session``.
+    ``progress(done, total)`` is called after each session (for a progress bar).
     """
     ids = await sample_session_ids(store, n)
     gate = asyncio.Semaphore(CONCURRENCY)
@@ -135,7 +124,7 @@ async def verify_sample(
         nonlocal done
         async with gate:
             try:
-                return await verify_session(store, key_manager, session_id, records=records)
+                return await verify_session(store, key_manager, session_id)
             except SessionNotFound:
                 return None  # expired or erased since the scan: nothing left to check
             finally:
@@ -155,14 +144,12 @@ class _Verifier:
         store: RedisContextStore,
         key_manager: SessionKeyManager,
         session_id: str,
-        records: RecordTypes,
     ) -> None:
         self.store = store
         self.records_of = SessionRecords(store)
         self.key_manager = key_manager
-        self.records = records
         self.sid = session_id
-        self.keys = K.session_keys(session_id)
+        self.keys = keys.session_keys(session_id)
         self.report = VerifyReport(session_id=session_id)
         k = self.keys
         # Keys of the default retention class (the lock keys carry a shorter lease).
@@ -192,7 +179,7 @@ class _Verifier:
             return self.report
         self._check_ttls(ttls)
         try:
-            meta = R.SessionMeta.from_hash(raw)
+            meta = records.SessionMeta.from_hash(raw)
         except ValueError as exc:
             self.add(self.keys.meta, "", "malformed", f"metadata does not parse: {exc}")
             return self.report
@@ -237,7 +224,9 @@ class _Verifier:
 
     # --- records ---------------------------------------------------------------------
 
-    def _check_context(self, cipher: RecordCipher, meta: R.SessionMeta, blob: bytes | None) -> None:
+    def _check_context(
+        self, cipher: RecordCipher, meta: records.SessionMeta, blob: bytes | None
+    ) -> None:
         key = self.keys.ctx
         if meta.version == 0:
             if blob is not None:
@@ -248,9 +237,7 @@ class _Verifier:
             return
         self.report.records_checked += 1
         try:
-            ctx = open_record(
-                cipher, blob, self.sid, R.KIND_CONTEXT, meta.version, self.records.context
-            )
+            ctx = open_record(cipher, blob, self.sid, records.KIND_CONTEXT, meta.version, Context)
         except IntegrityError as exc:
             self.add(
                 key,
@@ -274,8 +261,8 @@ class _Verifier:
                 f"last exchange is seq {ctx.window[-1].seq}, metadata version is {meta.version}",
             )
 
-    def _open_entry(self, cipher: RecordCipher, blob: bytes, expected: int) -> LogEntry | None:
-        found = open_log_entry(cipher, blob, self.sid, expected, self.records.log_entry)
+    def _open_entry(self, cipher: RecordCipher, blob: bytes, expected: int) -> TurnRecord | None:
+        found = open_log_entry(cipher, blob, self.sid, expected, TurnRecord)
         if found is None:
             return None
         bound, record = found
@@ -288,10 +275,12 @@ class _Verifier:
             )
         return record
 
-    async def _check_log(self, cipher: RecordCipher, meta: R.SessionMeta, length: int) -> None:
+    async def _check_log(
+        self, cipher: RecordCipher, meta: records.SessionMeta, length: int
+    ) -> None:
         key = self.keys.log
         prev_hash, expected, last_fence = b"", 1, None
-        last: LogEntry | None = None
+        last: TurnRecord | None = None
         for start in range(0, length, PAGE):
             # Never past the snapshot's length: entries appended since belong to later turns.
             page = await self.records_of.log_page(self.sid, start, min(PAGE, length - start))
@@ -352,7 +341,7 @@ class _Verifier:
         self._check_head(meta, length, last, prev_hash)
 
     def _check_head(
-        self, meta: R.SessionMeta, length: int, last: LogEntry | None, head: bytes
+        self, meta: records.SessionMeta, length: int, last: TurnRecord | None, head: bytes
     ) -> None:
         if length != meta.version:
             self.add(
@@ -381,7 +370,7 @@ class _Verifier:
                 f"metadata fence {meta.fence} differs from the last entry's fence {last.fence}",
             )
 
-    async def _check_vault(self, cipher: RecordCipher, meta: R.SessionMeta) -> None:
+    async def _check_vault(self, cipher: RecordCipher, meta: records.SessionMeta) -> None:
         for first in range(1, meta.version + 1, PAGE):
             seqs = range(first, min(first + PAGE, meta.version + 1))
             replies = await self.records_of.vault_page(self.sid, seqs)
@@ -394,7 +383,9 @@ class _Verifier:
         self.report.records_checked += 1
         self._check_ttl(key, pttl, self.store.sensitive_ms, "sensitive")
         try:
-            record = open_record(cipher, blob, self.sid, R.KIND_VAULT, seq, R.VaultRecord)
+            record = open_record(
+                cipher, blob, self.sid, records.KIND_VAULT, seq, records.VaultRecord
+            )
         except IntegrityError as exc:
             self.add(
                 key,

@@ -10,11 +10,11 @@ import random
 import re
 from collections.abc import AsyncIterator
 
-from agentgpt.store import keys as K
+from agentgpt.store import keys
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.keyspace import SCAN_COUNT, scan_keys
 
-META_MATCH = f"{K.PREFIX}:{{*}}:meta"
+META_MATCH = f"{keys.PREFIX}:{{*}}:meta"
 _META = re.compile(rb"ag:\{([A-Za-z0-9_-]{8,128})\}:meta")
 
 __all__ = ["SCAN_COUNT", "sample_session_ids", "scan_keys", "session_ids"]
@@ -51,7 +51,7 @@ async def sample_session_ids(store: RedisContextStore, n: int) -> list[str]:
 
 
 #: Keys of the namespace that are deliberately not hash-tagged (one each per store).
-UNTAGGED_KEYS = frozenset({K.SCHEMA_KEY.encode(), K.SWEEPER_KEY.encode()})
+UNTAGGED_KEYS = frozenset({keys.SCHEMA_KEY.encode(), keys.SWEEPER_KEY.encode()})
 
 
 def hash_tag(key: bytes) -> bytes | None:
@@ -67,8 +67,8 @@ def hash_tag(key: bytes) -> bytes | None:
 
 def misplaced(key: bytes) -> tuple[str, str] | None:
     """Return (problem, why) when ``key`` is outside the namespace or has no hash tag."""
-    if not key.startswith(K.PREFIX.encode() + b":"):
-        return "outside-namespace", f"key does not start with '{K.PREFIX}:'"
+    if not key.startswith(keys.PREFIX.encode() + b":"):
+        return "outside-namespace", f"key does not start with '{keys.PREFIX}:'"
     if key in UNTAGGED_KEYS or hash_tag(key) is not None:
         return None
     return "no-hash-tag", (

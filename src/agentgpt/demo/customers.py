@@ -12,7 +12,7 @@ import httpx
 
 from agentgpt.client.http import AsyncClient
 from agentgpt.client.models import Turn
-from agentgpt.client.personas import Persona, pick
+from agentgpt.demo.personas import Persona, pick
 from agentgpt.errors import AgentGPTError
 
 TokenFor = Callable[[AsyncClient, str], Awaitable[str]]

@@ -23,8 +23,9 @@ from typing import Any
 from agentgpt.errors import IntegrityError, KeyProviderUnavailable, StoreUnavailable
 from agentgpt.security.encryptor import SessionEncryptor
 from agentgpt.security.key_providers.protocol import Kek
-from agentgpt.store import keys as K
+from agentgpt.security.session_keys import SessionKeyManager
 from agentgpt.store.context_store import RedisContextStore
+from agentgpt.store.keys import REWRAP_LEADER_KEY, session_id_of_meta
 from agentgpt.store.session_records import SessionRecords
 
 log = logging.getLogger("agentgpt.rewrap")
@@ -112,7 +113,7 @@ class Rewrapper:
         if not keys:
             return
         for key, wrapped in zip(keys, await self.records.wrapped_keys(keys), strict=True):
-            session_id = K.session_id_of_meta(key)
+            session_id = session_id_of_meta(key)
             if session_id is not None and wrapped:
                 try:
                     counts.update(self.encryptor.kek_ids(session_id, wrapped))
@@ -130,7 +131,7 @@ class Rewrapper:
         while True:
             await asyncio.sleep(interval)
             try:
-                if await self.store.try_lead(K.REWRAP_LEADER_KEY, holder, lease_ms):
+                if await self.store.try_lead(REWRAP_LEADER_KEY, holder, lease_ms):
                     await self.encryptor.primary_kek()  # rotates first when due
                     report = await self.run_once()
                     log.info("re-wrap pass: %s", report.as_dict())
@@ -157,7 +158,7 @@ class Rewrapper:
         updates: list[tuple[bytes, bytes, bytes]] = []
         for key, wrapped in zip(keys, values, strict=True):
             report.scanned += 1
-            session_id = K.session_id_of_meta(key)
+            session_id = session_id_of_meta(key)
             if session_id is None or not wrapped:
                 report.skipped += 1  # erased meanwhile, or written by the plaintext manager
                 continue
@@ -202,3 +203,17 @@ class Rewrapper:
             ahead = started + done / self.rate - time.perf_counter()
             if ahead > 0:
                 await asyncio.sleep(ahead)
+
+
+def start_background_rewrap(
+    store: RedisContextStore, key_manager: SessionKeyManager
+) -> asyncio.Task[None] | None:
+    """Start the paced background re-wrap when ``key_manager`` rotates its KEK, else None.
+
+    Issue 4: KEK rotation and the re-wrap of data keys run in the service, one elected
+    process at a time (``Rewrapper.run_forever`` takes a lease); the plaintext manager and
+    an encryptor with ``key_rotation: never`` have nothing to move.
+    """
+    if isinstance(key_manager, SessionEncryptor) and key_manager.key_rotation:
+        return Rewrapper(store, key_manager).start()
+    return None

@@ -1,4 +1,4 @@
-"""``agentgpt session monitor --metric memory``: store memory per session, RSS, pool sizes.
+"""The memory view (``agentgpt session monitor --metric memory``): store memory per session.
 
 Sessions are counted exactly, by a SCAN of the metadata keys on every primary (bounded
 steps, nothing held in memory): on a store of millions of sessions this takes seconds,
@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agentgpt.security.keyspace import scan_keys
+from agentgpt.operations.keyspace import scan_keys
 from agentgpt.sessions.manager import SessionManager
-from agentgpt.store import keys as K
+from agentgpt.store import keys
 from agentgpt.store.keyspace import memory_usage
 
 
@@ -26,8 +26,8 @@ async def store_memory(manager: SessionManager) -> dict[str, int]:
 async def count_sessions(manager: SessionManager) -> int:
     """Every session in the store: a SCAN of ``ag:{*}:meta`` over every primary."""
     count = 0
-    async for key in scan_keys(manager.store, K.META_MATCH):
-        count += K.session_id_of_meta(key) is not None
+    async for key in scan_keys(manager.store, keys.META_MATCH):
+        count += keys.session_id_of_meta(key) is not None
     return count
 
 

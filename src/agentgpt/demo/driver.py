@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from agentgpt.client import AsyncClient, Snapshot, Turn
-from agentgpt.client.launch import LocalServer
-from agentgpt.client.simulate import Outcome, Workload, run_customers
-from agentgpt.client.stats import percentiles
+from agentgpt.demo.customers import Outcome, Workload, run_customers
+from agentgpt.demo.launch import LocalServer
+from agentgpt.demo.stats import percentiles
 from agentgpt.errors import ServiceUnavailable
 
 # No markup: alert texts and error details come from the service and may hold brackets.
