@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import math
 import os
 import tempfile
@@ -239,17 +240,34 @@ def _int8(model: Any) -> bytes:
     # Attention's own products (query x key, weights x value) multiply activations, not
     # weights: quantising them costs accuracy for little speed.
     activations = [n.name for n in model.graph.node if n.name.endswith((".qk", ".ctx"))]
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "int8.onnx"
-        quantize_dynamic(
-            model,
-            target,
-            op_types_to_quantize=["MatMul"],
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=activations,
-        )
-        return target.read_bytes()
+    quiet = _DropAdvice()
+    logging.getLogger().addFilter(quiet)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "int8.onnx"
+            quantize_dynamic(
+                model,
+                target,
+                op_types_to_quantize=["MatMul"],
+                per_channel=True,
+                weight_type=QuantType.QInt8,
+                nodes_to_exclude=activations,
+            )
+            return target.read_bytes()
+    finally:
+        logging.getLogger().removeFilter(quiet)
+
+
+class _DropAdvice(logging.Filter):
+    """Drops ONNX Runtime's advice to pre-process before quantising.
+
+    It is logged on the root logger at every load and concerns calibrated static
+    quantisation, not this one.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but that advice."""
+        return not str(record.msg).startswith("Please consider to run pre-processing")
 
 
 def default_encoder(*, threads: int = 0, quantized: bool = True) -> Encoder:
