@@ -33,7 +33,7 @@ WEIGHTS_ENV = "AGENTGPT_MINILM_DIR"
 #: Longest input in tokens (sentence-transformers' ``max_seq_length`` for this model).
 MAX_TOKENS = 256
 #: Texts per forward pass: small batches of similar length measured fastest per text on
-#: one core (16: 264/CPU-s float32, 554 int8; 64: 186 and 352; 2 Dec 2026).
+#: one core (16: 264/CPU-s float32, 554 int8; 64: 186 and 352; 1 Dec 2026).
 ENCODE_BATCH = 16
 _OPSET = 17  # LayerNormalization
 _INSTALL = (
