@@ -7,7 +7,8 @@ Usage: nice -n 10 python scripts/train_default_model.py \
 Trains the fast backend on BANKING77 train + CLINC150 train (mapped by ``nlu.taxonomy``)
 + the in-house examples, then chooses the out-of-scope threshold on CLINC150 *val* only:
 the highest out-of-scope recall among thresholds whose in-scope accuracy (a decline counts
-as an error) is within ``TOLERANCE`` of the best in-scope accuracy. Test sets are never
+as an error) is within ``TOLERANCE`` of the best in-scope accuracy. The threshold applies to
+the probability of the best intent's concern topic (see ``Classifier``). Test sets are never
 read here; report them once with ``agentgpt nlu eval``. Writes the model, the two data
 licences and ATTRIBUTION.md. Prints one JSON line (validation figures, size, seconds).
 """
@@ -31,9 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 #: Thresholds tried on validation (probability of the best intent).
 GRID = np.round(np.arange(0.0, 0.91, 0.01), 2)
-#: In-scope accuracy the threshold may cost (the issue: a genuine question declined is the
-#: worse error; recall is wanted "at that accuracy").
-TOLERANCE = 0.005
+#: In-scope accuracy the threshold may cost on validation: none. Validation rows are phrased
+#: like the training rows, so they understate how often a real customer's question gets a
+#: low confidence (the README demo's customers saw 20% of their banking turns declined with
+#: 0.5 point allowed); the trained out_of_scope class already declines most of what is
+#: off-topic (docs/nlu.md).
+TOLERANCE = 0.0
 
 ATTRIBUTION = """# Data behind this model
 
@@ -58,10 +62,9 @@ itself is not shipped. Reproduce with scripts/train_default_model.py.
 
 def tune_threshold(model: Classifier, val: Dataset) -> tuple[float, dict[str, float]]:
     """Return the threshold with the best oos recall at near-best in-scope accuracy."""
-    p = model.proba(classifier.redacted(val.texts))
-    best = p.argmax(axis=1)
-    top = p[np.arange(len(best)), best]
-    labels = np.array(model.labels)[best]
+    texts = classifier.redacted(val.texts)
+    labels = np.array(model.labels)[model.proba(texts).argmax(axis=1)]
+    top = model.topic_confidence(texts)
     truth = np.array(val.labels)
     outside = truth == OUT_OF_SCOPE
     curve = []  # (threshold, in-scope accuracy, oos recall)

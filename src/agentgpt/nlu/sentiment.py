@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import string
 from collections.abc import Sequence
 
 import msgspec
@@ -38,10 +39,30 @@ def label_of(score: float) -> str:
     return "neutral"
 
 
+_NEUTRAL = Polarity(label_of(0.0), 0.0)
+
+
 def polarity(text: str) -> Polarity:
     """Score ``text`` with VADER's compound score."""
-    score = float(_analyzer().polarity_scores(text)["compound"])
+    analyzer = _analyzer()
+    if _no_lexicon_word(text, analyzer.lexicon):
+        return _NEUTRAL
+    score = float(analyzer.polarity_scores(text)["compound"])
     return Polarity(label_of(score), round(score, 4))
+
+
+def _no_lexicon_word(text: str, lexicon: dict[str, float]) -> bool:
+    # VADER gives a token a valence only when it is in its lexicon (boosters, negations and
+    # "but" only scale those), so a message without one scores exactly 0: more than half
+    # of banking messages, for a tenth of VADER's cost. Emoji (never ASCII) are replaced by
+    # descriptions first, so only ASCII text takes this path. Tokens as VADER's SentiText.
+    if not text.isascii():
+        return False
+    for word in text.split():
+        stripped = word.strip(string.punctuation)
+        if (stripped if len(stripped) > 2 else word).lower() in lexicon:
+            return False
+    return True
 
 
 def strongly_negative(score: float) -> bool:

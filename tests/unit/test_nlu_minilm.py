@@ -1,0 +1,143 @@
+"""The torch-free MiniLM encoder: its ONNX graph against a numpy BERT, and the real weights."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+pytest.importorskip("tokenizers")
+pytest.importorskip("safetensors")
+
+from safetensors.numpy import save_file
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+
+from agentgpt.nlu import minilm
+
+HIDDEN, HEADS, LAYERS, FFN = 8, 2, 2, 16
+WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "my", "card", "was", "stolen", "send", "money"]
+WORDS += ["##s", "##ed", "to", "iban", "hello", "world", "block", "it", "now"]
+
+Weights = dict[str, npt.NDArray[np.float32]]
+
+
+def tiny_weights(rng: np.random.Generator) -> Weights:
+    """A random BERT of Hugging Face's tensor names, small enough to check by hand."""
+
+    def r(*shape: int) -> npt.NDArray[np.float32]:
+        return rng.normal(0, 0.5, shape).astype(np.float32)
+
+    w = {
+        "embeddings.word_embeddings.weight": r(len(WORDS), HIDDEN),
+        "embeddings.position_embeddings.weight": r(32, HIDDEN),
+        "embeddings.token_type_embeddings.weight": r(2, HIDDEN),
+        "embeddings.LayerNorm.weight": 1 + r(HIDDEN),
+        "embeddings.LayerNorm.bias": r(HIDDEN),
+    }
+    for i in range(LAYERS):
+        p = f"encoder.layer.{i}"
+        for name in ("query", "key", "value"):
+            w[f"{p}.attention.self.{name}.weight"] = r(HIDDEN, HIDDEN)
+            w[f"{p}.attention.self.{name}.bias"] = r(HIDDEN)
+        w[f"{p}.attention.output.dense.weight"] = r(HIDDEN, HIDDEN)
+        w[f"{p}.attention.output.dense.bias"] = r(HIDDEN)
+        w[f"{p}.intermediate.dense.weight"] = r(FFN, HIDDEN)
+        w[f"{p}.intermediate.dense.bias"] = r(FFN)
+        w[f"{p}.output.dense.weight"] = r(HIDDEN, FFN)
+        w[f"{p}.output.dense.bias"] = r(HIDDEN)
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            w[f"{p}.{norm}.weight"] = 1 + r(HIDDEN)
+            w[f"{p}.{norm}.bias"] = r(HIDDEN)
+    return w
+
+
+def reference(w: Weights, ids: list[int]) -> npt.NDArray[np.float64]:
+    """BERT + mean pooling + unit length, written out in numpy (float64) for one text."""
+    from scipy.special import erf
+
+    def norm(x: npt.NDArray[np.float64], p: str) -> npt.NDArray[np.float64]:
+        mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + 1e-12) * w[f"{p}.weight"] + w[f"{p}.bias"]
+
+    def lin(x: npt.NDArray[np.float64], p: str) -> npt.NDArray[np.float64]:
+        return x @ w[f"{p}.weight"].T.astype(np.float64) + w[f"{p}.bias"]
+
+    n, size = len(ids), HIDDEN // HEADS
+    x = w["embeddings.word_embeddings.weight"][ids].astype(np.float64)
+    x = x + w["embeddings.position_embeddings.weight"][:n]
+    x = norm(x + w["embeddings.token_type_embeddings.weight"][0], "embeddings.LayerNorm")
+    for i in range(LAYERS):
+        p = f"encoder.layer.{i}.attention"
+        q, k, v = (
+            lin(x, f"{p}.self.{m}").reshape(n, HEADS, size) for m in ("query", "key", "value")
+        )
+        s = np.einsum("qhd,khd->hqk", q, k) / math.sqrt(size)
+        a = np.exp(s - s.max(-1, keepdims=True))
+        a /= a.sum(-1, keepdims=True)
+        ctx = np.einsum("hqk,khd->qhd", a, v).reshape(n, HIDDEN)
+        x = norm(lin(ctx, f"{p}.output.dense") + x, f"{p}.output.LayerNorm")
+        h = lin(x, f"encoder.layer.{i}.intermediate.dense")
+        h = 0.5 * h * (1 + erf(h / math.sqrt(2)))
+        p = f"encoder.layer.{i}.output"
+        x = norm(lin(h, f"{p}.dense") + x, f"{p}.LayerNorm")
+    pooled = x.mean(0)
+    unit: npt.NDArray[np.float64] = pooled / np.linalg.norm(pooled)
+    return unit
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Weights]:
+    """A model folder as the weights package lays it out, with a random tiny BERT."""
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    weights = tiny_weights(np.random.default_rng(7))
+    save_file(weights, str(folder / "model.safetensors"))
+    config = {"num_attention_heads": HEADS, "layer_norm_eps": 1e-12, "hidden_size": HIDDEN}
+    (folder / "config.json").write_text(json.dumps(config))
+    tokenizer = Tokenizer(models.WordPiece({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    tokenizer.save(str(folder / "tokenizer.json"))
+    return folder, weights
+
+
+@pytest.mark.parametrize("quantized", [False, True])
+def test_the_onnx_graph_computes_bert_with_mean_pooling(
+    tiny_model: tuple[Path, Weights], quantized: bool
+) -> None:
+    folder, weights = tiny_model
+    encoder = minilm.Encoder(folder, threads=1, quantized=quantized)
+    # Different lengths in one call: padding must change nothing (mask and pooling).
+    texts = ["my card was stolen", "hello", "send money to iban now block it", "unknown words"]
+    got = encoder.encode(texts, batch_size=3)
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    for text, row in zip(texts, got, strict=True):
+        want = reference(weights, tokenizer.encode(text).ids)
+        # float32 matches to rounding; int8 weights stay close on a unit vector.
+        assert float(row @ want) > (0.99 if quantized else 0.99999), text
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_encode_keeps_the_order_of_its_input(tiny_model: tuple[Path, Weights]) -> None:
+    encoder = minilm.Encoder(tiny_model[0], threads=1, quantized=False)
+    texts = ["send money to iban now", "hello", "my card", "hello world block it"]
+    together = encoder.encode(texts, batch_size=2)
+    alone = np.vstack([encoder.encode([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+
+
+@pytest.mark.skipif(minilm.weights_dir() is None, reason="MiniLM weights not installed")
+def test_the_real_weights_give_the_published_embedding() -> None:
+    # all-MiniLM-L6-v2's embedding of "hello world" as sentence-transformers computes it
+    # (first five values, as published in fastembed's tests): the float32 graph must agree.
+    encoder = minilm.default_encoder(threads=1, quantized=False)
+    got = encoder.encode(["hello world"])[0, :5]
+    assert np.allclose(got, [-0.034478, 0.03102, 0.00673, 0.02611, -0.039362], atol=1e-4)
