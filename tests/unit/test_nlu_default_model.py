@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentgpt.client.personas import IBANS, PERSONAS
+from agentgpt.demo.personas import IBANS, PERSONAS
 from agentgpt.nlu import classifier, model_file
 from agentgpt.nlu.corpus import in_house
 from agentgpt.nlu.fast_backend import FastParams, quantised

@@ -31,6 +31,8 @@ CASES = [
     # fails Luhn: not a card
     ("card 4111 1111 1111 1112 expired", "card 4111 1111 1111 1112 expired", []),
     ("order number 1234567890123", "order number 1234567890123", []),
+    # found by the round-trip property: after "id" a "+" number is still a phone
+    ("my id +44 20 7946 0958", "my id <PHONE_1>", ["PHONE"]),
     (
         "call +44 20 7946 0958 or +1 (415) 555-2671",
         "call <PHONE_1> or <PHONE_2>",

@@ -12,8 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agentgpt.errors import IntegrityError, InvalidInput
-from agentgpt.nlu import embedding_backend as emb
-from agentgpt.nlu import model_file
+from agentgpt.nlu import embedding_backend, model_file
 from agentgpt.nlu.calibration import Scores, fit_temperature, softmax
 from agentgpt.nlu.dataset import Dataset
 from agentgpt.nlu.fast_backend import (
@@ -72,7 +71,7 @@ class Classifier:
         fast: LinearModel,
         *,
         fingerprint: str,
-        head: emb.EmbeddingHead | None = None,
+        head: embedding_backend.EmbeddingHead | None = None,
         temperature: float | None = None,
         meta: dict[str, Any] | None = None,
         oos_threshold: float = 0.0,
@@ -107,7 +106,7 @@ class Classifier:
         clipped = [_checked(t)[:MAX_CLASSIFY_CHARS] for t in texts]
         scores = self.fast.scores(clipped)
         if self.head is not None:
-            scores = scores + self.head.beta * self.head.scores(emb.encode(clipped))
+            scores = scores + self.head.beta * self.head.scores(embedding_backend.encode(clipped))
         return scores
 
     def proba(self, texts: Sequence[str]) -> Scores:
@@ -169,7 +168,7 @@ class Classifier:
         if self.head is not None:
             arrays |= {"head_weights": self.head.weights, "head_bias": self.head.bias}
             manifest["beta"] = self.head.beta
-            manifest["encoder"] = emb.ENCODER
+            manifest["encoder"] = embedding_backend.ENCODER
         return model_file.save(path, manifest, arrays)
 
 
@@ -198,10 +197,10 @@ def load(path: str | Path) -> Classifier:
         labels = [str(label) for label in manifest["labels"]]
         head = None
         if manifest["backend"] == "accurate":
-            if manifest.get("encoder") != emb.ENCODER:
+            if manifest.get("encoder") != embedding_backend.ENCODER:
                 # A head only fits the embeddings it was trained on.
                 raise ValueError(f"its head was trained for encoder {manifest.get('encoder')!r}")
-            head = emb.EmbeddingHead(
+            head = embedding_backend.EmbeddingHead(
                 np.asarray(arrays["head_weights"], np.float32),
                 np.asarray(arrays["head_bias"], np.float32),
                 float(manifest["beta"]),
@@ -244,13 +243,13 @@ def _train_head(
     n_labels: int,
     fast: LinearModel,
     params: FastParams,
-) -> tuple[emb.EmbeddingHead, float]:
+) -> tuple[embedding_backend.EmbeddingHead, float]:
     """Fit the embedding head; choose its C, ``beta`` and the temperature out of fold."""
-    vectors = emb.encode(texts)
+    vectors = embedding_backend.encode(texts)
     fast_oof = oof_scores(fast.featurizer.transform(texts), y, n_labels, params)
     if fast_oof is None:
-        weights, bias = emb.fit_svm(vectors, y, n_labels, params.c)
-        return emb.EmbeddingHead(weights, bias, 1.0), fast.temperature
+        weights, bias = embedding_backend.fit_svm(vectors, y, n_labels, params.c)
+        return embedding_backend.EmbeddingHead(weights, bias, 1.0), fast.temperature
     best: tuple[float, float, float] = (-1.0, params.c, 1.0)  # (accuracy, C, beta)
     best_oof = fast_oof
     for c in _HEAD_CS:
@@ -262,5 +261,5 @@ def _train_head(
             if accuracy > best[0]:
                 best, best_oof = (accuracy, c, beta), fast_oof + beta * head_oof
     _, c, beta = best
-    weights, bias = emb.fit_svm(vectors, y, n_labels, c)
-    return emb.EmbeddingHead(weights, bias, beta), fit_temperature(best_oof, y)
+    weights, bias = embedding_backend.fit_svm(vectors, y, n_labels, c)
+    return embedding_backend.EmbeddingHead(weights, bias, beta), fit_temperature(best_oof, y)

@@ -186,7 +186,10 @@ class PIIRedactor:
                 candidate = text[left : groups[j][1]]
                 digits = validate.digits_of(candidate)
                 kind = self._number_kind(candidate, digits)
-                if kind and not (reference and kind != "CARD"):
+                # A number written with its "+" country code is a phone number whatever
+                # precedes it ("my id +44 20 7946 0958"): references do not start with "+".
+                international = kind == "PHONE" and candidate.lstrip().startswith("+")
+                if kind and not (reference and kind != "CARD" and not international):
                     found.append((kind, left, groups[j][1]))
                     i = j
                     break
