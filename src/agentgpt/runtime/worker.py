@@ -12,6 +12,7 @@ import importlib
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 
 from agentgpt.runtime.frames import (
@@ -35,6 +36,11 @@ def load_handler(spec: str, arg: str) -> Handler:
     return handler
 
 
+def echo_handler(_: str) -> Handler:
+    """A handler that answers each body with itself: the bare round trip of a worker."""
+    return bytes
+
+
 def serve(handler: Handler, fd_in: int, fd_out: int) -> None:
     """Answer calls until the service closes the pipe."""
     while (frame := read_frame_blocking(fd_in)) is not None:
@@ -47,16 +53,31 @@ def serve(handler: Handler, fd_in: int, fd_out: int) -> None:
         write_frame_blocking(fd_out, reply)
 
 
-def reap_others() -> None:
-    """Kill every process of the pid namespace but its init (1) and this worker."""
-    keep = {1, os.getpid()}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) not in keep:
+def reap_others(time_limit: float = 1.0) -> None:
+    """Kill and reap every process of the pid namespace but its init (1) and this worker.
+
+    Under ``--as-pid-1`` the worker is the namespace's init: every other process in it is a
+    descendant, and orphans come back to it, so "no child" means nothing is left (one
+    waitpid, no /proc sweep) and the killed are reaped here before the reply goes out.
+    """
+    until = time.monotonic() + time_limit
+    while True:
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass  # reap the dead
+        except ChildProcessError:
+            if os.getpid() == 1:
+                return
+        if time.monotonic() > until:
+            return  # still dying: the cgroup kills them when the worker goes
+        keep = {1, os.getpid()}
+        pids = [int(e) for e in os.listdir("/proc") if e.isdigit() and int(e) not in keep]
+        if not pids:
+            return
+        for pid in pids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(entry), signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.001)
 
 
 def _describe(exc: BaseException) -> str:
