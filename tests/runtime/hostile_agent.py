@@ -57,7 +57,7 @@ class HostileAgent:
 
     def _fork(self, _: str) -> str:
         children, refused = 0, 0
-        for _ in range(10_000):
+        for _attempt in range(10_000):
             try:
                 pid = os.fork()
             except OSError:
