@@ -10,6 +10,7 @@ with an echo handler on that connection.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -35,7 +36,7 @@ def guest(listener: socket.socket) -> None:
         return
     conn.sendall(b"OK 1073741824\n")
     write_frame_blocking(conn.fileno(), Frame(PROTOCOL_VERSION, "hello", os.getpid()))
-    serve(echo_handler(""), conn.fileno(), conn.fileno())
+    asyncio.run(serve(echo_handler(""), conn.fileno(), conn.fileno()))
 
 
 class Api(BaseHTTPRequestHandler):

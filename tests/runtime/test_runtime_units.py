@@ -137,3 +137,19 @@ def test_a_path_under_tmp_is_bound_on_top_of_the_private_tmp(tmp_path: Path) -> 
     bound = [i for i in range(len(args) - 2) if args[i : i + 3] == triple]
     assert bound
     assert bound[0] > tmpfs  # mounted after the tmpfs, so on top of it
+
+
+def test_a_worker_imports_neither_the_store_nor_the_service() -> None:
+    # The package exports are lazy so that a sandboxed worker's cold start and idle memory
+    # are its agent's own (they were ~1 s and ~60 MiB when the worker imported everything).
+    import subprocess
+
+    probe = (
+        "import sys, agentgpt.runtime.worker, agentgpt.agents.isolated, agentgpt.agents.faq_agent;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'redis', 'fastapi', 'sklearn'}"
+        " or m.startswith(('agentgpt.store', 'agentgpt.sessions', 'agentgpt.nlu'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert loaded.stdout.strip() == "[]"
