@@ -13,6 +13,8 @@ Prints one JSON line:
   (``worker_cpu_us``), the time the worker waited for a CPU after its pipe woke it
   (``worker_runq_us``), and the service thread's run-queue wait per turn pair
   (``service_runq_us_per_pair``): on a shared box, waiting for a CPU is most of it;
+  ``phase_p50_ms``: each phase of both kinds of turn (lock + load, the agent or the worker
+  call, commit) and the service thread's CPU per turn (``time.thread_time``);
 - ``call_p50_ms``: the FAQ worker's round trip alone in a tight loop (no turn between calls);
 - ``cold_start_ms``: median time from spawn to the worker's hello (bubblewrap + cgroup +
   interpreter + imports), over ``--cold`` starts; ``idle_worker_mib``: median memory charged
@@ -48,6 +50,8 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from agentgpt import AgentPool, FAQAgent, Session, SessionManager
 from agentgpt.agents.context import Context
@@ -85,7 +89,7 @@ def p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100)[98]
 
 
-async def turn_latency(turns: int) -> dict[str, float]:
+async def turn_latency(turns: int) -> dict[str, object]:
     """Interleaved sequential turns: in process, isolated, and a bare echo round trip."""
     settings = SessionSettings(runtime=RuntimeSettings(min_ready=1))
     manager = SessionManager(store=RedisContextStore(), settings=settings)
@@ -94,6 +98,23 @@ async def turn_latency(turns: int) -> dict[str, float]:
     isolated = await manager.create_session("bench-isolated", runtime="sandbox")
     samples: dict[str, list[float]] = {"plain": [], "isolated": [], "echo": []}
     echo_body = encode_call("I forgot my password", Context(), ())
+    # Each phase of the turn, timed on this manager instance (the same wrapper both sides).
+    phases: dict[str, list[float]] = {}
+    kind = ["plain"]
+
+    def timed(name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                spent = (time.perf_counter() - started) * 1000
+                phases.setdefault(f"{kind[0]}.{name}", []).append(spent)
+
+        return run
+
+    for name in ("begin_turn", "_process", "commit_turn"):
+        setattr(manager, name, timed(name, getattr(manager, name)))
     try:
         await manager.handle(isolated.id, "warm up")
         pool = await manager.isolation.service.pool("sandbox")
@@ -105,8 +126,11 @@ async def turn_latency(turns: int) -> dict[str, float]:
         for i in range(turns + 20):
             if i == 20:  # warm-up done: the pool, the worker's imports, the store
                 worker_before, service_before = sched_of(bound.group.pids()), schedstat(me, me)
+            if i == 20:
+                phases.clear()
             for name in ("plain", "isolated", "echo"):
-                started = time.perf_counter()
+                kind[0] = name
+                started, cpu = time.perf_counter(), time.thread_time()
                 if name == "echo":
                     await echo.call(echo_body, 10)
                 else:
@@ -114,6 +138,9 @@ async def turn_latency(turns: int) -> dict[str, float]:
                     await manager.handle(session.id, LINES[i % len(LINES)])
                 if i >= 20:
                     samples[name].append((time.perf_counter() - started) * 1000)
+                    phases.setdefault(f"{name}.service_cpu", []).append(
+                        (time.thread_time() - cpu) * 1000
+                    )
         worker_after, service_after = sched_of(bound.group.pids()), schedstat(me, me)
         await echo.stop()
     finally:
@@ -129,6 +156,7 @@ async def turn_latency(turns: int) -> dict[str, float]:
         "worker_cpu_us": round((worker_after[0] - worker_before[0]) / turns / 1e3, 1),
         "worker_runq_us": round((worker_after[1] - worker_before[1]) / turns / 1e3, 1),
         "service_runq_us_per_pair": round((service_after[1] - service_before[1]) / turns / 1e3),
+        "phase_p50_ms": {k: round(statistics.median(v), 3) for k, v in sorted(phases.items())},
     }
 
 
