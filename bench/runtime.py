@@ -28,7 +28,7 @@ Prints one JSON line:
   each attack are the baseline (same run, bracketing it): ``ordinary_p50_ms`` /
   ``ordinary_p99_ms`` quiet and under attack, and the p99 ratio (issue 18: <= 1.25).
 
-    python bench/runtime.py --turns 500 --cold 5 --workers 20 --hostile 3
+    python bench/runtime.py --turns 500 --cold 5 --workers 20 --hostile 3 [--uvloop]
 """
 
 from __future__ import annotations
@@ -275,17 +275,10 @@ async def hostile_figures(times: int, sessions_n: int, quiet_rounds: int) -> dic
     }
 
 
-async def main() -> None:
+async def main(args: argparse.Namespace) -> None:
     """Run every measurement and print one JSON line."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--turns", type=int, default=300)
-    parser.add_argument("--cold", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=20)
-    parser.add_argument("--hostile", type=int, default=0, help="attacks to run (0: none)")
-    parser.add_argument("--sessions", type=int, default=100, help="ordinary sessions")
-    parser.add_argument("--quiet-rounds", type=int, default=5, help="baseline rounds each")
-    args = parser.parse_args()
     figures: dict[str, object] = {"cpus": os.cpu_count(), "loadavg": os.getloadavg()[0]}
+    figures["loop"] = "uvloop" if args.uvloop else "asyncio"
     figures.update(await turn_latency(args.turns))  # first: nothing else started or stopped yet
     figures.update(await worker_figures(args.cold, args.workers))
     if args.hostile:
@@ -295,5 +288,19 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--turns", type=int, default=300)
+    parser.add_argument("--cold", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=20)
+    parser.add_argument("--hostile", type=int, default=0, help="attacks to run (0: none)")
+    parser.add_argument("--sessions", type=int, default=100, help="ordinary sessions")
+    parser.add_argument("--quiet-rounds", type=int, default=5, help="baseline rounds each")
+    parser.add_argument("--uvloop", action="store_true", help="the service's loop (agentgpt serve)")
+    arguments = parser.parse_args()
     os.environ.setdefault("AGENTGPT_HOME", tempfile.mkdtemp(prefix="agentgpt-bench-"))
-    asyncio.run(main())
+    if arguments.uvloop:
+        import uvloop
+
+        uvloop.run(main(arguments))
+    else:
+        asyncio.run(main(arguments))
