@@ -26,7 +26,9 @@ Prints one JSON line:
   CPU, 128Mi, 32 pids) runs its attacks (busy loop, 2 GiB, fork bomb, reading the data
   directory, /proc, a socket to the store), N times; the rounds run just before and after
   each attack are the baseline (same run, bracketing it): ``ordinary_p50_ms`` /
-  ``ordinary_p99_ms`` quiet and under attack, and the p99 ratio (issue 18: <= 1.25).
+  ``ordinary_p99_ms`` quiet and under attack, and the p99 ratio (issue 18: <= 1.25); the
+  service thread's CPU per ordinary turn and its share of a CPU (CPU time / wall time) in
+  each phase tell whether the attack costs the service work or leaves it less CPU.
 
     python bench/runtime.py --turns 500 --cold 5 --workers 20 --hostile 3 [--uvloop]
 """
@@ -241,6 +243,20 @@ async def hostile_figures(times: int, sessions_n: int, quiet_rounds: int) -> dic
     quiet: list[float] = []
     loud: list[float] = []
     refused = 0
+    # The service thread's CPU and the wall time of each phase: does the attack make the
+    # service do more per turn, or leave it less CPU?
+    spent = {"quiet": [0.0, 0.0], "attacked": [0.0, 0.0]}
+
+    async def rounds(phase: str, count: int | None, attack: asyncio.Task[int] | None) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        out = quiet if phase == "quiet" else loud
+        i = 0
+        while (count is not None and i < count) or (attack is not None and not attack.done()):
+            out.extend(await _round(ordinary, sessions, i))
+            i += 1
+        spent[phase][0] += time.perf_counter() - wall
+        spent[phase][1] += time.thread_time() - cpu
+
     try:
         sessions = [await ordinary.create_session(f"customer-{i}") for i in range(sessions_n)]
         attacker = await hostile.create_session("mallory", region="quarantine")
@@ -248,16 +264,11 @@ async def hostile_figures(times: int, sessions_n: int, quiet_rounds: int) -> dic
         for i in range(3):
             await _round(ordinary, sessions, i)
         for _ in range(times):
-            for i in range(quiet_rounds):
-                quiet += await _round(ordinary, sessions, i)
+            await rounds("quiet", quiet_rounds, None)
             attack = asyncio.create_task(_attack(hostile, attacker.id))
-            i = 0
-            while not attack.done():
-                loud += await _round(ordinary, sessions, i)
-                i += 1
+            await rounds("attacked", None, attack)
             refused += attack.result()
-        for i in range(quiet_rounds):
-            quiet += await _round(ordinary, sessions, i)
+        await rounds("quiet", quiet_rounds, None)
     finally:
         await limits.unset("quarantine")
         await hostile.aclose()
@@ -270,6 +281,10 @@ async def hostile_figures(times: int, sessions_n: int, quiet_rounds: int) -> dic
         "ordinary_p50_ms_attacked": round(statistics.median(loud), 1),
         "ordinary_p99_ms_attacked": round(p99(loud), 1),
         "ordinary_p99_ratio": round(p99(loud) / p99(quiet), 2),
+        "service_cpu_ms_per_turn_quiet": round(spent["quiet"][1] * 1000 / len(quiet), 3),
+        "service_cpu_ms_per_turn_attacked": round(spent["attacked"][1] * 1000 / len(loud), 3),
+        "service_cpu_share_quiet": round(spent["quiet"][1] / spent["quiet"][0], 2),
+        "service_cpu_share_attacked": round(spent["attacked"][1] / spent["attacked"][0], 2),
         "ordinary_turns_quiet": len(quiet),
         "ordinary_turns_attacked": len(loud),
     }
