@@ -24,8 +24,8 @@ Prints one JSON line:
 - with ``--hostile N``: ``--sessions`` ordinary in-process FAQ sessions run rounds of
   concurrent turns while a hostile agent in a sandboxed session of a capped region (0.25
   CPU, 128Mi, 32 pids) runs its attacks (busy loop, 2 GiB, fork bomb, reading the data
-  directory, /proc, a socket to the store), N times; the rounds run just before and after
-  each attack are the baseline (same run, bracketing it): ``ordinary_p50_ms`` /
+  directory, /proc, a socket to the store), N times; as many quiet rounds as each attack
+  lasted, run around it, are the baseline (same run, bracketing it): ``ordinary_p50_ms`` /
   ``ordinary_p99_ms`` quiet and under attack, and the p99 ratio (issue 18: <= 1.25); the
   service thread's CPU per ordinary turn and its share of a CPU (CPU time / wall time) in
   each phase tell whether the attack costs the service work or leaves it less CPU.
@@ -246,8 +246,9 @@ async def hostile_figures(times: int, sessions_n: int, quiet_rounds: int) -> dic
     # The service thread's CPU and the wall time of each phase: does the attack make the
     # service do more per turn, or leave it less CPU?
     spent = {"quiet": [0.0, 0.0], "attacked": [0.0, 0.0]}
+    expected = quiet_rounds  # attacked rounds expected of the next attack
 
-    async def rounds(phase: str, count: int | None, attack: asyncio.Task[int] | None) -> None:
+    async def rounds(phase: str, count: int | None, attack: asyncio.Task[int] | None) -> int:
         wall, cpu = time.perf_counter(), time.thread_time()
         out = quiet if phase == "quiet" else loud
         i = 0
@@ -256,6 +257,7 @@ async def hostile_figures(times: int, sessions_n: int, quiet_rounds: int) -> dic
             i += 1
         spent[phase][0] += time.perf_counter() - wall
         spent[phase][1] += time.thread_time() - cpu
+        return i
 
     try:
         sessions = [await ordinary.create_session(f"customer-{i}") for i in range(sessions_n)]
@@ -264,11 +266,15 @@ async def hostile_figures(times: int, sessions_n: int, quiet_rounds: int) -> dic
         for i in range(3):
             await _round(ordinary, sessions, i)
         for _ in range(times):
-            await rounds("quiet", quiet_rounds, None)
+            # As many quiet rounds as the attack lasted, half before it and half after: a
+            # round's 100 turns share its fate (a stall hits them all), so p99 is decided by
+            # the worst rounds, and comparing 20 rounds with 100 would favour the fewer.
+            await rounds("quiet", (expected + 1) // 2, None)
             attack = asyncio.create_task(_attack(hostile, attacker.id))
-            await rounds("attacked", None, attack)
+            lasted = await rounds("attacked", None, attack)
+            await rounds("quiet", max(0, lasted - (expected + 1) // 2), None)
+            expected = lasted
             refused += attack.result()
-        await rounds("quiet", quiet_rounds, None)
     finally:
         await limits.unset("quarantine")
         await hostile.aclose()
@@ -309,7 +315,9 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=20)
     parser.add_argument("--hostile", type=int, default=0, help="attacks to run (0: none)")
     parser.add_argument("--sessions", type=int, default=100, help="ordinary sessions")
-    parser.add_argument("--quiet-rounds", type=int, default=5, help="baseline rounds each")
+    parser.add_argument(
+        "--quiet-rounds", type=int, default=20, help="attacked rounds expected of the first attack"
+    )
     parser.add_argument("--uvloop", action="store_true", help="the service's loop (agentgpt serve)")
     arguments = parser.parse_args()
     os.environ.setdefault("AGENTGPT_HOME", tempfile.mkdtemp(prefix="agentgpt-bench-"))
