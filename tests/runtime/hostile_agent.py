@@ -1,7 +1,8 @@
 """A hostile custom agent (issue 18): each message names an attack it then carries out.
 
 It implements the Agent protocol for real; run in an isolated worker, each attack must be
-contained: ``spin`` (busy loop), ``alloc`` (2 GiB), ``fork`` (fork bomb), ``read <path>``
+contained: ``spin`` (busy loop), ``alloc`` (2 GiB), ``fork`` (fork bomb), ``daemon`` (an
+orphaned grandchild that sleeps on), ``read <path>``
 (another session's files), ``connect <host> <port>`` (a socket to the store), ``scribble``
 (a file in /tmp, to check the next worker starts clean). Anything else is echoed.
 """
@@ -56,7 +57,7 @@ class HostileAgent:
 
     def _fork(self, _: str) -> str:
         children, refused = 0, 0
-        for _ in range(10_000):
+        for _attempt in range(10_000):
             try:
                 pid = os.fork()
             except OSError:
@@ -69,6 +70,19 @@ class HostileAgent:
                 os._exit(0)
             children += 1
         return f"forked {children} refused {refused}"
+
+    def _daemon(self, _: str) -> str:
+        """Double fork: the grandchild is orphaned (re-parented) and sleeps on."""
+        child = os.fork()
+        if child == 0:
+            if os.fork() == 0:
+                time.sleep(60)
+            os._exit(0)
+        os.waitpid(child, 0)
+        return "daemonized"
+
+    def _pid(self, _: str) -> str:
+        return f"pid:{os.getpid()}"
 
     def _read(self, path: str) -> str:
         try:

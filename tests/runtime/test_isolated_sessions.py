@@ -55,6 +55,16 @@ async def test_turns_run_in_a_worker_bound_to_one_session(manager: SessionManage
     assert loaded.metadata["runtime"] == "sandbox"
 
 
+async def test_nothing_an_agent_forks_outlives_its_turn(manager: SessionManager) -> None:
+    session = await manager.create_session("erin")
+    # The worker is its pid namespace's init: orphans come back to it, and "no child left"
+    # after a turn is the one check that lets it skip the /proc sweep.
+    assert (await manager.handle(session.id, "pid")).reply == "pid:1"
+    assert (await manager.handle(session.id, "daemon")).reply == "daemonized"
+    listed = (await manager.handle(session.id, "listdir /proc")).reply
+    assert [e for e in listed.split(":")[1].split(",") if e.isdigit()] == ["1"]
+
+
 async def test_a_recycled_worker_is_wiped_and_replaced(standalone_store: RedisContextStore) -> None:
     manager = isolated_manager(standalone_store, idle_recycle=timedelta(seconds=0.4))
     try:

@@ -7,9 +7,8 @@ agent's ``Response``. ``handler_for`` is the factory the worker process loads.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -49,23 +48,20 @@ def decode_response(body: bytes) -> Response:
     return _response_decoder.decode(body)
 
 
-def handler_for(agent_spec: str) -> Callable[[bytes], bytes]:
+def handler_for(agent_spec: str) -> Callable[[bytes], Awaitable[bytes]]:
     """Load the agent class named ``module:QualName`` and return the worker's turn handler."""
     module_name, _, qualname = agent_spec.partition(":")
     target: Any = importlib.import_module(module_name)
     for part in qualname.split("."):
         target = getattr(target, part)
     agent = target()
-    loop = asyncio.new_event_loop()
 
-    def handle(body: bytes) -> bytes:
+    async def handle(body: bytes) -> bytes:
         call = _call_decoder.decode(body)
         try:
             if call.capabilities:
                 agent.configure(call.capabilities)
-            response = loop.run_until_complete(
-                agent.process(input=call.input, context=call.context)
-            )
+            response = await agent.process(input=call.input, context=call.context)
         finally:
             agent.reset()
         return _call_encoder.encode(response)

@@ -195,10 +195,11 @@ class FirecrackerWorker:
         assert self._reader is not None
         assert self._writer is not None
         request = frames.Frame(frames.PROTOCOL_VERSION, "call", next(self._ids), body)
-        self._writer.write(frames.encode(request))
-        await self._writer.drain()
         try:
-            reply = await asyncio.wait_for(frames.read_frame(self._reader), time_limit)
+            async with asyncio.timeout(time_limit):
+                self._writer.write(frames.encode(request))
+                await self._writer.drain()
+                reply = await frames.read_frame(self._reader)
         except TimeoutError:
             raise WorkerLimitExceeded(f"the agent ran longer than {time_limit:g}s") from None
         if reply.kind == "error":
