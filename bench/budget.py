@@ -33,7 +33,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import argparse
 import asyncio
 import gc
-import inspect
 import json
 import os
 import tempfile
@@ -47,8 +46,8 @@ import uvloop
 
 LINES = ("I lost my card, please block it", "I forgot my password", "Can I get a loan?",
          "Wire transfer to my landlord please", "thanks, bye")  # fmt: skip
-STAGES = ("token check", "rate limit", "lock + load", "decrypt + decode", "NLU", "agent",
-          "encode + encrypt", "commit", "analytics", "response")  # fmt: skip
+STAGES = ("token check", "rate limit", "lock + load", "decrypt + decode", "PII redaction", "NLU",
+          "agent", "encode + encrypt", "commit", "analytics", "response")  # fmt: skip
 
 
 async def call(app: Any, method: str, path: str, body: bytes = b"",
@@ -118,42 +117,39 @@ class Clock:
 
 async def staged_turn(svc: Any, token: str, session_id: str, text: str, clock: Clock,
                       nlu: dict[str, float]) -> None:  # fmt: skip
-    """One turn of the messages route, stage by stage (the same calls, in the same order)."""
-    from agentgpt.server.auth import charge
+    """One turn of the messages route, stage by stage (the calls of ``SessionManager.handle``)."""
+    from agentgpt.agents.turn_pii import turn_values
     from agentgpt.server.schemas import TurnOut
+    from agentgpt.sessions.redaction import merged
 
     manager = svc.manager
     clock.mark = time.process_time()
     claims = svc.verifier.verify(token)
     clock.lap("token check")
-    if "yes" not in _FOLDED:
-        _FOLDED["yes"] = "rate_bucket" in inspect.signature(manager.handle).parameters
-    bucket = None
-    if _FOLDED["yes"]:  # the bucket is spent in the lock's script: its CPU is in "lock + load"
-        bucket = svc.limiter.bucket(claims.user)
-    else:
-        await charge(svc, claims)
+    # The bucket is spent in the lock's script: its CPU is in "lock + load".
+    bucket = svc.limiter.bucket(claims.user)
     clock.lap("rate limit")
     started = time.perf_counter()
-    lock = (
-        manager._turn_lock(session_id, None, bucket)
-        if bucket
-        else manager._turn_lock(session_id, None)
-    )
+    lock = manager._turn_lock(session_id, None, bucket)
     await lock.acquire()
     clock.lap("lock + load")
-    session = await manager._loaded(session_id, lock, claims.user)
+    manager._check_owner(session_id, lock.meta, claims.user)
+    session = await manager._materialise(session_id, lock.meta, lock.ctx)
     clock.lap("decrypt + decode")
+    redaction = await manager.redactor.redact(text, session.capabilities)
+    clock.lap("PII redaction")
     before = nlu["cpu"]
-    response = await manager._process(session, text)
+    with turn_values(redaction.values):
+        response = await manager._process(session, redaction.text)
+    merged(response, redaction)
     manager._require_verification_if_flagged(lock, response)
     clock.lap("agent")
     clock.total["agent"] -= nlu["cpu"] - before
     clock.total["NLU"] += nlu["cpu"] - before
     latency_ms = (time.perf_counter() - started) * 1000
     write, context = session.prepare_turn(
-        text, response, fence=lock.fence, window=manager.settings.context_window,
-        latency_ms=latency_ms, release_value=lock.value,
+        response.redacted_input or "", response, fence=lock.fence,
+        window=manager.settings.context_window, latency_ms=latency_ms, release_value=lock.value,
     )  # fmt: skip
     clock.lap("encode + encrypt")
     await manager.store.commit(write)
@@ -166,10 +162,6 @@ async def staged_turn(svc: Any, token: str, session_id: str, text: str, clock: C
     clock.lap("analytics")
     TurnOut.of(session_id, response.seq, response).model_dump_json()
     clock.lap("response")
-
-
-#: Whether this checkout's turn spends the rate bucket in its lock script (looked up once).
-_FOLDED: dict[str, bool] = {}
 
 
 def _time_nlu() -> dict[str, float]:
