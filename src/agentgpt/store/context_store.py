@@ -38,6 +38,7 @@ from agentgpt.store.embedded import EmbeddedServer
 from agentgpt.store.failures import STORE_FAILURES, script_failure, store_unavailable
 from agentgpt.store.scripts import SCRIPTS, ScriptCall
 from agentgpt.store.supervisor import EmbeddedSupervisor, RestartPolicy
+from agentgpt.store.turn_channel import TurnChannel, usable
 
 #: Hash slots of a Redis/Valkey cluster: every one must be served for the store to be ready.
 CLUSTER_SLOTS = 16384
@@ -266,6 +267,19 @@ class RedisContextStore:
         ]
         script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq), keys.idempotency]
         client = await self.client()
+        channel = self._channel()
+        if channel is not None:
+            # One write on the turn channel: the commit script and the schedule update.
+            commands: list[Sequence[Any]] = [
+                ("EVALSHA", SCRIPTS.shas["commit"], len(script_keys), *script_keys, *args),
+                *self._schedule_commands(write.session_id, _now_ms(), write.owner_hash),
+            ]
+            try:
+                results = await self._guard(_raising(channel.pipeline(commands)))
+            except NoScriptError:
+                await SCRIPTS.load(channel)
+                return await self.commit(write)
+            return _check_commit(write.session_id, int(results[0]))
         if isinstance(client, RedisCluster):
             # redis-py refuses scripts in cluster pipelines: run the commit and the
             # schedule update side by side (one round trip each, concurrently).
@@ -508,7 +522,7 @@ class RedisContextStore:
         elif bucket is not None:
             keys.append(bucket.key)
             args += [bucket.rate, bucket.burst]
-        reply = await self._script(client, "acquire", keys, args)
+        reply = await self._script(self._channel() or client, "acquire", keys, args)
         status = int(reply[0])
         if status == -2:
             return Acquired(granted=False, retry_after_ms=int(reply[1]))
@@ -553,16 +567,28 @@ class RedisContextStore:
     def _queue_schedule(
         self, pipe: Any, session_id: str, now_ms: int, owner_hash: str = ""
     ) -> None:
+        for command in self._schedule_commands(session_id, now_ms, owner_hash):
+            pipe.execute_command(*command)
+
+    def _schedule_commands(
+        self, session_id: str, now_ms: int, owner_hash: str = ""
+    ) -> list[tuple[Any, ...]]:
+        """The ZADDs recording a session's activity (and its expiry check)."""
         shard = K.shard_of(session_id)
-        pipe.zadd(K.active_key(shard), {session_id: now_ms})
-        # XX: activity keeps an admitted session's slot, it never takes a new one.
-        pipe.zadd(K.admission_live_key(), {session_id: now_ms}, xx=True)
-        if owner_hash:
-            pipe.zadd(K.admission_user_key(owner_hash), {session_id: now_ms}, xx=True)
-        if self.settings.data_retention.sliding:
-            pipe.zadd(K.expiry_key(shard), {session_id: now_ms + self.retention_ms})
-        else:
-            pipe.zadd(K.expiry_key(shard), {session_id: now_ms + self.retention_ms}, nx=True)
+        expiry = now_ms + self.retention_ms
+        return [
+            ("ZADD", K.active_key(shard), now_ms, session_id),
+            # XX: activity keeps an admitted session's slot, it never takes a new one.
+            ("ZADD", K.admission_live_key(), "XX", now_ms, session_id),
+            *(
+                [("ZADD", K.admission_user_key(owner_hash), "XX", now_ms, session_id)]
+                if owner_hash
+                else []
+            ),
+            ("ZADD", K.expiry_key(shard), expiry, session_id)
+            if self.settings.data_retention.sliding
+            else ("ZADD", K.expiry_key(shard), "NX", expiry, session_id),
+        ]
 
     async def _schedule(self, session_id: str, now_ms: int, owner_hash: str = "") -> None:
         client = await self.client()
@@ -614,8 +640,18 @@ class RedisContextStore:
 
     # --- plumbing ----------------------------------------------------------------------
 
+    def _channel(self) -> TurnChannel | None:
+        """The turn channel when it may serve this store's turn calls (else the client).
+
+        Not when commits wait for durability: a ``WAITAOF`` on the shared connection
+        would hold every other caller's replies behind it.
+        """
+        if self._durability.waits:
+            return None
+        return self._backend.channel
+
     async def _script(
-        self, client: Client, name: str, keys: Sequence[str], args: Sequence[Any]
+        self, client: Client | TurnChannel, name: str, keys: Sequence[str], args: Sequence[Any]
     ) -> Any:
         return await self._guard(SCRIPTS.call(client, name, keys, args))
 
@@ -651,6 +687,15 @@ class RedisContextStore:
             if bug is not None:
                 raise bug from exc
             raise self._backend.unavailable(exc) from exc
+
+
+async def _raising(replies: Any) -> list[Any]:
+    """The replies of a pipeline, raising its first error reply (as redis-py's would)."""
+    results: list[Any] = await replies
+    for reply in results:
+        if isinstance(reply, Exception):
+            raise reply
+    return results
 
 
 def _cluster_health(info: Any) -> tuple[str, int]:
@@ -706,6 +751,8 @@ class _Backend:
         #: operator's, see ``agentgpt security compact``).
         self.compactor: ErasureCompactor | None = None
         self.supervisor: EmbeddedSupervisor | None = None
+        #: The turn's calls on one pipelined connection (standalone stores only).
+        self.channel: TurnChannel | None = None
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -765,6 +812,7 @@ class _Backend:
             with contextlib.suppress(*STORE_FAILURES):
                 await client.aclose()
             raise self.unavailable(exc, hint=True) from exc
+        self.channel = TurnChannel(client) if usable(client) else None
         return client
 
     def erased(self, client: Client) -> None:
@@ -780,6 +828,9 @@ class _Backend:
         if self.compactor is not None and self._client is not None:
             await self.compactor.flush()
         client, self._client = self._client, None
+        channel, self.channel = self.channel, None
+        if channel is not None:
+            await channel.aclose()
         if client is not None:
             await client.aclose()
         supervisor, self.supervisor = self.supervisor, None
