@@ -13,7 +13,8 @@ every figure shares the machine's load of that moment):
   costs beyond the sum of the stages is the framework (middleware, routing, parameter and
   body validation): ``http_framework`` in the table;
 * **floor**: a bare ASGI callable that parses a small JSON body, runs two EVALSHA on the
-  same Valkey through the same store client and answers JSON.
+  same Valkey through the same store client and answers JSON; and the same through the
+  store's turn channel (``store/turn_channel.py``, what the turn's calls use).
 
 Neither path includes the socket server (uvicorn's HTTP parsing): both are called as ASGI
 applications. Prints one JSON line, then the table (``--table``) for docs/benchmarks.md.
@@ -80,8 +81,12 @@ async def call(app: Any, method: str, path: str, body: bytes = b"",
     return int(state["status"]), b"".join(chunks)
 
 
-def bare_app(store: Any) -> Callable[..., Awaitable[None]]:
-    """The floor: parse a small JSON body, two EVALSHA on the same Valkey, answer JSON."""
+def bare_app(store: Any, lean: bool = False) -> Callable[..., Awaitable[None]]:
+    """The floor: parse a small JSON body, two EVALSHA on the same Valkey, answer JSON.
+
+    ``lean``: through the store's turn channel (as the turn's calls go) instead of
+    redis-py's client.
+    """
     from agentgpt.store.scripts import Scripts
 
     scripts = Scripts(["token_bucket", "cas_field"])
@@ -90,6 +95,8 @@ def bare_app(store: Any) -> Callable[..., Awaitable[None]]:
         body = (await receive())["body"]
         text = json.loads(body)["text"]
         client = await store.client()
+        if lean:
+            client = store._backend.channel
         a = await scripts.call(client, "token_bucket", ["bench:floor:rate"], [1e6, 1e6])
         b = await scripts.call(client, "cas_field", ["bench:floor:cas"], ["f", "", "v", 60_000])
         out = json.dumps({"reply": text, "a": int(a[0]), "b": str(b)}).encode()
@@ -119,7 +126,7 @@ async def staged_turn(svc: Any, token: str, session_id: str, text: str, clock: C
                       nlu: dict[str, float]) -> None:  # fmt: skip
     """One turn of the messages route, stage by stage (the calls of ``SessionManager.handle``)."""
     from agentgpt.agents.turn_pii import turn_values
-    from agentgpt.server.schemas import TurnOut
+    from agentgpt.server.message_route import turn_json
     from agentgpt.sessions.redaction import merged
 
     manager = svc.manager
@@ -160,7 +167,7 @@ async def staged_turn(svc: Any, token: str, session_id: str, text: str, clock: C
     manager._record_turn(response, latency_ms)
     await manager._fire_turn(session, response, latency_ms, 0.0)
     clock.lap("analytics")
-    TurnOut.of(session_id, response.seq, response).model_dump_json()
+    turn_json(session_id, response.seq, response)
     clock.lap("response")
 
 
@@ -245,6 +252,7 @@ async def main_async(turns: int, rounds: int) -> dict[str, Any]:
             ids.append(json.loads(body)["id"])
         bodies = [json.dumps({"text": line}).encode() for line in LINES]
         floor = bare_app(svc.manager.store)
+        lean_floor = bare_app(svc.manager.store, lean=True)
         clock = Clock()
 
         async def staged(i: int) -> None:
@@ -259,17 +267,23 @@ async def main_async(turns: int, rounds: int) -> dict[str, Any]:
             status, out = await call(floor, "POST", "/floor", bodies[i % len(bodies)])
             assert status == 200, out
 
-        for fn in (staged, route, bare):  # warm-up
+        async def lean_bare(i: int) -> None:
+            status, out = await call(lean_floor, "POST", "/floor", bodies[i % len(bodies)])
+            assert status == 200, out
+
+        for fn in (staged, route, bare, lean_bare):  # warm-up
             await cpu_per_call(fn, 50)
         clock.total.clear()
         pauses = GcPauses()
         pauses.start()
         whole: list[float] = []
         floors: list[float] = []
+        lean_floors: list[float] = []
         for _ in range(rounds):
             await cpu_per_call(staged, turns)
             whole.append(await cpu_per_call(route, turns))
             floors.append(await cpu_per_call(bare, turns))
+            lean_floors.append(await cpu_per_call(lean_bare, turns))
         n = turns * rounds
         stages = {s: clock.total[s] / n * 1000 for s in STAGES}
         post_ms = sum(whole) / rounds * 1000
@@ -283,10 +297,12 @@ async def main_async(turns: int, rounds: int) -> dict[str, Any]:
             "post_message_ms": round(post_ms, 3),
             "http_framework_ms": round(post_ms - staged_sum, 3),
             "floor_ms": round(sum(floors) / rounds * 1000, 3),
+            "floor_turn_channel_ms": round(sum(lean_floors) / rounds * 1000, 3),
+            "route_over_floor": round(post_ms / (sum(floors) / rounds * 1000), 2),
             "post_message_rounds_ms": [round(x * 1000, 3) for x in whole],
             "floor_rounds_ms": [round(x * 1000, 3) for x in floors],
             "gc_thresholds": list(gc.get_threshold()),
-            "gc": pauses.figures(3 * n),
+            "gc": pauses.figures(4 * n),
         }
 
 
@@ -298,8 +314,11 @@ def table(r: dict[str, Any]) -> str:
                                                 r["http_framework_ms"])]:  # fmt: skip
         rows.append(f"| {stage} | {ms:.3f} | {ms / post:.0%} |")
     rows.append(f"| **whole route** (`POST .../messages`, ASGI) | **{post:.3f}** | 100% |")
-    rows.append(f"| floor: bare ASGI, JSON + 2 EVALSHA, same run | {r['floor_ms']:.3f} | "
-                f"{r['floor_ms'] / post:.0%} |")  # fmt: skip
+    rows.append(f"| floor: bare ASGI, JSON + 2 EVALSHA (redis-py), same run | "
+                f"{r['floor_ms']:.3f} | {r['floor_ms'] / post:.0%} |")  # fmt: skip
+    lean = r["floor_turn_channel_ms"]
+    rows.append(f"| floor: the same through the turn channel, same run | {lean:.3f} | "
+                f"{lean / post:.0%} |")  # fmt: skip
     return "\n".join(rows)
 
 
