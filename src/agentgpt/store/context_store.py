@@ -271,7 +271,7 @@ class RedisContextStore:
         if channel is not None:
             # One write on the turn channel: the commit script and the schedule update.
             commands: list[Sequence[Any]] = [
-                ("EVALSHA", SCRIPTS.shas["commit"], len(script_keys), *script_keys, *args),
+                SCRIPTS.command("commit", script_keys, args),
                 *self._schedule_commands(write.session_id, _now_ms(), write.owner_hash),
             ]
             try:

@@ -95,6 +95,13 @@ class Scripts:
                 await self.load(client)
         raise AssertionError("unreachable")
 
+    def command(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> tuple[Any, ...]:
+        """The ``EVALSHA`` of script ``name`` as a raw command (a turn channel pipeline).
+
+        Its caller reloads the scripts after ``NOSCRIPT`` and runs it again, once.
+        """
+        return ("EVALSHA", self.shas[name], len(keys), *keys, *args)
+
     def queue(self, pipe: Any, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
         """Queue script ``name`` on a pipeline (``run_pipeline`` reloads if needed)."""
         pipe.evalsha(self.shas[name], len(keys), *keys, *args)
