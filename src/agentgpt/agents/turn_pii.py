@@ -18,6 +18,11 @@ from agentgpt.nlu.pii import KINDS
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _values: ContextVar[Mapping[str, str]] = ContextVar("agentgpt_turn_pii", default=_EMPTY)
+#: The text the turn pipeline's redaction produced in this task, and its detector (region,
+#: kinds).
+_redacted: ContextVar[tuple[str, object] | None] = ContextVar(
+    "agentgpt_turn_redacted", default=None
+)
 _PLACEHOLDER = re.compile(r"<(" + "|".join(KINDS) + r")_\d+>")
 
 
@@ -29,6 +34,21 @@ def turn_values(values: Mapping[str, str]) -> Iterator[None]:
         yield
     finally:
         _values.reset(token)
+
+
+def mark_redacted(text: str, detector: object) -> None:
+    """Record that the turn pipeline produced ``text`` with ``detector`` (region, kinds)."""
+    _redacted.set((text, detector))
+
+
+def redacted_already(text: str, detector: object) -> bool:
+    """True when ``text`` is what the pipeline's redaction produced with the same detector.
+
+    The agent's own detector would find nothing more in it (the same detector, already
+    run): the NLP agent then skips its second pass (~30-50 us per message).
+    """
+    seen = _redacted.get()
+    return seen is not None and seen[1] == detector and seen[0] == text
 
 
 def current_values() -> Mapping[str, str]:

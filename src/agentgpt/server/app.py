@@ -32,6 +32,7 @@ from agentgpt.server import (
     problems,
     sessions_api,
 )
+from agentgpt.server.message_route import MessageLane
 from agentgpt.server.metrics import Metrics
 from agentgpt.server.middleware import RequestContext
 from agentgpt.server.safety import refuse_unsafe
@@ -90,6 +91,8 @@ def create_app(
     app.include_router(pages.router)
     static = resources.files("agentgpt.server") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    # Inside RequestContext (ids, metrics, log, body limit), before Starlette's routing.
+    app.add_middleware(MessageLane, routes=sessions_api.router.routes)
     app.add_middleware(
         RequestContext, metrics=metrics, max_body_bytes=settings.server.max_body_bytes
     )

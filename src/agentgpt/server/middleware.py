@@ -104,7 +104,8 @@ class RequestContext:
                 status["code"] = 413
         finally:
             route = _route(scope)
-            self.metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
+            metrics = self.metrics
+            metrics.child(metrics.requests, scope["method"], route, str(status["code"])).inc()
             log.info(
                 "%s %s %s %.1fms",
                 scope["method"],

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Sequence
 
 from agentgpt.agents.response import Entity, Response
+from agentgpt.agents.turn_pii import mark_redacted
 from agentgpt.nlu.pii import PIIRedactor, Redaction, restore
 
 #: Capability with which a session opts out of redaction (the NLP agent's switch).
@@ -32,8 +33,11 @@ class TurnRedactor:
         if NO_PII in capabilities:
             return Redaction(text, {}, {})
         if len(text) <= INLINE_CHARS:
-            return self.redactor.redact(text)
-        return await asyncio.to_thread(self.redactor.redact, text)
+            redaction = self.redactor.redact(text)
+        else:
+            redaction = await asyncio.to_thread(self.redactor.redact, text)
+        mark_redacted(redaction.text, (self.redactor.region, self.redactor.kinds))
+        return redaction
 
 
 def merged(response: Response, redaction: Redaction) -> Response:

@@ -26,6 +26,7 @@ from agentgpt.store.embedded import EmbeddedServer
 from agentgpt.store.failures import STORE_FAILURES, script_failure, store_unavailable
 from agentgpt.store.scripts import SCRIPTS, ScriptCall
 from agentgpt.store.supervisor import EmbeddedSupervisor, RestartPolicy
+from agentgpt.store.turn_channel import TurnChannel, usable
 
 if TYPE_CHECKING:
     from agentgpt.store.lock import _Gate as LockGate
@@ -97,6 +98,8 @@ class StoreBackend:
         #: In-process FIFO gates of ``DistributedLock``, one per (loop, resource) polled
         #: through this connection; removed when nobody uses them.
         self.lock_gates: dict[tuple[int, str], LockGate] = {}
+        #: The turn's calls on one pipelined connection (standalone stores only).
+        self.channel: TurnChannel | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -146,6 +149,7 @@ class StoreBackend:
             with contextlib.suppress(*STORE_FAILURES):
                 await client.aclose()
             raise self.unavailable(exc, hint=True) from exc
+        self.channel = TurnChannel(client) if usable(client) else None
         return client
 
     async def guard(self, awaitable: Any) -> Any:
@@ -216,6 +220,9 @@ class StoreBackend:
         if self.compactor is not None and self._client is not None:
             await self.compactor.flush()
         client, self._client = self._client, None
+        channel, self.channel = self.channel, None
+        if channel is not None:
+            await channel.aclose()
         if client is not None:
             await client.aclose()
         supervisor, self.supervisor = self.supervisor, None
@@ -257,7 +264,7 @@ class Repository:
         return await self._backend.guard(awaitable)
 
     async def _script(
-        self, client: Client, name: str, keys: Sequence[str], args: Sequence[Any]
+        self, client: Client | TurnChannel, name: str, keys: Sequence[str], args: Sequence[Any]
     ) -> Any:
         return await self._guard(SCRIPTS.call(client, name, keys, args))
 

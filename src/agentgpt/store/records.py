@@ -63,26 +63,24 @@ class SessionMeta(msgspec.Struct, kw_only=True):
     def from_hash(cls, raw: dict[bytes, bytes]) -> SessionMeta:
         """Parse the store's hash (bytes fields) into a SessionMeta."""
 
-        def text(name: str, default: str = "") -> str:
-            value = raw.get(name.encode())
-            return value.decode() if value is not None else default
-
-        fence = text("fence")
-        runtime, _, cpu = text("rt").partition(":")  # "sandbox" or "sandbox:0.5"
-        caps = text("caps")
+        # Read on every turn: bytes keys, no helper calls (int() takes ASCII bytes as is).
+        get = raw.get
+        fence = get(b"fence")
+        runtime, _, cpu = get(b"rt", b"").decode().partition(":")  # "sandbox" or "sandbox:0.5"
+        caps = get(b"caps", b"").decode()
         return cls(
-            owner=text("owner"),  # only sessions written before owners were hashed
-            owner_hash=text("oh"),
-            created=int(text("created", "0")) / 1000,
+            owner=get(b"owner", b"").decode(),  # only sessions from before owners were hashed
+            owner_hash=get(b"oh", b"").decode(),
+            created=int(get(b"created", b"0")) / 1000,
             capabilities=caps.split(",") if caps else [],
-            wrapped_key=raw.get(b"dk", b""),
-            version=int(text("version", "0")),
-            head=raw.get(b"head", b""),
-            last_active=int(text("last_active", "0")) / 1000,
+            wrapped_key=get(b"dk", b""),
+            version=int(get(b"version", b"0")),
+            head=get(b"head", b""),
+            last_active=int(get(b"last_active", b"0")) / 1000,
             fence=int(fence) if fence else None,
-            fence_issued=int(text("fence_issued", "0")),
-            closed=text("closed") == "1",
-            region=text("region"),
+            fence_issued=int(get(b"fence_issued", b"0")),
+            closed=get(b"closed") == b"1",
+            region=get(b"region", b"").decode(),
             runtime=runtime,
             cpu_guarantee=float(cpu) if cpu else None,
         )

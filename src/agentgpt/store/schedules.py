@@ -18,16 +18,26 @@ class ScheduleRepository(Repository):
 
     def queue(self, pipe: Any, session_id: str, now_ms: int, owner_hash: str = "") -> None:
         """Queue a session's activity (and expiry) entries on pipe."""
+        for command in self.commands(session_id, now_ms, owner_hash):
+            pipe.execute_command(*command)
+
+    def commands(self, session_id: str, now_ms: int, owner_hash: str = "") -> list[tuple[Any, ...]]:
+        """The ZADDs recording a session's activity (and its expiry check)."""
         shard = K.shard_of(session_id)
-        pipe.zadd(K.active_key(shard), {session_id: now_ms})
-        # XX: activity keeps an admitted session's slot, it never takes a new one.
-        pipe.zadd(K.admission_live_key(), {session_id: now_ms}, xx=True)
-        if owner_hash:
-            pipe.zadd(K.admission_user_key(owner_hash), {session_id: now_ms}, xx=True)
-        if self.settings.data_retention.sliding:
-            pipe.zadd(K.expiry_key(shard), {session_id: now_ms + self.retention_ms})
-        else:
-            pipe.zadd(K.expiry_key(shard), {session_id: now_ms + self.retention_ms}, nx=True)
+        expiry = now_ms + self.retention_ms
+        return [
+            ("ZADD", K.active_key(shard), now_ms, session_id),
+            # XX: activity keeps an admitted session's slot, it never takes a new one.
+            ("ZADD", K.admission_live_key(), "XX", now_ms, session_id),
+            *(
+                [("ZADD", K.admission_user_key(owner_hash), "XX", now_ms, session_id)]
+                if owner_hash
+                else []
+            ),
+            ("ZADD", K.expiry_key(shard), expiry, session_id)
+            if self.settings.data_retention.sliding
+            else ("ZADD", K.expiry_key(shard), "NX", expiry, session_id),
+        ]
 
     async def schedule(self, session_id: str, now_ms: int, owner_hash: str = "") -> None:
         """Record a session's activity at now_ms (one round trip)."""

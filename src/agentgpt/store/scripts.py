@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any
@@ -49,7 +50,8 @@ class Scripts:
         """Read the bundled ``lua/*.lua`` files (``names``: a subset, for tests)."""
         folder = resources.files("agentgpt.store") / "lua"
         self.bodies = {
-            n: (folder / f"{n}.lua").read_text(encoding="utf-8") for n in names or self.NAMES
+            n: _expanded((folder / f"{n}.lua").read_text(encoding="utf-8"), folder)
+            for n in names or self.NAMES
         }
         self.shas = {n: hashlib.sha1(b.encode()).hexdigest() for n, b in self.bodies.items()}  # noqa: S324 - the server's script id
 
@@ -103,6 +105,13 @@ class Scripts:
                 await self.load(client)
         raise AssertionError("unreachable")
 
+    def command(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> tuple[Any, ...]:
+        """The ``EVALSHA`` of script ``name`` as a raw command (a turn channel pipeline).
+
+        Its caller reloads the scripts after ``NOSCRIPT`` and runs it again, once.
+        """
+        return ("EVALSHA", self.shas[name], len(keys), *keys, *args)
+
     def queue(self, pipe: Any, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
         """Queue script ``name`` on a pipeline (``run_pipeline`` reloads if needed)."""
         pipe.evalsha(self.shas[name], len(keys), *keys, *args)
@@ -117,6 +126,22 @@ class Scripts:
         for keys, args in calls:
             self.queue(pipe, name, keys, args)
         return list(await pipe.execute())
+
+
+#: A line ``-- @include <name>`` is replaced by ``lua/include/<name>.lua`` when a script is
+#: read (the server sees, and the SHA names, the whole text): logic two scripts share, such
+#: as the rate bucket spent by token_bucket.lua and by acquire.lua, has one definition.
+_INCLUDE = re.compile(r"^-- @include ([a-z_]+)$", re.MULTILINE)
+
+
+def _expanded(body: str, folder: Any) -> str:
+    """``body`` with its include lines replaced by the included files."""
+
+    def include(match: re.Match[str]) -> str:
+        text: str = (folder / "include" / f"{match.group(1)}.lua").read_text(encoding="utf-8")
+        return text.rstrip("\n")
+
+    return _INCLUDE.sub(include, body)
 
 
 #: The process's one registry.

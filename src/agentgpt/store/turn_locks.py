@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 from agentgpt.config.settings import StoreSettings
 from agentgpt.errors import (
@@ -33,6 +34,7 @@ from agentgpt.store.durability import Durability
 from agentgpt.store.failures import script_failure
 from agentgpt.store.schedules import ScheduleRepository
 from agentgpt.store.scripts import SCRIPTS
+from agentgpt.store.turn_channel import TurnChannel
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,7 @@ class TurnLockRepository(Repository):
         elif bucket is not None:
             keys.append(bucket.key)
             args += [bucket.rate, bucket.burst]
-        reply = await self._script(client, "acquire", keys, args)
+        reply = await self._script(self._channel() or client, "acquire", keys, args)
         status = int(reply[0])
         if status == -2:
             return Acquired(granted=False, retry_after_ms=int(reply[1]))
@@ -206,6 +208,19 @@ class TurnLockRepository(Repository):
         ]
         script_keys = [keys.meta, keys.ctx, keys.log, keys.lock, keys.vault(seq), keys.idempotency]
         client = await self._client()
+        channel = self._channel()
+        if channel is not None:
+            # One write on the turn channel: the commit script and the schedule update.
+            commands: list[Sequence[Any]] = [
+                SCRIPTS.command("commit", script_keys, args),
+                *self._schedules.commands(write.session_id, _now_ms(), write.owner_hash),
+            ]
+            try:
+                results = await self._guard(_raising(channel.pipeline(commands)))
+            except NoScriptError:  # the server restarted without our scripts: load, once
+                await self._guard(SCRIPTS.load(channel))
+                results = await self._guard(_raising(channel.pipeline(commands)))
+            return _check_commit(write.session_id, int(results[0]))
         if isinstance(client, RedisCluster):
             # redis-py refuses scripts in cluster pipelines: run the commit and the
             # schedule update side by side (one round trip each, concurrently).
@@ -226,6 +241,16 @@ class TurnLockRepository(Repository):
         if self._durability.waits:
             self._durability.check(results[-1], self.describe())
         return version
+
+    def _channel(self) -> TurnChannel | None:
+        """The turn channel when it may serve this store's turn calls (else the client).
+
+        Not when commits wait for durability: a ``WAITAOF`` on the shared connection
+        would hold every other caller's replies behind it.
+        """
+        if self._durability.waits:
+            return None
+        return self._backend.channel
 
     async def _waited(self, client: Client, queue: Callable[[Any], None]) -> list[Any]:
         """Run the pipeline ``queue`` fills, whose last command may be a durability wait.
@@ -288,6 +313,15 @@ class TurnLockRepository(Repository):
 
         results = await self._waited(client, queue)
         self._durability.check(results[-1], self.describe())
+
+
+async def _raising(replies: Any) -> list[Any]:
+    """The replies of a pipeline, raising its first error reply (as redis-py's would)."""
+    results: list[Any] = await replies
+    for reply in results:
+        if isinstance(reply, Exception):
+            raise reply
+    return results
 
 
 def _check_commit(session_id: str, code: int) -> int:

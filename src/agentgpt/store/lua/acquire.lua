@@ -4,21 +4,12 @@
 -- ARGV: 1 ticket, 2 lease ms, 3 waiter ttl ms, 4 is_session (0/1), 5 load (0/1),
 --       6 fence-hash ttl ms (resources that are not sessions)
 -- Optional, standalone stores only (another slot): KEYS 6 the caller's token bucket, spent
--- first as token_bucket.lua does (same logic), ARGV 7 rate/s, 8 burst.
+-- first (include/bucket.lua, as token_bucket.lua spends it), ARGV 7 rate/s, 8 burst.
 -- Returns {1, fence[, meta pairs, ctx]} when granted, {0, position} to wait, {-1} no session,
 -- {-2, retry_after_ms} when the caller's bucket is empty (nothing else is touched).
+-- @include bucket
 if KEYS[6] then
-  local rate, burst = tonumber(ARGV[7]), tonumber(ARGV[8])
-  local bt = redis.call('TIME')
-  local bnow = tonumber(bt[1]) * 1000 + math.floor(tonumber(bt[2]) / 1000)
-  local state = redis.call('HMGET', KEYS[6], 'tokens', 'ts')
-  local tokens = tonumber(state[1]) or burst
-  local ts = tonumber(state[2]) or bnow
-  tokens = math.min(burst, tokens + (bnow - ts) * rate / 1000)
-  local retry = 0
-  if tokens >= 1 then tokens = tokens - 1 else retry = math.ceil((1 - tokens) * 1000 / rate) end
-  redis.call('HSET', KEYS[6], 'tokens', tostring(tokens), 'ts', bnow)
-  redis.call('PEXPIRE', KEYS[6], math.ceil(burst * 1000 / rate) + 1000)
+  local retry = spend_bucket(KEYS[6], tonumber(ARGV[7]), tonumber(ARGV[8]))
   if retry > 0 then return {-2, retry} end
 end
 local is_session = ARGV[4] == '1'
