@@ -1,6 +1,6 @@
 """Faults under HTTP load, bounded: what each costs and whether anything acknowledged is lost.
 
-Usage: ``python bench/chaos.py [--duration 180] [--seed 1] [--customers 12]``
+Usage: ``python bench/chaos.py [--duration 180] [--seed 1] [--customers 12] [--baseline]``
 
 Two stages on loopback, each with customers sending numbered turns (every one with its own
 ``Idempotency-Key``, retried until acknowledged: ``tests/faultload.py``):
@@ -12,7 +12,8 @@ Two stages on loopback, each with customers sending numbered turns (every one wi
    an orchestrator would), ``worker-term`` (SIGTERM: it drains, then is restarted).
 2. A 3-primary / 3-replica cluster, once per durability level (``local``, ``replica``):
    ``primary-kill`` (SIGKILL of the primary serving a customer's session; the node is
-   started again once a replica took over).
+   started again once a replica took over). ``--baseline`` adds a ``replica`` run with
+   redis-py's stock ``RedisCluster`` in the service (the client before issue 14).
 
 Per fault: failed attempts, ``first ok`` (the first acknowledged turn started after the
 fault), ``recovered`` (the end of the last failed attempt), and the acknowledged / stored
@@ -43,6 +44,16 @@ from tests import servers  # noqa: E402
 from tests.faultload import Audit, FaultLoad  # noqa: E402
 
 from agentgpt.store import keys as K  # noqa: E402
+
+#: ``agentgpt serve`` with redis-py's stock cluster client (the baseline of primary-kill).
+STOCK_CLIENT = """
+import sys
+from redis.asyncio.cluster import RedisCluster
+import agentgpt.store.connection as connection
+connection.FailoverCluster = RedisCluster
+from agentgpt.cli.app import main
+sys.exit(main(sys.argv[1:]))
+"""
 
 EMBEDDED_FAULTS = ("store-kill", "store-stop", "worker-kill", "worker-term")
 DURABILITY_ENV = "AGENTGPT_SESSION_STORAGE__CONFIG__DURABILITY"
@@ -79,8 +90,13 @@ HEADER = (
 class Service:
     """``agentgpt serve`` on a fixed port, restartable (stderr kept in a file)."""
 
-    def __init__(self, url: str | None, **env: str) -> None:
-        """Describe the service on ``url`` (None: the embedded store of ``AGENTGPT_HOME``)."""
+    def __init__(self, url: str | None, *, stock_cluster_client: bool = False, **env: str) -> None:
+        """Describe the service on ``url`` (None: the embedded store of ``AGENTGPT_HOME``).
+
+        ``stock_cluster_client``: the baseline, redis-py's own ``RedisCluster`` in place of
+        ``FailoverCluster`` (swapped in the service process by this benchmark only).
+        """
+        self.stock = stock_cluster_client
         self.port = servers.free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.url = url
@@ -96,9 +112,12 @@ class Service:
 
     def start(self, timeout: float = 60.0) -> float:
         """Start it; return the seconds until ``/readyz`` answered 200."""
-        argv = [sys.executable, "-m", "agentgpt", "serve", "--port", str(self.port)]
+        serve = ["serve", "--port", str(self.port)]
         if self.url is not None:
-            argv += ["--url", self.url]
+            serve += ["--url", self.url]
+        argv = [sys.executable, "-m", "agentgpt", *serve]
+        if self.stock:
+            argv = [sys.executable, "-c", STOCK_CLIENT, *serve]
         started = time.monotonic()
         self.proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log)
         while time.monotonic() - started < timeout:
@@ -189,10 +208,10 @@ async def _inject(fault: str, service: Service, home: Path) -> str:
     return f"exited {exited:.2f}, ready again {exited + ready:.2f}"
 
 
-async def _cluster_stage(durability: str, customers: int) -> Row:
+async def _cluster_stage(durability: str, customers: int, *, stock: bool = False) -> Row:
     with servers.replicated_cluster(node_timeout_ms=2000) as nodes:
         url = "redis+cluster://" + ",".join(nodes.nodes)
-        service = Service(url, **{DURABILITY_ENV: durability})
+        service = Service(url, stock_cluster_client=stock, **{DURABILITY_ENV: durability})
         await asyncio.to_thread(service.start)
         load = FaultLoad(service.base, customers=customers)
         try:
@@ -207,15 +226,13 @@ async def _cluster_stage(durability: str, customers: int) -> Row:
             failover = await asyncio.to_thread(nodes.wait_failover)
             await asyncio.to_thread(nodes.start)
             await running
-            return Row(
-                f"cluster/{durability}",
-                "primary-kill",
-                load.errors(at),
-                _first_ok(load, at),
-                load.recovery(at),
-                await load.audit(),
-                f"failover {failover:.2f}",
-            )
+            # Turns acknowledged between the kill and the promotion: the healthy shards'.
+            served = sum(1 for a in load.attempts if a.ok and at <= a.start < at + failover)
+            stage = f"cluster/{durability}" + (" stock" if stock else "")
+            note = f"failover {failover:.2f}, {served} turns served before it"
+            audit = await load.audit()
+            errors, first = load.errors(at), _first_ok(load, at)
+            return Row(stage, "primary-kill", errors, first, load.recovery(at), audit, note)
         finally:
             await load.aclose()
             await asyncio.to_thread(service.stop)
@@ -227,6 +244,9 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=180.0, help="seconds, all stages")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--customers", type=int, default=12)
+    parser.add_argument(
+        "--baseline", action="store_true", help="also primary-kill with redis-py's own client"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     cluster_s = 2 * 35.0  # two failover runs of about 35 s each (cluster set-up included)
@@ -237,6 +257,8 @@ async def main() -> None:
         print(row.line(), flush=True)
     for durability in ("local", "replica"):
         print((await _cluster_stage(durability, args.customers)).line(), flush=True)
+    if args.baseline:
+        print((await _cluster_stage("replica", args.customers, stock=True)).line(), flush=True)
 
 
 if __name__ == "__main__":
