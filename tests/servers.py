@@ -235,8 +235,12 @@ def replicated_cluster(
     ``node_timeout_ms`` bounds failover: a replica takes over a dead primary about one to
     two node timeouts after the crash. Kill a node with ``Cluster.kill``.
     """
+    # repl-diskless-sync-delay 0: a primary serves a full resync at once (the default waits
+    # 5 s for more replicas): after a failover, the restarted node is the shard's only
+    # replica, and "replica" durability acknowledges nothing until it is in sync.
     opts = ("--cluster-node-timeout", str(node_timeout_ms), "--appendonly", "yes",
-            "--appendfsync", "everysec", "--shutdown-timeout", "1", *extra)  # fmt: skip
+            "--appendfsync", "everysec", "--shutdown-timeout", "1",
+            "--repl-diskless-sync-delay", "0", *extra)  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         nodes = Cluster(Path(tmp), masters, *opts, replicas=replicas)
         try:

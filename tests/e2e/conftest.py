@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from typing import IO
@@ -76,26 +77,46 @@ def start_server(
         environ["AGENTGPT_STORE_URL"] = store_url
     elif store_url is not None:
         argv += ["--url", store_url]
-    proc = subprocess.Popen(argv, env=environ, stdout=stdout, stderr=subprocess.PIPE)
+    # stderr goes to a file, never to a pipe nobody reads while the test runs: the service
+    # logs a line per request, and once a pipe's buffer (64 KiB, 4 KiB when the user's pipe
+    # quota is spent) is full, its next log write blocks the event loop, and every request
+    # stalls until the test drains the pipe (the "~40 s failover stall" of issue 14).
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop_server / server_stderr
+    proc = subprocess.Popen(argv, env=environ, stdout=stdout, stderr=err)
+    _stderr[proc.pid] = err
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc)
     except RuntimeError:
         proc.kill()
-        _, err = proc.communicate(timeout=10)
-        raise RuntimeError(err.decode(errors="replace")[-2000:]) from None
+        proc.wait(10)
+        raise RuntimeError(server_stderr(proc).decode(errors="replace")[-2000:]) from None
     return base, proc
+
+
+#: The stderr file of each running server, by pid.
+_stderr: dict[int, IO[bytes]] = {}
+
+
+def server_stderr(proc: subprocess.Popen[bytes]) -> bytes:
+    """What an exited server started by ``start_server`` wrote to stderr (read once)."""
+    err = _stderr.pop(proc.pid, None)
+    if err is None:
+        return b""
+    with err:
+        err.seek(0)
+        return err.read()
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> bytes:
     """Stop a server started by ``start_server``; return what it wrote to stderr."""
     proc.terminate()
     try:
-        _, err = proc.communicate(timeout=15)
+        proc.communicate(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
-        _, err = proc.communicate(timeout=5)
-    return err or b""
+        proc.communicate(timeout=5)
+    return server_stderr(proc)
 
 
 @pytest.fixture(scope="module")

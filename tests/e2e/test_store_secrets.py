@@ -21,7 +21,7 @@ from agentgpt.cli.app import main
 from agentgpt.security.tokens import TokenIssuer
 from agentgpt.server import create_app
 from tests import servers
-from tests.e2e.conftest import make_settings, start_server
+from tests.e2e.conftest import make_settings, server_stderr, start_server
 
 PASSWORD = "Vault/Key+7f2c-never-shown"  # '/' and '+' are quoted in a URL: both forms checked
 FORMS = (PASSWORD, quote(PASSWORD, safe=""))
@@ -97,7 +97,8 @@ def test_a_real_service_never_prints_the_password(issuer: TokenIssuer) -> None:
                               headers=customer, timeout=30)  # fmt: skip
         finally:
             proc.terminate()
-            out, err = proc.communicate(timeout=30)
+            out, _ = proc.communicate(timeout=30)
+            err = server_stderr(proc)
     assert (ready.status_code, turn.status_code) == (503, 503)
     for response in (ready, turn):
         _assert_hidden(_everything(response), "an HTTP answer")

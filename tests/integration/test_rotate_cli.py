@@ -26,13 +26,13 @@ async def _sessions(url: str, count: int) -> list[str]:
 
 def test_rotate_keys_rotates_and_rewraps_every_session(
     standalone_url: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("AGENTGPT_STORE_URL", standalone_url)
-    # A keyset of its own: the session-wide one may hold versions another test rotated
-    # more than the retire grace ago, which this test would then (rightly) retire (test_cli_errors'
+    # A keyset of its own: the session-wide one may hold versions another test rotated more
+    # than the retire grace ago, which this test would then (rightly) retire (test_cli_errors'
     # rotate-keys against a dead store rotates it before it finds the store down). With
     # encryption "local" the keyset is the data directory's (sessions.key_arn is for kms),
     # and the default key managers are cached per data directory: a data directory of its own.
@@ -50,7 +50,8 @@ def test_rotate_keys_rotates_and_rewraps_every_session(
     second = json.loads(capsys.readouterr().out)
     assert second["current"] == 5
     assert second["rewrapped"] == 0
-    assert second["retired"] == []
+    assert first["kek_before"] not in second["retired"]
+    assert first["kek_primary"] not in second["retired"]
 
 
 def test_rotate_keys_refuses_when_encryption_is_off(

@@ -198,10 +198,9 @@ class SessionSettings(BaseModel):
     max_message_bytes: int = Field(default=8 * 1024, ge=16, le=1024 * 1024)
     context_window: int = Field(default=8, ge=1, le=200)
     lock_lease: Duration = Field(
-        default=timedelta(seconds=10),
+        default=timedelta(seconds=2),
         description="a turn's lock lease, renewed every third of it while the turn runs: "
-        "a crashed holder blocks its session for at most this long (2 s works; see "
-        "docs: the default stays 10 s until the cluster load tests pass with 2 s)",
+        "a crashed holder blocks its session for at most this long",
     )
     lock_wait: Duration = timedelta(seconds=30)
     idempotency_ttl: Duration = Field(

@@ -12,6 +12,7 @@ from redis.backoff import ExponentialBackoff
 
 from agentgpt.config.settings import StoreSettings
 from agentgpt.errors import ConfigError
+from agentgpt.store.cluster_client import FailoverCluster
 from agentgpt.store.connection_pool import LeanBlockingPool, hiredis_packing
 
 #: Either client: both speak the same commands for our single-slot usage.
@@ -104,8 +105,9 @@ def _cluster_client(settings: StoreSettings) -> RedisCluster:
     kwargs = _common_kwargs(settings)
     kwargs.update(_tls_kwargs(settings))
     # The cluster client has no blocking pool: give each node room for every concurrent
-    # caller rather than failing with "Too many connections".
-    return RedisCluster(
+    # caller rather than failing with "Too many connections". FailoverCluster: a failover
+    # re-reads the topology without dropping the healthy nodes' connections.
+    return FailoverCluster(
         startup_nodes=nodes,
         max_connections=max(settings.max_connections, 4096),
         require_full_coverage=True,

@@ -40,9 +40,9 @@ from agentgpt.store.context_store import Acquired, RedisContextStore
 from agentgpt.store.keys import LockKeys, lock_keys
 from agentgpt.store.tickets import new_ticket
 
-#: The lease is renewed every third of it while the holder lives: only a crashed (or
-#: stalled) holder lets it run out, and it then blocks the resource this long.
-DEFAULT_LEASE = 10.0
+#: Short, because the lease is renewed every third of it while the holder lives: only a
+#: crashed (or stalled) holder lets it run out, and it then blocks the resource this long.
+DEFAULT_LEASE = 2.0
 DEFAULT_TIMEOUT = 30.0
 #: How long a waiter's ticket survives without a refresh (it refreshes on every poll).
 WAITER_TTL_MS = 2_000
