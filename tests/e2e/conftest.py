@@ -68,6 +68,28 @@ def start_server(
     ``url_in_env`` passes the URL as ``AGENTGPT_STORE_URL`` rather than ``--url`` (a command
     line is visible to every local user: how a URL with a password should be given).
     """
+    # free_port() releases the port before the server binds it: another process on the
+    # machine can take it in between. A server that lost that race is started again.
+    for attempt in range(3):
+        try:
+            return _start_server(store_url, stdout, url_in_env=url_in_env, **env)
+        except PortTaken:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class PortTaken(RuntimeError):
+    """The free port picked for a server was taken before the server bound it."""
+
+
+def _start_server(
+    store_url: str | None,
+    stdout: IO[bytes] | int,
+    *,
+    url_in_env: bool,
+    **env: str,
+) -> tuple[str, subprocess.Popen[bytes]]:
     port = servers.free_port()
     environ = {**os.environ, "AGENTGPT_SERVER__RATE_PER_USER": "1000",
                "AGENTGPT_SERVER__RATE_BURST": "1000", "AGENTGPT_SERVER__DEMO_TOKENS": "true",
@@ -90,7 +112,10 @@ def start_server(
     except RuntimeError:
         proc.kill()
         proc.wait(10)
-        raise RuntimeError(server_stderr(proc).decode(errors="replace")[-2000:]) from None
+        text = server_stderr(proc).decode(errors="replace")[-2000:]
+        if "address already in use" in text:
+            raise PortTaken(text) from None
+        raise RuntimeError(text) from None
     return base, proc
 
 

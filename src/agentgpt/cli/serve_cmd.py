@@ -65,7 +65,8 @@ def serve(
         workers=workers or settings.server.workers,
         loop="uvloop",
         http="httptools",
-        ws="websockets",
+        # uvicorn 0.54 deprecates its legacy "websockets" protocol for the sans-I/O one.
+        ws="websockets-sansio",
         log_level="warning",
         access_log=False,
         lifespan="on",
