@@ -2,7 +2,8 @@
 
 from agentgpt.analytics.alerts import Alert, AlertLog, Severity, severity_filter
 from agentgpt.analytics.events import AuthEvent, TurnEvent
-from agentgpt.analytics.snapshot import WINDOWS, Analytics, Snapshot, TopicShare, Trend
+from agentgpt.analytics.snapshot import Analytics
+from agentgpt.analytics.snapshot_model import WINDOWS, Snapshot, TopicShare, Trend
 from agentgpt.analytics.snapshot_view import snapshot_view
 from agentgpt.analytics.trends import TrendFlag, TrendParams
 

@@ -3,7 +3,8 @@
 ``await Analytics(store).snapshot("15m")`` returns every figure of the monitor screen for
 a window (5m, 15m, 1h at minute resolution; 24h, 7d at hour resolution, starting on the
 hour) in one round trip to the buckets plus the active-session count and the open alerts,
-read concurrently.
+read concurrently. The snapshot's models and builder live in ``snapshot_model`` (no I/O);
+the models are re-exported here, their former home.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-import msgspec
-
 from agentgpt.analytics import reader
 from agentgpt.analytics.aggregates import Figures
 from agentgpt.analytics.alerts import (
@@ -34,7 +33,12 @@ from agentgpt.analytics.alerts import (
     trend_alerts,
 )
 from agentgpt.analytics.events import AuthEvent, TurnEvent
-from agentgpt.analytics.trends import TrendFlag, TrendParams, all_trends
+from agentgpt.analytics.snapshot_model import WINDOWS as WINDOWS
+from agentgpt.analytics.snapshot_model import Snapshot as Snapshot
+from agentgpt.analytics.snapshot_model import TopicShare as TopicShare
+from agentgpt.analytics.snapshot_model import Trend as Trend
+from agentgpt.analytics.snapshot_model import baseline_groups, build_snapshot
+from agentgpt.analytics.trends import TrendParams, all_trends
 from agentgpt.analytics.writer import STORE_FAILURES, AggregateWriter
 from agentgpt.background_tasks import stop_task
 from agentgpt.config.settings import AnalyticsSettings
@@ -46,53 +50,8 @@ from agentgpt.store.records import FLAG_FIELD, flag_active
 
 log = logging.getLogger("agentgpt.analytics")
 
-#: Window name -> minutes. Up to an hour the minute buckets are read; longer windows use
-#: hour and day buckets (minute buckets are only kept for ``minute_retention``).
-WINDOWS = {"5m": 5, "15m": 15, "1h": 60, "24h": 1440, "7d": 10080}
 AlertCallback = Callable[[Alert], Awaitable[None] | None]
 _METHOD = re.compile(r"[A-Za-z0-9_.-]{1,40}")
-
-
-class TopicShare(msgspec.Struct, frozen=True):
-    """A topic's turns and its percentage of the topic-bearing turns of the window."""
-
-    topic: str
-    turns: int
-    percent: float
-
-
-class Trend(msgspec.Struct, frozen=True):
-    """A trend flag as the snapshot shows it."""
-
-    kind: str
-    subject: str
-    ratio: float
-    p_value: float
-    current: float
-    expected: float
-
-
-class Snapshot(msgspec.Struct, kw_only=True):
-    """The figures of the monitor screen for one window."""
-
-    window: str
-    at: float
-    seconds: float
-    active_sessions: int
-    turns: int
-    turns_per_s: float
-    latency_avg_ms: float | None
-    latency_p50_ms: float | None
-    latency_p95_ms: float | None
-    latency_p99_ms: float | None
-    topics: list[TopicShare]
-    topic_turns: int
-    sentiment_avg: float | None
-    escalations: int
-    escalation_rate: float | None
-    alerts: list[Alert]
-    trends: list[Trend]
-    dropped_events: int
 
 
 class Analytics:
@@ -265,7 +224,7 @@ class Analytics:
         end = int(now // 60) - 1  # the last complete minute
         window = int(self.settings.detection_window.total_seconds() // 60) or 1
         breach = int(self.settings.latency_breach_for.total_seconds() // 60) or 1
-        groups = [reader.minutes(end - window + 1, end), *_baselines(end - window + 1, end)]
+        groups = [reader.minutes(end - window + 1, end), *baseline_groups(end - window + 1, end)]
         groups += [reader.minutes(m, m) for m in range(end - breach + 1, end + 1)]
         tallies = await reader.sum_groups(self.store, self.settings.shards, groups)
         current, *rest = (Figures.of(t) for t in tallies)
@@ -306,7 +265,7 @@ class Analytics:
         else:
             groups, seconds = [reader.hours(start // 60, end // 60)], now - (start // 60) * 3600
         if span <= 60:
-            groups += _baselines(start, end)
+            groups += baseline_groups(start, end)
         elif span <= 1440:  # a whole day has no "same hour": compare with the day before
             groups.append(reader.hours(start // 60 - 24, start // 60 - 1))
         since_ms = int((now - self.idle_timeout) * 1000)
@@ -321,7 +280,7 @@ class Analytics:
         trends = all_trends(current, baselines, self.params) if baselines else []
         floor = severity_filter(self.settings.severity)
         alerts += [a for a in self._local if a.level >= floor and a.at >= now - 86400]
-        return _build(
+        return build_snapshot(
             window,
             now,
             seconds,
@@ -364,50 +323,3 @@ class Analytics:
                     await self.evaluate()
             except STORE_FAILURES as exc:
                 log.warning("analytics rules not evaluated: %s", exc)
-
-
-def _baselines(start: int, end: int) -> list[list[tuple[str, int]]]:
-    """Baselines by preference: the same hours of the last 7 days, the trailing 24 h."""
-    first, last = start // 60, end // 60
-    trailing = reader.hours(first - 24, first - 1)
-    same = [b for day in range(1, 8) for b in reader.hours(first - 24 * day, last - 24 * day)]
-    return [same, trailing]
-
-
-def _build(
-    window: str,
-    now: float,
-    seconds: float,
-    fig: Figures,
-    active: int,
-    top: int,
-    alerts: list[Alert],
-    trends: list[TrendFlag],
-    dropped: int,
-) -> Snapshot:
-    topic_turns = fig.topic_turns
-    ranked = sorted(fig.topics.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-    shares = [TopicShare(t, n, round(100.0 * n / topic_turns, 2)) for t, n in ranked]
-    seconds = max(seconds, 1.0)
-    return Snapshot(
-        window=window,
-        at=now,
-        seconds=seconds,
-        active_sessions=active,
-        turns=fig.turns,
-        turns_per_s=round(fig.turns / seconds, 3),
-        latency_avg_ms=fig.latency_mean_ms,
-        latency_p50_ms=fig.latency_percentile(0.50),
-        latency_p95_ms=fig.latency_percentile(0.95),
-        latency_p99_ms=fig.latency_percentile(0.99),
-        topics=shares,
-        topic_turns=topic_turns,
-        sentiment_avg=fig.sentiment_mean,
-        escalations=fig.escalations,
-        escalation_rate=fig.escalations / fig.turns if fig.turns else None,
-        alerts=sorted(alerts, key=lambda a: (-a.level, -a.at)),
-        trends=[
-            Trend(t.kind, t.subject, t.ratio, t.p_value, t.current, t.expected) for t in trends
-        ],
-        dropped_events=dropped,
-    )

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from agentgpt.analytics.alerts import severity_filter
-from agentgpt.analytics.snapshot import Snapshot
+from agentgpt.analytics.snapshot_model import Snapshot
 
 
 def snapshot_view(snap: Snapshot, severity: str = "info") -> dict[str, Any]:
