@@ -22,9 +22,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: The least a Typer CLI with rich help pays for ``--help``: typer and its help renderer.
+_TYPER_FLOOR = """
+import typer
+app = typer.Typer()
+@app.command()
+def one(name: str = "x") -> None: ...
+@app.command()
+def two() -> None: ...
+app(["--help"], prog_name="minimal")
+"""
+
 #: name -> interpreter arguments; "python -c pass" is the floor every case pays.
 CASES = {
     "python -c pass": ["-c", "pass"],
+    "minimal Typer app --help": ["-c", _TYPER_FLOOR],
     "import agentgpt.cli.app": ["-c", "import agentgpt.cli.app"],
     "agentgpt --help": ["-m", "agentgpt", "--help"],
     "agentgpt session --help": ["-m", "agentgpt", "session", "--help"],
