@@ -15,6 +15,12 @@ traceback) and one exit code, from this table (also in the README and ``agentgpt
 70    internal error (a bug): one line too; ``AGENTGPT_DEBUG=1`` shows the traceback
 130   interrupted (Ctrl-C)
 ====  =======================================================================================
+
+Start-up: building this app imports only typer, the standard library and the ``cli``
+modules, which import the engine (store, sessions, NLU, server, configuration) inside the
+command functions: ``agentgpt --help`` does not pay for what no command has run yet.
+Typer reads only the signatures, so option types stay cheap (``cli.options``);
+``tests/unit/test_cli_startup.py`` fails if a heavy module comes back at import time.
 """
 
 from __future__ import annotations
@@ -24,11 +30,10 @@ import sys
 from collections.abc import Sequence
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from agentgpt.cli import session_cmd
 from agentgpt.cli.compact_cmd import compact
+from agentgpt.cli.demo_cmd import demo
 from agentgpt.cli.e2e_cmd import e2e_identity
 from agentgpt.cli.keys_cmd import rotate_keys
 from agentgpt.cli.limits_cmd import limits_app
@@ -39,7 +44,6 @@ from agentgpt.cli.serve_cmd import serve
 from agentgpt.cli.store_cmd import store_app
 from agentgpt.cli.token_cmd import token_app
 from agentgpt.cli.verify_cmd import verify
-from agentgpt.demo.driver import demo
 from agentgpt.errors import AgentGPTError
 
 #: The exit codes, as ``agentgpt --help`` shows them (the table of the module docstring).
@@ -75,8 +79,6 @@ app.add_typer(security_app, name="security")
 app.add_typer(nlu_app, name="nlu")
 app.command()(demo)
 app.command()(serve)
-
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 #: Exit code of a bug (sysexits' EX_SOFTWARE).
 EXIT_INTERNAL = 70
@@ -131,10 +133,14 @@ def _usage_line(exc: Exception) -> str:
 
 def _print_error(line: str) -> None:
     # One line whatever the message holds (a library's text may span lines), and never
-    # read as rich markup ("[SSL: ...]" in a TLS error is text, not a style).
+    # read as rich markup ("[SSL: ...]" in a TLS error is text, not a style). Rich is
+    # imported here: a command that ends well never loads it.
+    from rich.console import Console
+    from rich.text import Text
+
     text = Text("error: ", style="red")
     text.append(" ".join(line.split()))
-    _err.print(text)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated
 
 import typer
 
 from agentgpt.cli.connect import ConfigOption, UrlOption, open_store
-from agentgpt.store.maintenance import compact as compact_store
+from agentgpt.cli.options import run
 
 
 def compact(
@@ -26,6 +25,8 @@ def compact(
     Example: agentgpt security compact --url rediss://user:pass@store:6380/0
     """
 
+    from agentgpt.store.maintenance import compact as compact_store
+
     async def work() -> dict[str, list[str]]:
         _, store = open_store(file, url)
         try:
@@ -33,7 +34,7 @@ def compact(
         finally:
             await store.aclose()
 
-    done = asyncio.run(work())
+    done = run(work())
     if as_json:
         typer.echo(json.dumps(done))
         return

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agentgpt.cli.options import ConfigFile, StoreUrl, settings_from
-from agentgpt.config.settings import Settings
+from agentgpt.cli.options import ConfigFile, StoreUrl, run, settings_from
 from agentgpt.errors import ConfigError
-from agentgpt.security.encryptor import SessionEncryptor
-from agentgpt.security.ratchet import x3dh as X
-from agentgpt.security.ratchet.prekeys import Prekeys
-from agentgpt.sessions.key_managers import default_key_manager
-from agentgpt.store.context_store import RedisContextStore
+
+if TYPE_CHECKING:
+    from agentgpt.config.settings import Settings
 
 
 def e2e_identity(
@@ -30,11 +26,17 @@ def e2e_identity(
     Give it to clients out of band: AsyncClient(..., end_to_end=True, identity_key=KEY)
     then refuses any prekey bundle not signed by it (a rewritten bundle in transit).
     """
-    keys = asyncio.run(_identity(settings_from(file, url)))
+    keys = run(_identity(settings_from(file, url)))
     typer.echo(json.dumps(keys) if as_json else keys["signing_key"])
 
 
 async def _identity(settings: Settings) -> dict[str, str]:
+    from agentgpt.security.encryptor import SessionEncryptor
+    from agentgpt.security.ratchet import x3dh as X
+    from agentgpt.security.ratchet.prekeys import Prekeys
+    from agentgpt.sessions.key_managers import default_key_manager
+    from agentgpt.store.context_store import RedisContextStore
+
     if settings.sessions.end_to_end == "off":
         raise ConfigError("sessions.end_to_end is off: this deployment has no end-to-end identity")
     encryptor = default_key_manager(settings.sessions)

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agentgpt.cli.options import ConfigFile, StoreUrl, settings_from
-from agentgpt.config.durations import parse_duration
-from agentgpt.config.settings import Settings
+from agentgpt.cli.options import ConfigFile, StoreUrl, run, settings_from
 from agentgpt.errors import ConfigError, InvalidInput
-from agentgpt.operations.rewrap import Rewrapper
-from agentgpt.security.encryptor import SessionEncryptor
-from agentgpt.sessions.key_managers import default_key_manager
-from agentgpt.store.context_store import RedisContextStore
+
+if TYPE_CHECKING:
+    from agentgpt.config.settings import Settings
+    from agentgpt.operations.rewrap import Rewrapper
+    from agentgpt.security.encryptor import SessionEncryptor
 
 #: A KEK version is retired only once its successor has been primary this long, so that
 #: every process has reread the keyset (they check at least once a second).
@@ -51,6 +47,8 @@ def rotate_keys(
 
     Turns keep running meanwhile: each session's keyring is replaced by compare-and-set.
     """
+    from agentgpt.config.durations import parse_duration
+
     if rate < 0:
         raise InvalidInput("--rate must be 0 (unbounded) or a positive number of sessions/s")
     try:
@@ -58,7 +56,7 @@ def rotate_keys(
     except ValueError as exc:
         raise InvalidInput(f"--retire-before: {exc}") from None
     settings = settings_from(file, url)
-    summary = asyncio.run(
+    summary = run(
         _rotate(settings, rotate=rotate, rate=rate or None, horizon=horizon, quiet=as_json)
     )
     if as_json:
@@ -74,6 +72,20 @@ def rotate_keys(
 async def _rotate(
     settings: Settings, *, rotate: bool, rate: float | None, horizon: float | None, quiet: bool
 ) -> dict[str, Any]:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from agentgpt.operations.rewrap import Rewrapper
+    from agentgpt.security.encryptor import SessionEncryptor
+    from agentgpt.sessions.key_managers import default_key_manager
+    from agentgpt.store.context_store import RedisContextStore
+
     encryptor = default_key_manager(settings.sessions)
     if not isinstance(encryptor, SessionEncryptor):
         raise ConfigError("sessions.encryption is 'none': there are no keys to rotate")
@@ -107,6 +119,8 @@ async def _rotate(
 
 
 async def _retire(encryptor: SessionEncryptor, rewrapper: Rewrapper, horizon: float) -> list[int]:
+    import asyncio  # loaded already: this runs under asyncio.run
+
     provider = encryptor.provider
     versions = await asyncio.to_thread(provider.versions)
     now = time.time()

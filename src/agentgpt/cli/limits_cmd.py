@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agentgpt.cli.options import ConfigFile, Json, StoreUrl, emit, settings_from
+from agentgpt.cli.options import ConfigFile, Json, StoreUrl, emit, run, settings_from
 from agentgpt.errors import InvalidInput
-from agentgpt.runtime import (
-    RegionLimits,
-    ResourcePolicy,
-    parse_cpu,
-    parse_memory,
-    parse_pids,
-    validate_region,
-)
-from agentgpt.runtime.policy import format_memory
-from agentgpt.store.context_store import RedisContextStore
+
+if TYPE_CHECKING:
+    from agentgpt.runtime import ResourcePolicy
+    from agentgpt.store.context_store import RedisContextStore
 
 limits_app = typer.Typer(
     help="Resource limits (CPU, memory, processes) of isolated agent workers, per region.",
@@ -31,6 +24,8 @@ Region = Annotated[
 
 def policy_view(policy: ResourcePolicy) -> dict[str, Any]:
     """A policy as people and scripts read it (memory as ``512Mi``)."""
+    from agentgpt.runtime.policy import format_memory
+
     return {
         "max_cpu": policy.max_cpu,
         "max_memory": format_memory(policy.max_memory) if policy.max_memory else None,
@@ -39,6 +34,8 @@ def policy_view(policy: ResourcePolicy) -> dict[str, Any]:
 
 
 async def _run(store: RedisContextStore, work: Any) -> Any:
+    from agentgpt.runtime import RegionLimits
+
     try:
         return await work(RegionLimits(store, cache_seconds=0))
     finally:
@@ -61,6 +58,15 @@ def set_limits(
 
     Example: agentgpt session limits set --max-cpu=2 --max-memory=512Mi --region=eu-central
     """
+    from agentgpt.runtime import (
+        ResourcePolicy,
+        parse_cpu,
+        parse_memory,
+        parse_pids,
+        validate_region,
+    )
+    from agentgpt.store.context_store import RedisContextStore
+
     if max_cpu is None and max_memory is None and max_pids is None:
         raise InvalidInput("give at least one of --max-cpu, --max-memory, --max-pids")
     policy = ResourcePolicy(
@@ -70,7 +76,7 @@ def set_limits(
     )
     settings = settings_from(config, url)
     name = validate_region(region or settings.sessions.region, settings.sessions.regions)
-    asyncio.run(_run(RedisContextStore(settings.store), lambda lim: lim.set(name, policy)))
+    run(_run(RedisContextStore(settings.store), lambda lim: lim.set(name, policy)))
     emit({"region": name, **policy_view(policy)}, as_json, [f"{name}: {policy.describe()}"])
 
 
@@ -82,14 +88,17 @@ def show_limits(
 
     Example: agentgpt session limits show --region=eu-central --json
     """
+    from agentgpt.runtime import validate_region
+    from agentgpt.store.context_store import RedisContextStore
+
     settings = settings_from(config, url)
     store = RedisContextStore(settings.store)
     if region is not None:
         name = validate_region(region)
-        policy = asyncio.run(_run(store, lambda lim: lim.get(name)))
+        policy = run(_run(store, lambda lim: lim.get(name)))
         policies = {name: policy} if policy is not None else {}
     else:
-        policies = asyncio.run(_run(store, lambda lim: lim.all()))
+        policies = run(_run(store, lambda lim: lim.all()))
     data = {name: policy_view(p) for name, p in policies.items()}
     lines = [f"{name}: {p.describe()}" for name, p in policies.items()] or [
         "no limits set (workers run under sessions.runtime defaults)"
@@ -103,7 +112,10 @@ def unset_limits(region: Region = None, config: ConfigFile = None, url: StoreUrl
 
     Example: agentgpt session limits unset --region=eu-central
     """
+    from agentgpt.runtime import validate_region
+    from agentgpt.store.context_store import RedisContextStore
+
     settings = settings_from(config, url)
     name = validate_region(region or settings.sessions.region)
-    removed = asyncio.run(_run(RedisContextStore(settings.store), lambda lim: lim.unset(name)))
+    removed = run(_run(RedisContextStore(settings.store), lambda lim: lim.unset(name)))
     typer.echo(f"{name}: limits removed" if removed else f"{name}: had no limits (nothing to do)")

@@ -6,28 +6,22 @@ Reads the store directly (not the HTTP service); ``--json`` prints the document 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.live import Live
-from rich.text import Text
 
-from agentgpt.analytics import WINDOWS, Analytics, Severity, severity_filter, snapshot_view
-from agentgpt.cli.options import ConfigFile, Json, StoreUrl, emit, settings_from
-from agentgpt.config.durations import parse_duration
-from agentgpt.config.settings import Settings
+from agentgpt.cli.options import ConfigFile, Json, StoreUrl, emit, run, settings_from
 from agentgpt.errors import InvalidInput
-from agentgpt.operations.memory import memory_lines, memory_view
-from agentgpt.sessions.manager import SessionManager
-from agentgpt.store.context_store import RedisContextStore
+
+if TYPE_CHECKING:
+    from agentgpt.config.settings import Settings
+    from agentgpt.sessions.manager import SessionManager
 
 View = tuple[dict[str, Any], list[str]]
 _ARROWS = {
@@ -37,10 +31,11 @@ _ARROWS = {
     "drop": "↓",
     "sentiment_falling": "↓",
 }
+#: The screen's alert sections: title, lowest and highest severity (``Severity`` names).
 _SECTIONS = (
-    ("CRITICAL ALERTS:", Severity.CRITICAL, Severity.CRITICAL),
-    ("WARNINGS:", Severity.WARNING, Severity.WARNING),
-    ("NOTICES:", Severity.DEBUG, Severity.INFO),
+    ("CRITICAL ALERTS:", "CRITICAL", "CRITICAL"),
+    ("WARNINGS:", "WARNING", "WARNING"),
+    ("NOTICES:", "DEBUG", "INFO"),
 )
 
 
@@ -57,6 +52,9 @@ class Request:
 
 def validate(window: str, severity: str, interval: str, top: int, metric: str | None) -> Request:
     """Check the options before connecting; bad ones raise ``InvalidInput`` (exit 2)."""
+    from agentgpt.analytics import WINDOWS, severity_filter
+    from agentgpt.config.durations import parse_duration
+
     if window not in WINDOWS:
         raise InvalidInput(f"unknown --window {window!r}: use one of {', '.join(WINDOWS)}")
     severity_filter(severity)
@@ -72,6 +70,10 @@ def validate(window: str, severity: str, interval: str, top: int, metric: str | 
 
 
 def _manager(settings: Settings) -> SessionManager:
+    from agentgpt.analytics import Analytics
+    from agentgpt.sessions.manager import SessionManager
+    from agentgpt.store.context_store import RedisContextStore
+
     store = RedisContextStore(settings.store)
     # The snapshot reads every severity; --severity filters afterwards, so the configured
     # analytics.severity cannot hide alerts the operator asked for.
@@ -123,6 +125,8 @@ def _trend(trend: dict[str, Any]) -> str:
 
 def snapshot_lines(view: dict[str, Any], severity: str) -> list[str]:
     """The monitor document as the guide's screen, alerts grouped by severity."""
+    from agentgpt.analytics import Severity, severity_filter
+
     lat = view["latency"]
     lines = [
         f"ACTIVE SESSIONS: {view['active_sessions']:,} | AVG LATENCY: {_ms(lat['avg_ms'])}",
@@ -135,7 +139,8 @@ def snapshot_lines(view: dict[str, Any], severity: str) -> list[str]:
     lines += [] if view["topics"] else ["none"]
     lines += ["TRENDS:", *map(_trend, view["trends"])] if view["trends"] else ["TRENDS: none"]
     floor = severity_filter(severity)
-    for title, low, high in _SECTIONS:
+    for title, low_name, high_name in _SECTIONS:
+        low, high = Severity[low_name], Severity[high_name]
         if high < floor:
             continue
         shown = [
@@ -146,12 +151,16 @@ def snapshot_lines(view: dict[str, Any], severity: str) -> list[str]:
 
 
 async def _snapshot(manager: SessionManager, req: Request) -> View:
+    from agentgpt.analytics import snapshot_view
+
     snap = await manager.analytics.snapshot(req.window, top=req.top)
     view = finite(snapshot_view(snap, req.severity))
     return view, snapshot_lines(view, req.severity)
 
 
 async def _memory(manager: SessionManager, req: Request) -> View:
+    from agentgpt.operations.memory import memory_lines, memory_view
+
     view = await memory_view(manager)
     return view, memory_lines(view)
 
@@ -159,6 +168,8 @@ async def _memory(manager: SessionManager, req: Request) -> View:
 async def _refreshes(
     collect: Callable[[], Awaitable[View]], interval: float, count: int | None
 ) -> AsyncIterator[View]:
+    import asyncio  # loaded already: this runs under asyncio.run
+
     shown = 0
     while True:
         yield await collect()
@@ -175,6 +186,10 @@ def _head(clock: str) -> str:
 async def _run(
     settings: Settings, req: Request, stream: bool, count: int | None, as_json: bool
 ) -> None:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
     manager = _manager(settings)
     step = _memory if req.metric == "memory" else _snapshot
 
@@ -245,6 +260,6 @@ def monitor(
     req = validate(window, severity, interval, top, metric)
     settings = settings_from(config, url)
     try:
-        asyncio.run(_run(settings, req, stream, count, as_json))
+        run(_run(settings, req, stream, count, as_json))
     except KeyboardInterrupt:
         return  # Ctrl-C is how a live screen ends: not an error

@@ -7,16 +7,9 @@ import time
 from pathlib import Path
 from typing import Annotated, Literal
 
-import msgspec
 import typer
-from rich.console import Console
 
-from agentgpt.config.loader import load_settings
-from agentgpt.config.paths import data_home
 from agentgpt.errors import InvalidInput
-from agentgpt.nlu import classifier, corpus, dataset
-from agentgpt.nlu.evaluate import evaluate
-from agentgpt.nlu.models import shared_classifier
 
 nlu_app = typer.Typer(help="Intent models: train and evaluate.", no_args_is_help=True)
 
@@ -39,6 +32,11 @@ def train(
 
     Example: agentgpt nlu train --data ../shared/data/banking77 --out models/b77
     """
+    from rich.console import Console
+
+    from agentgpt.config.paths import data_home
+    from agentgpt.nlu import classifier, dataset
+
     training = dataset.load(data, "train")
     chosen = _backend(backend)
     started = time.perf_counter()
@@ -78,6 +76,13 @@ def eval_(
     (and, on CLINC150, in-scope accuracy and out-of-scope recall) and the most confused pairs.
     Example: agentgpt nlu eval --data ../shared/data/clinc150
     """
+    import msgspec
+
+    from agentgpt.config.loader import load_settings
+    from agentgpt.nlu import classifier, corpus, dataset
+    from agentgpt.nlu.evaluate import evaluate
+    from agentgpt.nlu.models import shared_classifier
+
     # CLINC150 speaks its own intent names: map them onto the project's taxonomy first.
     test = corpus.clinc(data, split) if corpus.is_clinc(data) else dataset.load(data, split)
     chosen = classifier.load(model) if model else shared_classifier(load_settings().nlu)

@@ -1,17 +1,21 @@
-"""Options every command that reaches the store shares: configuration file, URL, JSON."""
+"""Options every command that reaches the store shares: configuration file, URL, JSON.
+
+This module is imported when the CLI starts (every command's signature names its types),
+so it imports only the standard library and typer: the configuration (pydantic, YAML) is
+loaded inside ``settings_from``, when a command runs.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
 
-from agentgpt.config.loader import describe_validation_error, load_settings
-from agentgpt.config.settings import Settings, one_line
-from agentgpt.errors import ConfigError
+if TYPE_CHECKING:
+    from agentgpt.config.settings import Settings
 
 ConfigFile = Annotated[
     Path | None,
@@ -28,6 +32,15 @@ StoreUrl = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, importing asyncio (~20 ms) only when a command runs."""
+    import asyncio
+
+    return asyncio.run(main)
+
 
 def settings_from(config: Path | None, url: str | None) -> Settings:
     """Load the configuration; ``--url`` replaces the store's address (``ConfigError``).
@@ -35,6 +48,12 @@ def settings_from(config: Path | None, url: str | None) -> Settings:
     Like ``AGENTGPT_STORE_URL``: the whole address (URL, cluster nodes, TLS on/off) comes
     from ``url``; the file's retention classes, TLS files, timeouts and pool size stay.
     """
+    from pydantic import ValidationError
+
+    from agentgpt.config.loader import describe_validation_error, load_settings
+    from agentgpt.config.settings import one_line
+    from agentgpt.errors import ConfigError
+
     settings = load_settings(config)
     if not url:
         return settings

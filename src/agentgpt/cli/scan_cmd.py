@@ -5,18 +5,17 @@ Exit codes: 0 nothing found, 1 any finding, 2 bad arguments or an unknown sessio
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import msgspec
 import typer
 
-from agentgpt.agents.faq_agent import FAQAgent
-from agentgpt.agents.pool import AgentPool
 from agentgpt.cli.connect import ConfigOption, UrlOption, key_manager_for, open_store
+from agentgpt.cli.options import run
 from agentgpt.errors import InvalidInput
-from agentgpt.operations.leakage_scan import ALL, ScanReport, scan
+
+if TYPE_CHECKING:
+    from agentgpt.operations.leakage_scan import ScanReport
 
 
 def scan_command(
@@ -35,10 +34,14 @@ def scan_command(
 
     Example: agentgpt security scan --sessions SESS_A SESS_B ; agentgpt security scan --all
     """
+    import msgspec
+
+    from agentgpt.operations.leakage_scan import ALL
+
     chosen = [*(sessions or []), *(ids or [])]
     if bool(chosen) == all_:
         raise InvalidInput("give either --sessions SESSION_ID [SESSION_ID ...] or --all")
-    report = asyncio.run(_run(chosen or ALL, file, url))
+    report = run(_run(chosen or ALL, file, url))
     if as_json:
         typer.echo(json.dumps({**msgspec.to_builtins(report), "clean": report.clean}))
     else:
@@ -49,6 +52,10 @@ def scan_command(
 
 
 async def _run(sessions: Any, file: ConfigOption, url: UrlOption) -> ScanReport:
+    from agentgpt.agents.faq_agent import FAQAgent
+    from agentgpt.agents.pool import AgentPool
+    from agentgpt.operations.leakage_scan import scan
+
     settings, store = open_store(file, url)
     # This process serves no sessions, so it audits the agent class the service runs: a
     # canary call goes through a pool and the agent must hold nothing after check-in.

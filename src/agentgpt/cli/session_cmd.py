@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agentgpt.cli.options import ConfigFile, Json, StoreUrl, emit, settings_from
-from agentgpt.config.settings import Settings
-from agentgpt.sessions.manager import SessionManager
-from agentgpt.store.context_store import RedisContextStore
+from agentgpt.cli.options import ConfigFile, Json, StoreUrl, emit, run, settings_from
+from agentgpt.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from agentgpt.config.settings import Settings
+    from agentgpt.sessions.manager import SessionManager
 
 SessionIdArg = Annotated[str, typer.Option("--id", help="the session id (sess_...)")]
 
 
 def _manager(settings: Settings) -> SessionManager:
+    from agentgpt.sessions.manager import SessionManager
+    from agentgpt.store.context_store import RedisContextStore
+
     return SessionManager(
         store=RedisContextStore(settings.store),
         settings=settings.sessions,
@@ -61,7 +65,7 @@ def show(
             ],
         }
 
-    data = asyncio.run(_with_manager(settings_from(config, url), work))
+    data = run(_with_manager(settings_from(config, url), work))
     lines = [
         f"session {data['id']}  owner {data['owner']}  turns {data['turns']}"
         f"{'  (closed)' if data['closed'] else ''}",
@@ -96,7 +100,7 @@ def list_sessions(
             data["sessions"] = await manager.user_sessions(user)
         return data
 
-    data = asyncio.run(_with_manager(settings_from(config, url), work))
+    data = run(_with_manager(settings_from(config, url), work))
     lines = [f"active sessions: {data['active_sessions']}"]
     lines += [f"  {sid}" for sid in data.get("sessions", [])]
     emit(data, as_json, lines)
@@ -116,8 +120,6 @@ def erase(
       agentgpt session erase --id sess_Xy... --yes
       agentgpt session erase --user alice --yes
     """
-    from agentgpt.errors import InvalidInput
-
     if (session_id is None) == (user is None):
         raise InvalidInput("give exactly one of --id or --user")
     target = session_id or f"every session of {user}"
@@ -131,5 +133,5 @@ def erase(
         assert user is not None
         return await manager.erase_user(user)
 
-    erased = asyncio.run(_with_manager(settings_from(config, url), work))
+    erased = run(_with_manager(settings_from(config, url), work))
     emit({"erased": erased}, as_json, [f"erased {len(erased)} session(s)", *erased])

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agentgpt.cli.options import ConfigFile, StoreUrl, settings_from
-from agentgpt.config.durations import format_duration
-from agentgpt.config.settings import Settings
-from agentgpt.security.encryptor import SessionEncryptor
-from agentgpt.sessions.key_managers import default_key_manager
-from agentgpt.store import maintenance
-from agentgpt.store.context_store import RedisContextStore
+from agentgpt.cli.options import ConfigFile, StoreUrl, run, settings_from
+
+if TYPE_CHECKING:
+    from agentgpt.config.settings import Settings
 
 store_app = typer.Typer(help="The session store.", no_args_is_help=True)
 
@@ -35,7 +31,7 @@ def init(
     reachable or the cluster does not serve every slot, 78 a configuration mistake.
     """
     settings = settings_from(file, url)
-    summary = asyncio.run(_init(settings))
+    summary = run(_init(settings))
     if as_json:
         typer.echo(json.dumps(summary))
         return
@@ -44,6 +40,10 @@ def init(
 
 
 async def _init(settings: Settings) -> dict[str, Any]:
+    from agentgpt.config.durations import format_duration
+    from agentgpt.store import maintenance
+    from agentgpt.store.context_store import RedisContextStore
+
     store_settings = settings.store
     store = RedisContextStore(store_settings)
     try:
@@ -71,6 +71,9 @@ async def _init(settings: Settings) -> dict[str, Any]:
 
 async def _init_keys(settings: Settings) -> str:
     """Create (or check) the key provider's keyset; describe it (never key material)."""
+    from agentgpt.security.encryptor import SessionEncryptor
+    from agentgpt.sessions.key_managers import default_key_manager
+
     manager = default_key_manager(settings.sessions)
     if not isinstance(manager, SessionEncryptor):
         return "none (records stored in clear: development only)"

@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 
 from agentgpt.cli.options import Json, emit
-from agentgpt.config.durations import parse_duration
 from agentgpt.errors import InvalidInput
-from agentgpt.security.tokens import SCOPES, TokenIssuer
+
+#: ``agentgpt.security.tokens.SCOPES``, for ``--help`` without loading the token code
+#: (cryptography, the configuration) when the CLI starts; a unit test keeps them equal.
+SCOPES = ("session:create", "session:read", "session:write", "session:monitor", "session:admin")
 
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 
@@ -28,6 +30,9 @@ def create(
     Example:
       agentgpt token create --user alice --scope session:create --scope session:write --ttl 1h
     """
+    from agentgpt.config.durations import parse_duration
+    from agentgpt.security.tokens import TokenIssuer
+
     try:
         seconds = parse_duration(ttl).total_seconds()
     except ValueError as exc:

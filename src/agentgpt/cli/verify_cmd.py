@@ -5,18 +5,17 @@ Exit codes: 0 sound, 1 corrupt, 2 no such session (or bad arguments).
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import msgspec
 import typer
-from rich.console import Console
-from rich.progress import Progress
 
 from agentgpt.cli.connect import ConfigOption, UrlOption, key_manager_for, open_store
+from agentgpt.cli.options import run
 from agentgpt.errors import InvalidInput
-from agentgpt.operations.verify import VerifyReport, verify_sample, verify_session
+
+if TYPE_CHECKING:
+    from agentgpt.operations.verify import VerifyReport
 
 #: Sessions checked by ``--all`` without ``--sample``.
 DEFAULT_SAMPLE = 100
@@ -38,7 +37,9 @@ def verify(
     """
     if (session_id is None) == (not all_) or (sample is not None and not all_):
         raise InvalidInput("give either --id SESSION_ID or --all [--sample N]")
-    reports = asyncio.run(_run(session_id, sample or DEFAULT_SAMPLE, file, url, not as_json))
+    import msgspec
+
+    reports = run(_run(session_id, sample or DEFAULT_SAMPLE, file, url, not as_json))
     if as_json:
         typer.echo(json.dumps(msgspec.to_builtins(_summary(reports))))
     else:
@@ -55,6 +56,11 @@ def verify(
 async def _run(
     session_id: str | None, sample: int, file: ConfigOption, url: UrlOption, show_bar: bool
 ) -> list[VerifyReport]:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from agentgpt.operations.verify import verify_sample, verify_session
+
     settings, store = open_store(file, url)
     key_manager = key_manager_for(settings)
     try:
@@ -74,6 +80,8 @@ async def _run(
 
 
 def _summary(reports: list[VerifyReport]) -> dict[str, object]:
+    import msgspec
+
     return {
         "sound": all(r.sound for r in reports),
         "checked": len(reports),
