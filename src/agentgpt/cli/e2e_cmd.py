@@ -32,7 +32,7 @@ def e2e_identity(
 
 async def _identity(settings: Settings) -> dict[str, str]:
     from agentgpt.security.encryptor import SessionEncryptor
-    from agentgpt.security.ratchet import x3dh as X
+    from agentgpt.security.ratchet import x3dh
     from agentgpt.security.ratchet.prekeys import Prekeys
     from agentgpt.sessions.key_managers import default_key_manager
     from agentgpt.store.context_store import RedisContextStore
@@ -48,4 +48,7 @@ async def _identity(settings: Settings) -> dict[str, str]:
         identity = await Prekeys(store, encryptor.provider, rotation).identity()
     finally:
         await store.aclose()
-    return {"signing_key": X.b64(identity.sign_public), "identity_key": X.b64(identity.dh_public)}
+    return {
+        "signing_key": x3dh.b64(identity.sign_public),
+        "identity_key": x3dh.b64(identity.dh_public),
+    }

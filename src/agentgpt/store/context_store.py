@@ -15,7 +15,7 @@ from typing import Any
 
 from agentgpt.config.defaults import default_settings
 from agentgpt.config.settings import StoreSettings
-from agentgpt.store import keys as K
+from agentgpt.store import keys as store_keys
 from agentgpt.store.backend import DEFAULT_BACKENDS, BackendRegistry, StoreBackend
 from agentgpt.store.buckets import Bucket
 from agentgpt.store.schedules import ScheduleRepository
@@ -181,7 +181,7 @@ class RedisContextStore:
 
     async def acquire(
         self,
-        lk: K.LockKeys,
+        lk: store_keys.LockKeys,
         ticket: str,
         lease_ms: int,
         wait_ttl_ms: int,
@@ -193,7 +193,7 @@ class RedisContextStore:
 
     async def begin_turn(
         self,
-        lk: K.LockKeys,
+        lk: store_keys.LockKeys,
         ticket: str,
         lease_ms: int,
         wait_ttl_ms: int,
@@ -211,7 +211,7 @@ class RedisContextStore:
         """Release a lock this holder owns; False if it was lost."""
         return await self.turns.release(lock_key, value)
 
-    async def leave_queue(self, keys: K.LockKeys, ticket: str) -> None:
+    async def leave_queue(self, keys: store_keys.LockKeys, ticket: str) -> None:
         """Withdraw a waiter's ticket at once (it gave up: timeout or cancellation)."""
         await self.turns.leave_queue(keys, ticket)
 

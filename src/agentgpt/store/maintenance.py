@@ -12,7 +12,7 @@ from typing import Any
 
 from agentgpt.config.addresses import mask_node
 from agentgpt.errors import ConfigError, StoreUnavailable
-from agentgpt.store import keys as K
+from agentgpt.store import keys
 from agentgpt.store.compaction import rewrite_all
 from agentgpt.store.connection import create_client
 from agentgpt.store.context_store import RedisContextStore
@@ -82,5 +82,5 @@ async def check_cluster(store: RedisContextStore) -> None:
 async def write_schema_marker(store: RedisContextStore) -> int:
     """Write the key schema's version marker; the version written."""
     client: Any = await store.backend.connect()
-    await store.backend.guard(client.set(K.SCHEMA_KEY, K.SCHEMA_VERSION))
-    return K.SCHEMA_VERSION
+    await store.backend.guard(client.set(keys.SCHEMA_KEY, keys.SCHEMA_VERSION))
+    return keys.SCHEMA_VERSION

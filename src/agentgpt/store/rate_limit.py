@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentgpt.errors import InvalidInput
-from agentgpt.store import keys as K
+from agentgpt.store import keys
 from agentgpt.store.buckets import Bucket
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.scripts import SCRIPTS
@@ -36,12 +36,12 @@ class TokenBucketLimiter:
 
     def bucket(self, subject: str, per: str = "per user") -> Bucket:
         """``subject``'s bucket, for a store call that spends it along the way."""
-        return Bucket(K.rate_key(subject), self.rate, self.burst, per)
+        return Bucket(keys.rate_key(subject), self.rate, self.burst, per)
 
     async def take(self, subject: str) -> RateDecision:
         """Spend one token of ``subject``'s bucket."""
         client = await self.store.backend.connect()
         allowed, retry_ms = await self.store.backend.guard(
-            SCRIPTS.call(client, "token_bucket", [K.rate_key(subject)], [self.rate, self.burst])
+            SCRIPTS.call(client, "token_bucket", [keys.rate_key(subject)], [self.rate, self.burst])
         )
         return RateDecision(bool(allowed), int(retry_ms) / 1000)

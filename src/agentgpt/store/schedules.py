@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgpt.store import keys as K
+from agentgpt.store import keys
 from agentgpt.store.backend import Repository
 
 
@@ -23,20 +23,20 @@ class ScheduleRepository(Repository):
 
     def commands(self, session_id: str, now_ms: int, owner_hash: str = "") -> list[tuple[Any, ...]]:
         """The ZADDs recording a session's activity (and its expiry check)."""
-        shard = K.shard_of(session_id)
+        shard = keys.shard_of(session_id)
         expiry = now_ms + self.retention_ms
         return [
-            ("ZADD", K.active_key(shard), now_ms, session_id),
+            ("ZADD", keys.active_key(shard), now_ms, session_id),
             # XX: activity keeps an admitted session's slot, it never takes a new one.
-            ("ZADD", K.admission_live_key(), "XX", now_ms, session_id),
+            ("ZADD", keys.admission_live_key(), "XX", now_ms, session_id),
             *(
-                [("ZADD", K.admission_user_key(owner_hash), "XX", now_ms, session_id)]
+                [("ZADD", keys.admission_user_key(owner_hash), "XX", now_ms, session_id)]
                 if owner_hash
                 else []
             ),
-            ("ZADD", K.expiry_key(shard), expiry, session_id)
+            ("ZADD", keys.expiry_key(shard), expiry, session_id)
             if self.settings.data_retention.sliding
-            else ("ZADD", K.expiry_key(shard), "NX", expiry, session_id),
+            else ("ZADD", keys.expiry_key(shard), "NX", expiry, session_id),
         ]
 
     async def schedule(self, session_id: str, now_ms: int, owner_hash: str = "") -> None:
@@ -50,14 +50,14 @@ class ScheduleRepository(Repository):
         """Count sessions active since ``since_ms`` (epoch ms), across all shards."""
         client = await self._client()
         pipe = client.pipeline(transaction=False)
-        for shard in range(K.SCHEDULE_SHARDS):
-            pipe.zcount(K.active_key(shard), since_ms, "+inf")
+        for shard in range(keys.SCHEDULE_SHARDS):
+            pipe.zcount(keys.active_key(shard), since_ms, "+inf")
         counts = await self._guard(pipe.execute())
         return sum(int(c) for c in counts)
 
     async def due(self, kind: str, shard: int, before_ms: int, limit: int) -> list[str]:
         """Return up to ``limit`` ids whose ``kind`` (active|expiry) score is before a time."""
-        key = K.active_key(shard) if kind == "active" else K.expiry_key(shard)
+        key = keys.active_key(shard) if kind == "active" else keys.expiry_key(shard)
         client = await self._client()
         members = await self._guard(
             client.zrangebyscore(key, "-inf", before_ms, start=0, num=limit)
@@ -66,15 +66,17 @@ class ScheduleRepository(Repository):
 
     async def unschedule(self, kind: str, session_id: str) -> None:
         """Remove a session from the ``kind`` (active|expiry) schedule."""
-        shard = K.shard_of(session_id)
-        key = K.active_key(shard) if kind == "active" else K.expiry_key(shard)
+        shard = keys.shard_of(session_id)
+        key = keys.active_key(shard) if kind == "active" else keys.expiry_key(shard)
         client = await self._client()
         await self._guard(client.zrem(key, session_id))
 
     async def reschedule_expiry(self, session_id: str, at_ms: int) -> None:
         """Move a session's expiry check to ``at_ms``."""
         client = await self._client()
-        await self._guard(client.zadd(K.expiry_key(K.shard_of(session_id)), {session_id: at_ms}))
+        await self._guard(
+            client.zadd(keys.expiry_key(keys.shard_of(session_id)), {session_id: at_ms})
+        )
 
     async def try_lead(self, key: str, holder: str, lease_ms: int) -> bool:
         """Take or keep a leadership lease (the one sweeper among all processes)."""

@@ -26,7 +26,7 @@ from agentgpt.errors import (
     StaleFencingToken,
     StoreUnavailable,
 )
-from agentgpt.store import keys as K
+from agentgpt.store import keys as store_keys
 from agentgpt.store.backend import Repository, StoreBackend
 from agentgpt.store.buckets import Bucket
 from agentgpt.store.connection import Client
@@ -85,7 +85,7 @@ class TurnLockRepository(Repository):
 
     async def acquire(
         self,
-        lk: K.LockKeys,
+        lk: store_keys.LockKeys,
         ticket: str,
         lease_ms: int,
         wait_ttl_ms: int,
@@ -102,7 +102,7 @@ class TurnLockRepository(Repository):
 
     async def begin_turn(
         self,
-        lk: K.LockKeys,
+        lk: store_keys.LockKeys,
         ticket: str,
         lease_ms: int,
         wait_ttl_ms: int,
@@ -119,7 +119,7 @@ class TurnLockRepository(Repository):
 
     async def _acquire(
         self,
-        lk: K.LockKeys,
+        lk: store_keys.LockKeys,
         ticket: str,
         lease_ms: int,
         wait_ttl_ms: int,
@@ -127,7 +127,7 @@ class TurnLockRepository(Repository):
         load: bool,
         bucket: Bucket | None = None,
     ) -> Acquired:
-        ctx_key = K.session_keys(lk.session_id).ctx if lk.session_id else lk.lock
+        ctx_key = store_keys.session_keys(lk.session_id).ctx if lk.session_id else lk.lock
         args: list[Any] = [
             ticket,
             lease_ms,
@@ -172,7 +172,7 @@ class TurnLockRepository(Repository):
         client = await self._client()
         return bool(await self._script(client, "release", [lock_key], [value]))
 
-    async def leave_queue(self, keys: K.LockKeys, ticket: str) -> None:
+    async def leave_queue(self, keys: store_keys.LockKeys, ticket: str) -> None:
         """Withdraw a waiter's ticket at once (it gave up: timeout or cancellation)."""
         client: Any = await self._client()
         pipe = client.pipeline(transaction=False)
@@ -187,7 +187,7 @@ class TurnLockRepository(Repository):
 
     async def commit(self, write: TurnWrite) -> int:
         """Commit a turn (one script; plus the activity schedule in the same pipeline)."""
-        keys = K.session_keys(write.session_id)
+        keys = store_keys.session_keys(write.session_id)
         seq = write.expected_version + 1
         args: list[bytes | str | int] = [
             "" if write.fence is None else write.fence,
@@ -298,7 +298,7 @@ class TurnLockRepository(Repository):
         """
         if not self._durability.waits:
             return
-        key = K.session_keys(session_id).idempotency
+        key = store_keys.session_keys(session_id).idempotency
         client = await self._client()
         route = (
             {"target_nodes": client.get_node_from_key(key)}
