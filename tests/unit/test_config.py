@@ -42,6 +42,7 @@ def test_environment_overrides_file(monkeypatch: pytest.MonkeyPatch) -> None:
             "      sensitive: 7d\n",
             "must not exceed",
         ),
+        ("sessions:\n  lock_lease: 1ms\n", "lock_lease must be at least 0.5s"),
     ],
 )
 def test_bad_configuration_is_one_line(tmp_path: Path, yaml_text: str, message: str) -> None:

@@ -185,6 +185,10 @@ class KmsSettings(BaseModel):
     cache_ttl: Duration = timedelta(minutes=5)
 
 
+#: The shortest turn-lock lease accepted (see ``SessionSettings.lock_lease``).
+MIN_LOCK_LEASE = timedelta(milliseconds=500)
+
+
 class SessionSettings(BaseModel):
     """Limits and timeouts of the session engine."""
 
@@ -232,6 +236,18 @@ class SessionSettings(BaseModel):
         default_factory=list, description="regions a session may name (empty: any valid name)"
     )
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+
+    @model_validator(mode="after")
+    def _lease_can_be_renewed(self) -> SessionSettings:
+        # The lease is renewed every third of it through the store: below half a second
+        # the renewals become a busy loop of round trips and one slow store reply loses
+        # the lock mid-turn.
+        if self.lock_lease < MIN_LOCK_LEASE:
+            raise ValueError(
+                f"lock_lease must be at least {MIN_LOCK_LEASE.total_seconds():g}s "
+                "(it is renewed every third of it while a turn runs); 2s is the default"
+            )
+        return self
 
     @model_validator(mode="after")
     def _idempotency_outlives_the_lease(self) -> SessionSettings:
