@@ -44,6 +44,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 import pydantic
@@ -56,6 +57,7 @@ from agentgpt.demo.launch import LocalServer
 from agentgpt.demo.personas import Persona, pick
 from agentgpt.demo.stats import percentiles
 from keepalive import ConnectionLost, KeepAlivePool
+from proc_watch import ProcWatch, worker_pids
 
 _JSON = {"content-type": "application/json"}
 DRAIN_S = 30.0  # open loop: how long in-flight messages may take after the last arrival
@@ -79,6 +81,9 @@ class Run:
         """Start empty."""
         self.samples: list[tuple[float, float]] = []
         self.errors: dict[str, int] = {}
+        #: Open loop: how late each message's task started after its scheduled arrival (ms):
+        #: the load generator's own loop lag, included in every latency sample.
+        self.start_lag: list[float] = []
 
     def error(self, exc: BaseException) -> None:
         """Count an error by its message (status and problem type) or class."""
@@ -182,6 +187,7 @@ async def open_loop(
     start = time.perf_counter()
 
     async def message(c: Customer, due: float) -> None:
+        run.start_lag.append((time.perf_counter() - due) * 1000)
         try:
             await say(wire, c, rng)
         except ERRORS as exc:
@@ -309,12 +315,15 @@ async def measure(
     try:
         customers, create_per_s = await setup(wire, args.sessions, args.seed)
         before = await wire.metrics()
+        watch = _watch(args, base_url, server_pid, valkey_pid)
         cpu_before = (process_cpu_s(server_pid), time.process_time(), single_cpu_s(valkey_pid))
         run = Run()
         if args.rate:
             elapsed = await open_loop(wire, customers, args.rate, args.duration, args.seed, run)
         else:
             elapsed = await closed_loop(wire, customers, args.turns, args.seed, run)
+        if watch is not None:
+            watch.stop()
         after = await wire.metrics()
         server_cpu = process_cpu_s(server_pid) - cpu_before[0]
         client_cpu = time.process_time() - cpu_before[1]
@@ -334,6 +343,16 @@ async def measure(
         figures["server_cpu_ms_per_turn"] = round(server_cpu / max(1, len(run.samples)) * 1000, 3)
     if valkey_pid is not None:
         figures["store_cpu_ms_per_turn"] = round(store_cpu / max(1, len(run.samples)) * 1000, 3)
+    if run.start_lag:
+        lag = percentiles(run.start_lag)
+        figures["generator_lag_ms"] = {
+            k: lag[k] for k in ("p50_ms", "p99_ms", "max_ms") if k in lag
+        }
+    if watch is not None:
+        figures["processes"] = watch.summary()
+        if args.watch_timeline:
+            timeline = json.dumps(watch.timeline())
+            await asyncio.to_thread(Path(args.watch_timeline).write_text, timeline)
     if args.workers == 1 or args.url:
         # With several workers /metrics answers for whichever one took the request.
         figures.update(server_figures(before, after))
@@ -341,6 +360,23 @@ async def measure(
         plot(run, args.plot, f"agentgpt serve: {args.sessions} sessions, {mode}, "
              f"{figures['turns_per_s']} turns/s")  # fmt: skip
     return figures
+
+
+def _watch(
+    args: argparse.Namespace, base_url: str, server_pid: int | None, valkey_pid: int | None
+) -> ProcWatch | None:
+    """``--watch``: sample each worker, Valkey and this process over the measured phase."""
+    if not args.watch:
+        return None
+    procs = {"generator": os.getpid()}
+    if server_pid is not None:
+        for i, pid in enumerate(worker_pids(server_pid)):
+            procs[f"worker{i}"] = pid
+    if valkey_pid is not None:
+        procs["valkey"] = valkey_pid
+    watch = ProcWatch(procs, urlsplit(base_url).port)
+    watch.start()
+    return watch
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
@@ -367,6 +403,12 @@ def main() -> None:
     parser.add_argument("--url", help="a running service (default: start one)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--plot", help="write a latency plot (PNG) here")
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="per-process CPU, run-queue wait and connections (bench/proc_watch.py)",
+    )
+    parser.add_argument("--watch-timeline", help="write the per-0.5 s CPU of each process here")
     args = parser.parse_args()
     print(json.dumps(uvloop.run(main_async(args))))
 
