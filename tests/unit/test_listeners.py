@@ -66,3 +66,17 @@ def _accept_all(sock: socket.socket) -> int:
             return count
         conn.close()
         count += 1
+
+
+def test_a_port_another_server_listens_on_is_refused_even_with_reuse_port() -> None:
+    # Another `agentgpt serve --workers 2` on the same port: its workers listen there with
+    # SO_REUSEPORT. Joining them would split their traffic; the bind must fail instead.
+    first = ReusePortSocket.bind_to("127.0.0.1", 0)
+    worker = pickle.loads(pickle.dumps(first))
+    worker.listen(8)
+    try:
+        with pytest.raises(OSError, match="in use"):
+            ReusePortSocket.bind_to("127.0.0.1", first.getsockname()[1])
+    finally:
+        worker.close()
+        first.close()

@@ -63,6 +63,13 @@ class ReusePortSocket(socket.socket):
     def bind_to(cls, host: str, port: int) -> ReusePortSocket:
         """Bind ``host:port`` with ``SO_REUSEPORT`` (IPv6 when ``host`` has a colon)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # SO_REUSEPORT would let this bind join another server's listeners on the port
+        # (same user) and split its traffic: a plain bind first refuses a port in use, as
+        # uvicorn's own bind does. Port 0 asks for a free port: nothing to check.
+        if port:
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((host, port))
         return _bind(cls(family, socket.SOCK_STREAM), (host, port))
 
 
