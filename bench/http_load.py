@@ -255,6 +255,20 @@ def process_cpu_s(pid: int | None) -> float:
     return sum(float(_stat(p)[2]) + float(_stat(p)[3]) for p in pids if _stat(p)) / tick
 
 
+def store_stats(home: str | None) -> tuple[int, int]:
+    """The embedded Valkey's reads (socket read events) and commands processed so far."""
+    if home is None:
+        return (0, 0)
+    import redis  # the bench reads the server's counters; the service never does this
+
+    client = redis.Redis(unix_socket_path=str(Path(home) / "valkey" / "valkey.sock"))
+    try:
+        stats = client.info("stats")
+    finally:
+        client.close()
+    return int(stats["total_reads_processed"]), int(stats["total_commands_processed"])
+
+
 def store_pid(home: str) -> int | None:
     """The embedded Valkey's pid, from its pid file in the service's data directory."""
     try:
@@ -308,13 +322,14 @@ def plot(run: Run, path: str, title: str) -> None:
 
 async def measure(
     args: argparse.Namespace, base_url: str, server_pid: int | None = None,
-    valkey_pid: int | None = None,
+    valkey_pid: int | None = None, home: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Set up the customers, run the load shape, collect the figures."""
     wire = Wire(base_url, args.connections)
     try:
         customers, create_per_s = await setup(wire, args.sessions, args.seed)
         before = await wire.metrics()
+        reads_before = await asyncio.to_thread(store_stats, home)
         watch = _watch(args, base_url, server_pid, valkey_pid)
         cpu_before = (process_cpu_s(server_pid), time.process_time(), single_cpu_s(valkey_pid))
         run = Run()
@@ -324,6 +339,7 @@ async def measure(
             elapsed = await closed_loop(wire, customers, args.turns, args.seed, run)
         if watch is not None:
             watch.stop()
+        reads_after = await asyncio.to_thread(store_stats, home)
         after = await wire.metrics()
         server_cpu = process_cpu_s(server_pid) - cpu_before[0]
         client_cpu = time.process_time() - cpu_before[1]
@@ -341,6 +357,11 @@ async def measure(
     }  # fmt: skip
     if server_pid is not None:
         figures["server_cpu_ms_per_turn"] = round(server_cpu / max(1, len(run.samples)) * 1000, 3)
+    if home is not None:
+        # Valkey's socket reads per turn: a turn makes 2 store calls; fewer than 2 reads per
+        # turn means calls of several turns arrived in one write (the channel's flush).
+        reads = reads_after[0] - reads_before[0]
+        figures["store_reads_per_turn"] = round(reads / max(1, len(run.samples)), 2)
     if valkey_pid is not None:
         figures["store_cpu_ms_per_turn"] = round(store_cpu / max(1, len(run.samples)) * 1000, 3)
     if run.start_lag:
@@ -386,7 +407,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     home = tempfile.mkdtemp(prefix="agentgpt-bench-http-")
     async with LocalServer(workers=args.workers, env={"AGENTGPT_HOME": home}) as server:
         assert server.proc is not None
-        return await measure(args, server.base_url, server.proc.pid, store_pid(home))
+        return await measure(args, server.base_url, server.proc.pid, store_pid(home), home)
 
 
 def main() -> None:
