@@ -18,10 +18,16 @@ client, because the SDK's httpx transport costs more CPU per request than the se
 spends on the turn, on the same 2 cores. The server is started as a child process
 with a fresh data directory unless ``--url`` names a running one.
 
+``--watch`` adds, per process (each uvicorn worker, Valkey, the load generator), CPU,
+run-queue wait and keep-alive connections over the measured phase (bench/proc_watch.py),
+and the generator's own lag (scheduled arrival to its task's start); with a child server,
+Valkey's socket reads per turn come from its ``INFO stats``.
+
     python bench/http_load.py --sessions 1000 --turns 5
     python bench/http_load.py --sessions 10000 --rate 1000 --duration 30 \
         --plot docs/screenshots/http-latency.png
     python bench/http_load.py --sessions 10000 --rate 1000 --duration 30 --workers 2
+    python bench/http_load.py --sessions 10000 --rate 1000 --duration 20 --workers 2 --watch
 """
 
 from __future__ import annotations
