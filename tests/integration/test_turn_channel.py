@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from agentgpt.store.context_store import RedisContextStore
 from agentgpt.store.scripts import SCRIPTS
 from agentgpt.store.turn_channel import TurnChannel
+from tests import servers
 
 
 def _channel(url: str, timeout: float = 5.0) -> tuple[Redis, TurnChannel]:
@@ -147,3 +148,90 @@ async def test_a_commit_on_a_closed_connection_is_not_lost(
     with pytest.raises(RedisConnectionError):
         await wire.send(b"*1\r\n$4\r\nPING\r\n", 1)
     assert await channel.execute("PING") == b"PONG"
+
+
+# One write per loop pass: the commands of callers that run in the same pass of the event
+# loop go out together. What each caller gets back must not depend on how they were grouped.
+
+_OP = st.one_of(
+    st.tuples(st.just("set-get"), st.binary(max_size=100)),
+    st.tuples(st.just("error"), st.just(b"")),
+    st.tuples(st.just("pipeline"), st.binary(max_size=100)),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    callers=st.lists(
+        st.lists(st.tuples(st.integers(0, 3), _OP), min_size=1, max_size=6),
+        min_size=1,
+        max_size=12,
+    )
+)
+async def test_grouped_writes_keep_each_callers_replies_and_errors_in_order(
+    standalone_url: str, callers: list[list[tuple[int, tuple[str, bytes]]]]
+) -> None:
+    client, channel = _channel(standalone_url)
+    try:
+
+        async def caller(i: int, script: list[tuple[int, tuple[str, bytes]]]) -> None:
+            key = f"chan:group:{i}"
+            for n, (passes, (op, value)) in enumerate(script):
+                for _ in range(passes):  # join a later pass: a different grouping
+                    await asyncio.sleep(0)
+                if op == "set-get":
+                    assert await channel.execute("SET", key, value) == b"OK"
+                    assert await channel.execute("GET", key) == value
+                elif op == "error":  # an error reply is raised to its own caller only
+                    with pytest.raises(ResponseError):
+                        await channel.execute("INCRBY", key, "x")
+                else:  # ... and stays in its place inside a pipeline
+                    replies = await channel.pipeline(
+                        [("SET", key, value), ("HSET", key, "f", n), ("GET", key)]
+                    )
+                    assert replies[0] == b"OK"
+                    assert isinstance(replies[1], ResponseError)
+                    assert replies[2] == value
+
+        await asyncio.gather(*(caller(i, s) for i, s in enumerate(callers)))
+    finally:
+        await channel.aclose()
+        await client.aclose()
+
+
+async def test_callers_cancelled_before_the_flush_do_not_shift_the_others_replies(
+    standalone_url: str,
+) -> None:
+    client, channel = _channel(standalone_url)
+    try:
+        tasks = [asyncio.ensure_future(channel.execute("ECHO", str(i))) for i in range(20)]
+        await asyncio.sleep(0)  # every caller has written; the flush has not run yet
+        for task in tasks[::2]:
+            task.cancel()
+        for i, task in enumerate(tasks):
+            if i % 2:
+                assert await task == str(i).encode()
+        assert await channel.execute("ECHO", "after") == b"after"
+    finally:
+        await channel.aclose()
+        await client.aclose()
+
+
+async def test_callers_of_one_loop_pass_share_one_write() -> None:
+    # A private server: its read counter must see only this channel's traffic.
+    with servers.standalone() as url:
+        client, channel = _channel(url)
+        try:
+            await channel.execute("PING")  # connected
+            before = await client.info("stats")
+            replies = await asyncio.gather(*(channel.execute("ECHO", str(i)) for i in range(50)))
+            after = await client.info("stats")
+            assert replies == [str(i).encode() for i in range(50)]
+            # One read for the 50 commands (written at once), one for the second INFO.
+            reads = after["total_reads_processed"] - before["total_reads_processed"]
+            assert reads <= 3, reads
+        finally:
+            await channel.aclose()
+            await client.aclose()

@@ -35,8 +35,6 @@ def serve(
     """
     import os
 
-    import uvicorn
-
     # The app (in each worker) reads these: it checks the bind and the demo-token switch.
     if host:
         os.environ["AGENTGPT_SERVER__HOST"] = host
@@ -54,10 +52,13 @@ def serve(
         os.environ["AGENTGPT_CONFIG"] = str(config)
     if url:
         os.environ["AGENTGPT_STORE_URL"] = url
+    from agentgpt.server.listeners import run
     from agentgpt.server.middleware import configure_logging
 
     configure_logging(settings.server.log_json)
-    uvicorn.run(
+    # With several workers, each accepts on its own socket (server/listeners.py: one shared
+    # socket let one worker take every connection of a burst).
+    run(
         "agentgpt.server.app:create_app",
         factory=True,
         host=host or settings.server.host,

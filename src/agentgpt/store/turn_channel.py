@@ -10,6 +10,10 @@ written to a socket and parsed by hiredis cost ~14 and ~42 us (bench/store_clien
 * **one connection, pipelined**: every caller writes its command to the same socket and
   gets the replies in order (the server answers a connection's commands in order); no
   pool checkout, no per-call task or timer;
+* **one write per loop iteration**: the commands of every caller that runs in the same
+  pass of the event loop are sent in one ``write`` at its end (``call_soon``), so turns
+  that overlap share a system call and one wake-up of the server (near saturation, when
+  the queue forms, that is most of them);
 * **redis-py connects it**: the connection (unix socket, TCP, TLS, AUTH, database) is
   opened and handshaken by redis-py's own connection class with the client's settings,
   then its transport is handed to a ``asyncio.Protocol`` feeding ``hiredis.Reader``;
@@ -66,6 +70,8 @@ class _Wire(asyncio.Protocol):
         self.lost: BaseException | None = None
         self._loop = asyncio.get_running_loop()
         self._watch: asyncio.TimerHandle | None = None
+        #: Commands written since the last flush; sent together at the end of this pass.
+        self._pending: list[bytes] = []
         #: The stream writer the transport came from (it closes the transport when collected).
         self.writer: object = None
 
@@ -76,10 +82,17 @@ class _Wire(asyncio.Protocol):
         future: asyncio.Future[list[Any]] = self._loop.create_future()
         deadline = self._loop.time() + self.timeout if self.timeout else 0.0
         self.calls.append(_Call(future, count, deadline))
-        self.transport.write(payload)
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(payload)
         if self.timeout and self._watch is None:
             self._watch = self._loop.call_later(self.timeout, self._check_overdue)
         return future
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if self.lost is None and pending:  # lost: _fail has failed their calls already
+            self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
     def data_received(self, data: bytes) -> None:
         """Parse what arrived and hand each complete reply to its caller."""
@@ -116,6 +129,7 @@ class _Wire(asyncio.Protocol):
     def _fail(self, error: Exception) -> None:
         if self.lost is None:
             self.lost = error
+        self._pending = []
         calls, self.calls = self.calls, deque()
         for call in calls:
             if not call.future.done():
