@@ -1,0 +1,77 @@
+"""Compare accurate-backend encoders on validation data only (issue 15, fine-tuned MiniLM).
+
+Usage: AGENTGPT_MINILM_DIR=DIR nice -n 10 python bench/nlu_encoder_val.py \
+           [--banking77 ../shared/data/banking77] [--layers base,FILE.safetensors,...]
+
+For each encoder (``base``: the published weights; a file: fine-tuned layers written by
+scripts/finetune_minilm.py --holdout 0.2, i.e. trained without the hold-out), trains the
+accurate backend as bench/nlu.py does (fast model + embedding head, C and beta chosen out of
+fold) on BANKING77 train less the seeded stratified 20% hold-out (bench/nlu_val.py's split)
+and reports its accuracy on that hold-out. Test sets are never read. Prints one JSON line
+per encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from agentgpt.nlu import classifier, dataset, embedding_backend, minilm
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def main() -> None:
+    """Train and score the accurate backend once per encoder."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--banking77", type=Path, default=DATA / "banking77")
+    parser.add_argument("--layers", default="base")
+    args = parser.parse_args()
+    b77 = dataset.load(args.banking77, "train")
+    fit_rows, held_rows = train_test_split(
+        np.arange(len(b77)), test_size=0.2, stratify=b77.labels, random_state=0
+    )
+
+    def pick(rows: np.ndarray) -> dataset.Dataset:
+        return dataset.from_rows([b77.texts[i] for i in rows], [b77.labels[i] for i in rows])
+
+    fit, held = pick(fit_rows), pick(held_rows)
+    folder = minilm.weights_dir()
+    assert folder is not None, "set AGENTGPT_MINILM_DIR"
+    for name in args.layers.split(","):
+        started = time.perf_counter()
+        layers = None if name == "base" else Path(name)
+        encoder = minilm.Encoder(folder, layers=layers, quantized=True)
+        # The backend's process-wide encoder, swapped for this one (a bench, not the service).
+        embedding_backend._encoder = lambda encoder=encoder: encoder  # type: ignore[misc]
+        model = classifier.train(fit, "accurate")
+        texts = classifier.redacted(held.texts)
+        pred = np.array(model.labels)[model.proba(texts).argmax(1)]
+        fast_pred = np.array(model.labels)[model.fast.proba(texts).argmax(1)]
+        assert model.head is not None
+        head_only = model.head.scores(embedding_backend.encode(texts)).argmax(1)
+        truth = np.array(held.labels)
+        print(
+            json.dumps(
+                {
+                    "encoder": name,
+                    "banking77_holdout": round(float((pred == truth).mean()), 4),
+                    "head_alone": round(
+                        float((np.array(model.labels)[head_only] == truth).mean()), 4
+                    ),
+                    "fast_alone": round(float((fast_pred == truth).mean()), 4),
+                    "beta": model.head.beta,
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
