@@ -141,6 +141,26 @@ def embeddings(states: list[torch.Tensor], w: dict[str, torch.Tensor],
     return out
 
 
+def graph_check(folder: Path, layers: Path, texts: list[str], tok: Tokenizer) -> float:
+    """Least cosine between this script's torch forward and the ONNX graph the backend builds.
+
+    Both run the written (float16) layers over the base weights, float32: what was trained is
+    what the accurate backend computes.
+    """
+    tuned = load_file(str(folder / "model.safetensors")) | {
+        k: v.astype(np.float32) for k, v in load_file(str(layers)).items()
+    }
+    w = {k: torch.from_numpy(v) for k, v in tuned.items()}
+    n_layers = len([k for k in w if k.endswith("attention.self.query.weight")])
+    states = lower_states(texts, tok, w, [])
+    ours = embeddings(states, w, list(range(n_layers))).numpy()
+    graph = minilm.Encoder(folder, layers=layers, quantized=False).encode(texts)
+    least = float((ours * graph).sum(1).min())
+    if least < 0.9999:
+        raise SystemExit(f"the ONNX graph disagrees with the trained forward (cosine {least})")
+    return round(least, 6)
+
+
 def split_data(args: argparse.Namespace) -> tuple[dataset.Dataset, dict[str, dataset.Dataset]]:
     """Training data and the validation sets (none without ``--holdout``)."""
     if not args.holdout:
@@ -271,7 +291,7 @@ def main() -> None:
             loss.backward()
             optimiser.step()
             schedule.step()
-            total += float(loss) * len(batch)
+            total += float(loss.detach()) * len(batch)
         done = {"epoch": epoch + 1, "loss": round(total / len(rows), 4),
                 "seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
         tuned = {k: v.detach() for k, v in w_train.items()}
@@ -296,6 +316,9 @@ def main() -> None:
     arrays = {k: v.detach().numpy().astype(np.float16) for k, v in params.items()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_file(arrays, str(args.out), metadata=metadata)
+    report["graph_check_min_cosine"] = graph_check(
+        folder, args.out, classifier.redacted(data.texts[:: max(1, len(data) // 64)]), tok
+    )
     report |= {
         "out": str(args.out),
         "size_bytes": args.out.stat().st_size,

@@ -140,6 +140,7 @@ def test_the_real_weights_give_the_published_embedding() -> None:
     # all-MiniLM-L6-v2's embedding of "hello world" as sentence-transformers computes it
     # (first five values, as published in fastembed's tests): the float32 graph must agree.
     encoder = minilm.default_encoder(threads=1, quantized=False)
+    assert encoder.variant == minilm.BASE_VARIANT
     got = encoder.encode(["hello world"])[0, :5]
     assert np.allclose(got, [-0.034478, 0.03102, 0.00673, 0.02611, -0.039362], atol=1e-4)
 

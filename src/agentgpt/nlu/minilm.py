@@ -41,11 +41,10 @@ MAX_TOKENS = 256
 #: real token 1.36 -> 1.06). See docs/benchmarks.md, issue 15 fourth pass.
 ENCODE_BATCH = 32
 LENGTH_SLACK = 2
-#: The encoder as published, and with the fine-tuned top layers shipped in the package
-#: (``TUNED_LAYERS``, written by scripts/finetune_minilm.py, which records the variant).
+#: The encoder as published, and with top layers fine-tuned by scripts/finetune_minilm.py
+#: (which records the variant in its file; not shipped: docs/nlu.md says why).
 BASE_VARIANT = "all-MiniLM-L6-v2"
 TUNED_VARIANT = "all-MiniLM-L6-v2+banking/1"
-TUNED_LAYERS = Path(__file__).parent / "minilm_banking" / "layers.safetensors"
 _OPSET = 17  # LayerNormalization
 _INSTALL = (
     "pip install 'agentgpt-sessions[embeddings]', then the weights: "
@@ -240,7 +239,9 @@ class Encoder:
         Texts are run in passes of similar token length (``passes``): padding is computed
         and thrown away, so grouping by length saves most of it on mixed input.
         """
-        ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        # One text at a time: encode_batch's thread pool cost more CPU than it saved (the
+        # accurate backend's classifications per CPU-second 540 -> 569 without it).
+        ids = [self._tokenizer.encode(text).ids for text in texts]
         out = np.zeros((len(ids), self.dimensions), np.float32)
         for rows in passes([len(i) for i in ids], batch_size):
             width = max(len(ids[i]) for i in rows)
@@ -351,13 +352,9 @@ class _DropAdvice(logging.Filter):
         return not str(record.msg).startswith("Please consider to run pre-processing")
 
 
-def default_encoder(*, threads: int = 1, quantized: bool = True, tuned: bool = False) -> Encoder:
-    """The encoder of the installed weights package, or ``ConfigError`` saying what to install.
-
-    ``tuned``: with the fine-tuned top layers shipped in this package (``TUNED_LAYERS``).
-    """
+def default_encoder(*, threads: int = 1, quantized: bool = True) -> Encoder:
+    """The encoder of the installed weights package, or ``ConfigError`` saying what to install."""
     folder = weights_dir()
     if folder is None:
         raise ConfigError(f"the accurate backend needs the MiniLM weights: {_INSTALL}")
-    layers = TUNED_LAYERS if tuned else None
-    return Encoder(folder, layers=layers, threads=threads, quantized=quantized)
+    return Encoder(folder, threads=threads, quantized=quantized)
