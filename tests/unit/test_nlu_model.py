@@ -174,7 +174,7 @@ def test_a_head_trained_for_another_encoder_is_refused(tmp_path: Path) -> None:
     manifest, arrays = model_file.load(folder)
     manifest["encoder"] = "sentence-transformers/all-MiniLM-L6-v2"  # issue 3 (torch)
     model_file.save(folder, manifest, arrays)
-    with pytest.raises(IntegrityError, match="all-MiniLM-L6-v2'.*this version runs .*retrain it"):
+    with pytest.raises(IntegrityError, match=r"all-MiniLM-L6-v2'.*this version runs .*retrain it"):
         classifier.load(folder)
 
 
