@@ -2,7 +2,7 @@
 
 Usage: nice -n 10 python scripts/train_default_model.py \
            [--banking77 ../shared/data/banking77] [--clinc150 ../shared/data/clinc150] \
-           [--out src/agentgpt/nlu/default_model]
+           [--out src/agentgpt/nlu/default_model] [--backend accurate --out DIR]
 
 Trains the fast backend on BANKING77 train + CLINC150 train (mapped by ``nlu.taxonomy``)
 + the in-house examples, then chooses the out-of-scope threshold on CLINC150 *val* only:
@@ -11,6 +11,8 @@ as an error) is within ``TOLERANCE`` of the best in-scope accuracy. The threshol
 the probability of the best intent's concern topic (see ``Classifier``). Test sets are never
 read here; report them once with ``agentgpt nlu eval``. Writes the model, the two data
 licences and ATTRIBUTION.md. Prints one JSON line (validation figures, size, seconds).
+``--backend accurate`` trains the same data and threshold with the MiniLM head (not shipped:
+the default stays fast; for ``agentgpt nlu eval --model DIR`` and ``nlu.model_path``).
 """
 
 from __future__ import annotations
@@ -85,10 +87,13 @@ def main() -> None:
     parser.add_argument("--banking77", type=Path, default=DATA / "banking77")
     parser.add_argument("--clinc150", type=Path, default=DATA / "clinc150")
     parser.add_argument("--out", type=Path, default=ROOT / "src/agentgpt/nlu/default_model")
+    parser.add_argument("--backend", choices=classifier.BACKENDS, default="fast")
     args = parser.parse_args()
+    if args.backend != "fast" and args.out == parser.get_default("out"):
+        parser.error("--backend accurate needs --out DIR: the shipped default model is fast")
     started = time.perf_counter()
     data = corpus.default_training_set(args.banking77, args.clinc150)
-    model = classifier.train(data, "fast")
+    model = classifier.train(data, args.backend)
     threshold, val_figures = tune_threshold(model, corpus.clinc(args.clinc150, "val"))
     model.oos_threshold = threshold
     model.meta |= {

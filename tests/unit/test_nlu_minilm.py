@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -9,12 +10,15 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 # onnx, onnxruntime, tokenizers and safetensors come with the dev extra (the embeddings
 # extra): a test environment without them is broken, so they are imported, not skipped.
 from safetensors.numpy import save_file
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
+from agentgpt.errors import ConfigError
 from agentgpt.nlu import minilm
 
 HIDDEN, HEADS, LAYERS, FFN = 8, 2, 2, 16
@@ -136,5 +140,86 @@ def test_the_real_weights_give_the_published_embedding() -> None:
     # all-MiniLM-L6-v2's embedding of "hello world" as sentence-transformers computes it
     # (first five values, as published in fastembed's tests): the float32 graph must agree.
     encoder = minilm.default_encoder(threads=1, quantized=False)
+    assert encoder.variant == minilm.BASE_VARIANT
     got = encoder.encode(["hello world"])[0, :5]
     assert np.allclose(got, [-0.034478, 0.03102, 0.00673, 0.02611, -0.039362], atol=1e-4)
+
+
+def layer_file(
+    path: Path, base: Path, tensors: Weights, *, variant: str = minilm.TUNED_VARIANT
+) -> Path:
+    """A fine-tuned layer file as scripts/finetune_minilm.py writes it (float16)."""
+    digest = hashlib.sha256((base / "model.safetensors").read_bytes()).hexdigest()
+    halves = {name: array.astype(np.float16) for name, array in tensors.items()}
+    save_file(halves, str(path), metadata={"variant": variant, "base_sha256": digest})
+    return path
+
+
+def test_fine_tuned_layers_are_overlaid_on_the_base_weights(
+    tiny_model: tuple[Path, Weights], tmp_path: Path
+) -> None:
+    folder, weights = tiny_model
+    rng = np.random.default_rng(11)
+    top = {k: rng.normal(0, 0.5, v.shape).astype(np.float32) for k, v in weights.items()
+           if k.startswith(f"encoder.layer.{LAYERS - 1}.")}  # fmt: skip
+    layers = layer_file(tmp_path / "layers.safetensors", folder, top)
+    encoder = minilm.Encoder(folder, layers=layers, threads=1, quantized=False)
+    assert encoder.variant == minilm.TUNED_VARIANT
+    tuned = weights | {k: v.astype(np.float16).astype(np.float32) for k, v in top.items()}
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    texts = ["my card was stolen", "send money to iban now", "hello"]
+    for text, row in zip(texts, encoder.encode(texts), strict=True):
+        ids = tokenizer.encode(text).ids
+        assert float(row @ reference(tuned, ids)) > 0.99999, text
+        # The overlay changed the output: the base weights alone give another vector.
+        assert float(row @ reference(weights, ids)) < 0.999, text
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("variant", "variant 'all-MiniLM-L6-v2\\+other/9'"),
+        ("base", "other base weights"),
+        ("shape", r"encoder.layer.1.output.dense.bias \(3,\) does not fit"),
+        ("name", r"encoder.layer.7.output.dense.bias .*\(no such tensor\)"),
+        ("empty", "hold no tensor"),
+        ("garbage", "unreadable"),
+        ("missing", "unreadable"),
+    ],
+)
+def test_a_layer_file_that_does_not_fit_is_refused_with_a_clear_error(
+    tiny_model: tuple[Path, Weights], tmp_path: Path, case: str, message: str
+) -> None:
+    folder, weights = tiny_model
+    good = {"encoder.layer.1.output.dense.bias": weights["encoder.layer.1.output.dense.bias"]}
+    path = tmp_path / "layers.safetensors"
+    if case == "variant":
+        layer_file(path, folder, good, variant="all-MiniLM-L6-v2+other/9")
+    elif case == "base":
+        layer_file(path, folder, good)
+        meta = {"variant": minilm.TUNED_VARIANT, "base_sha256": "0" * 64}
+        save_file({k: v.astype(np.float16) for k, v in good.items()}, str(path), metadata=meta)
+    elif case == "shape":
+        layer_file(path, folder, {"encoder.layer.1.output.dense.bias": np.zeros(3, np.float32)})
+    elif case == "name":
+        layer_file(path, folder, {"encoder.layer.7.output.dense.bias": np.zeros(3, np.float32)})
+    elif case == "empty":
+        layer_file(path, folder, {})
+    elif case == "garbage":
+        path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not a header")
+    with pytest.raises(ConfigError, match=message):
+        minilm.Encoder(folder, layers=path, threads=1, quantized=False)
+
+
+@given(st.lists(st.integers(1, 40), max_size=80), st.integers(1, 9), st.integers(0, 4))
+def test_passes_cover_every_text_once_within_size_and_length_slack(
+    lengths: list[int], most: int, slack: int
+) -> None:
+    groups = minilm.passes(lengths, most, slack)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    for group in groups:
+        assert 1 <= len(group) <= most
+        assert max(lengths[i] for i in group) - min(lengths[i] for i in group) <= slack
+    # Shortest first, so consecutive passes never overlap in length.
+    flat = [lengths[i] for g in groups for i in g]
+    assert flat == sorted(flat)

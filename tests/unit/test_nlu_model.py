@@ -161,6 +161,23 @@ def test_accurate_backend_round_trip(tmp_path: Path) -> None:
     assert loaded.predict(texts) == model.predict(texts)
 
 
+def test_a_head_trained_for_another_encoder_is_refused(tmp_path: Path) -> None:
+    # No MiniLM needed: the check is on the model file, before any encoder is built.
+    fast = classifier.train(starter_dataset().subset(3), params=FastParams(calibration_folds=0))
+    n = len(fast.labels)
+    head = embedding_backend.EmbeddingHead(
+        np.zeros((384, n), np.float32), np.zeros(n, np.float32), 1.0
+    )
+    model = classifier.Classifier(fast.labels, fast.fast, fingerprint=fast.fingerprint, head=head)
+    folder = model.save(tmp_path / "acc")
+    assert classifier.load(folder).backend == "accurate"
+    manifest, arrays = model_file.load(folder)
+    manifest["encoder"] = "sentence-transformers/all-MiniLM-L6-v2"  # issue 3 (torch)
+    model_file.save(folder, manifest, arrays)
+    with pytest.raises(IntegrityError, match=r"all-MiniLM-L6-v2'.*this version runs .*retrain it"):
+        classifier.load(folder)
+
+
 def test_training_never_keeps_raw_pii_in_the_model() -> None:
     base = starter_dataset().subset(3)
     data = dataset.from_rows(

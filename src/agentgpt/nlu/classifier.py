@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -123,11 +124,12 @@ class Classifier:
             return []
         if len(texts) == 1 and self.head is None:
             return [self._predict_one(texts[0])]
-        p = self.proba(texts)
-        best = p.argmax(axis=1)
-        rows = np.arange(len(best))
-        top = p[rows, best].tolist()
-        mass = (p @ self._topic_matrix)[rows, best].tolist()
+        with embedding_backend.one_blas_thread() if self.head else contextlib.nullcontext():
+            p = self.proba(texts)
+            best = p.argmax(axis=1)
+            rows = np.arange(len(best))
+            top = p[rows, best].tolist()
+            mass = (p @ self._topic_matrix)[rows, best].tolist()
         labels, threshold = self.labels, self.oos_threshold
         return [
             Prediction(labels[i] if m >= threshold else OUT_OF_SCOPE, round(c, 4))
@@ -199,7 +201,10 @@ def load(path: str | Path) -> Classifier:
         if manifest["backend"] == "accurate":
             if manifest.get("encoder") != embedding_backend.ENCODER:
                 # A head only fits the embeddings it was trained on.
-                raise ValueError(f"its head was trained for encoder {manifest.get('encoder')!r}")
+                raise ValueError(
+                    f"its head was trained for encoder {manifest.get('encoder')!r}, this "
+                    f"version runs {embedding_backend.ENCODER!r}"
+                )
             head = embedding_backend.EmbeddingHead(
                 np.asarray(arrays["head_weights"], np.float32),
                 np.asarray(arrays["head_bias"], np.float32),

