@@ -36,6 +36,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def listening_sockets(port: int) -> int | None:
+    """How many TCP sockets listen on ``port`` (Linux ``/proc``); None where unknown."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            return None
+        for row in rows:
+            fields = row.split()
+            # local_address is "HEXIP:HEXPORT"; state 0A is LISTEN.
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
 class LocalServer:
     """``agentgpt serve`` in a child process; ``async with`` starts it and waits until ready."""
 
@@ -104,15 +120,23 @@ class LocalServer:
                         f"agentgpt serve exited with code {code}: {self.last_log_line()}"
                     )
                 try:
-                    if (await http.get(self.base_url + "/readyz")).status_code == 200:
-                        return
+                    ready = (await http.get(self.base_url + "/readyz")).status_code == 200
                 except httpx.TransportError:
-                    pass  # not listening yet
+                    ready = False  # not listening yet
+                # /readyz answers from the first worker up. Keep-alive clients that connect
+                # before the others listen stay on that worker for good (SO_REUSEPORT spreads
+                # new connections only), so a load run would measure one worker.
+                if ready and self._all_workers_listen():
+                    return
                 await asyncio.sleep(0.1)
         raise ServiceUnavailable(
             f"agentgpt serve on port {self.port} was not ready within "
             f"{self.ready_timeout:g}s: {self.last_log_line()}"
         )
+
+    def _all_workers_listen(self) -> bool:
+        listening = listening_sockets(self.port)
+        return listening is None or self.workers <= 1 or listening >= self.workers
 
     def last_log_line(self) -> str:
         """The last non-empty line the server wrote (its error, when it failed)."""
