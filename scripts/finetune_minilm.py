@@ -5,7 +5,7 @@ else on the machine waits for it):
 
     chrt -i 0 nice -n 19 .venv-train/bin/python scripts/finetune_minilm.py \
         [--banking77 ../shared/data/banking77] [--clinc150 ../shared/data/clinc150] \
-        [--weights DIR] [--layers 2] [--epochs 4] [--holdout 0.2] \
+        [--weights DIR] [--layers 6] [--epochs 5] [--holdout 0.2] \
         [--out src/agentgpt/nlu/minilm_banking/layers.safetensors]
 
 The embeddings and the lower ``6 - layers`` transformer layers stay as published (their
@@ -204,8 +204,8 @@ def main() -> None:
     parser.add_argument("--banking77", type=Path, default=DATA / "banking77")
     parser.add_argument("--clinc150", type=Path, default=DATA / "clinc150")
     parser.add_argument("--weights", type=Path, default=None, help="base model folder")
-    parser.add_argument("--layers", type=int, default=2, help="top layers to train")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--layers", type=int, default=6, help="top layers to train")
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--head-lr", type=float, default=2e-3)
     parser.add_argument("--batch", type=int, default=32)

@@ -139,7 +139,7 @@ def test_encode_keeps_the_order_of_its_input(tiny_model: tuple[Path, Weights]) -
 def test_the_real_weights_give_the_published_embedding() -> None:
     # all-MiniLM-L6-v2's embedding of "hello world" as sentence-transformers computes it
     # (first five values, as published in fastembed's tests): the float32 graph must agree.
-    encoder = minilm.default_encoder(threads=1, quantized=False)
+    encoder = minilm.default_encoder(threads=1, quantized=False, tuned=False)
     assert encoder.variant == minilm.BASE_VARIANT
     got = encoder.encode(["hello world"])[0, :5]
     assert np.allclose(got, [-0.034478, 0.03102, 0.00673, 0.02611, -0.039362], atol=1e-4)
@@ -223,3 +223,27 @@ def test_passes_cover_every_text_once_within_size_and_length_slack(
     # Shortest first, so consecutive passes never overlap in length.
     flat = [lengths[i] for g in groups for i in g]
     assert flat == sorted(flat)
+
+
+def test_the_shipped_layers_are_all_six_of_the_tuned_variant() -> None:
+    # Readable without the base weights: what overlaid() checks against them is the variant,
+    # the names and the shapes; the base's sha256 is checked by the real-weights test below.
+    from safetensors import safe_open
+
+    with safe_open(str(minilm.SHIPPED_LAYERS), framework="np") as handle:
+        meta = handle.metadata() or {}
+        shapes = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+    assert meta["variant"] == minilm.TUNED_VARIANT
+    assert len(meta["base_sha256"]) == 64
+    layers = {name.split(".")[2] for name in shapes if name.startswith("encoder.layer.")}
+    assert layers == {str(i) for i in range(6)}
+    assert shapes["encoder.layer.5.attention.self.query.weight"] == (384, 384)
+    assert not any(name.startswith("embeddings.") for name in shapes)
+
+
+@pytest.mark.skipif(minilm.weights_dir() is None, reason="MiniLM weights not installed")
+def test_the_shipped_layers_fit_the_installed_weights() -> None:
+    encoder = minilm.default_encoder(threads=1, quantized=False)
+    assert encoder.variant == minilm.TUNED_VARIANT
+    a, b, c = encoder.encode(["my card has not arrived", "my card never came", "hello"])
+    assert float(a @ b) > float(a @ c)

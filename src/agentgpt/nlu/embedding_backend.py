@@ -23,7 +23,7 @@ import numpy.typing as npt
 from agentgpt.nlu import minilm
 
 #: The encoder variant a head is trained on (recorded in the model file).
-ENCODER = f"{minilm.BASE_VARIANT}/onnx-int8"
+ENCODER = f"{minilm.TUNED_VARIANT}/onnx-int8"
 _lock = threading.Lock()
 _NEEDS = ("onnx", "onnxruntime", "tokenizers", "safetensors")
 
