@@ -75,6 +75,9 @@ def main() -> None:
     parser.add_argument(
         "--fixed-passes", type=int, default=0, help="N: passes of N texts in length order"
     )
+    parser.add_argument(
+        "--float32", action="store_true", help="the encoder unquantised (int8's cost)"
+    )
     args = parser.parse_args()
     if args.fixed_passes:
         # The grouping before minilm.passes (int8 activations are quantised per pass).
@@ -102,7 +105,7 @@ def main() -> None:
     for name in args.layers.split(","):
         started = time.perf_counter()
         layers = None if name == "base" else Path(name)
-        encoder = minilm.Encoder(folder, layers=layers, quantized=True)
+        encoder = minilm.Encoder(folder, layers=layers, quantized=not args.float32)
         # The backend's process-wide encoder, swapped for this one (a bench, not the service).
         embedding_backend._encoder = lambda encoder=encoder: encoder  # type: ignore[misc]
         model = classifier.train(fit, "accurate")

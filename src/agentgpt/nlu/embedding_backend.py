@@ -84,7 +84,9 @@ def fit_svm(
     """Fit the head's SVM; return (weights, bias) laid out for every label."""
     from sklearn.svm import LinearSVC  # training only; slow to import
 
-    svm = LinearSVC(C=c, dual=True, max_iter=5_000).fit(vectors, y)
+    # Seeded: the dual solver visits rows in random order, and a shipped head must be
+    # reproducible from the data.
+    svm = LinearSVC(C=c, dual=True, max_iter=5_000, random_state=0).fit(vectors, y)
     weights = np.zeros((vectors.shape[1], n_labels), np.float32)
     bias = np.zeros(n_labels, np.float32)
     weights[:, svm.classes_] = svm.coef_.T
