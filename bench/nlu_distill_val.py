@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from agentgpt.nlu import classifier, corpus, dataset, embedding_backend, minilm
 
@@ -63,15 +62,7 @@ def main() -> None:
     assert folder is not None, "set AGENTGPT_MINILM_DIR"
     encoder = minilm.Encoder(folder, layers=args.layers)
     embedding_backend._encoder = lambda: encoder  # type: ignore[misc]  # a bench's swap
-    b77 = dataset.load(args.banking77, "train")
-    fit_rows, held_rows = train_test_split(
-        np.arange(len(b77)), test_size=0.2, stratify=b77.labels, random_state=0
-    )
-
-    def pick(rows: np.ndarray) -> dataset.Dataset:
-        return dataset.from_rows([b77.texts[i] for i in rows], [b77.labels[i] for i in rows])
-
-    fit, held = pick(fit_rows), pick(held_rows)
+    fit, held = corpus.banking77_holdout(args.banking77)
     others = [corpus.clinc(args.clinc150, "train"), corpus.in_house()]
     data = corpus.combined([fit, *others])
     teacher = classifier.train(data, "accurate")

@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
-from agentgpt.nlu import classifier, corpus, dataset, embedding_backend, minilm
+from agentgpt.nlu import classifier, corpus, embedding_backend, minilm
 from agentgpt.nlu.taxonomy import OUT_OF_SCOPE
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -91,15 +90,7 @@ def main() -> None:
     if args.clinc150:
         clinc_val(args)
         return
-    b77 = dataset.load(args.banking77, "train")
-    fit_rows, held_rows = train_test_split(
-        np.arange(len(b77)), test_size=0.2, stratify=b77.labels, random_state=0
-    )
-
-    def pick(rows: np.ndarray) -> dataset.Dataset:
-        return dataset.from_rows([b77.texts[i] for i in rows], [b77.labels[i] for i in rows])
-
-    fit, held = pick(fit_rows), pick(held_rows)
+    fit, held = corpus.banking77_holdout(args.banking77)
     folder = minilm.weights_dir()
     assert folder is not None, "set AGENTGPT_MINILM_DIR"
     for name in args.layers.split(","):

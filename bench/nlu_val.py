@@ -29,9 +29,8 @@ from typing import Any
 import msgspec
 import numpy as np
 from scipy import sparse
-from sklearn.model_selection import train_test_split
 
-from agentgpt.nlu import classifier, corpus, dataset
+from agentgpt.nlu import classifier, corpus
 from agentgpt.nlu.fast_backend import FastParams
 from agentgpt.nlu.features import Featurizer, Vocabulary
 from agentgpt.nlu.taxonomy import OUT_OF_SCOPE
@@ -120,18 +119,9 @@ def main() -> None:
         help="also: crammer_singer, logreg, squared_hinge+logreg",
     )
     args = parser.parse_args()
-    b77 = dataset.load(args.banking77, "train")
-    fit_rows, held_rows = train_test_split(
-        np.arange(len(b77)), test_size=0.2, stratify=b77.labels, random_state=0
-    )
-
-    def pick(rows: np.ndarray) -> dataset.Dataset:
-        return dataset.from_rows([b77.texts[i] for i in rows], [b77.labels[i] for i in rows])
-
-    data = corpus.combined(
-        [pick(fit_rows), corpus.clinc(args.clinc150, "train"), corpus.in_house()]
-    )
-    held, val = pick(held_rows), corpus.clinc(args.clinc150, "val")
+    fit, held = corpus.banking77_holdout(args.banking77)
+    data = corpus.combined([fit, corpus.clinc(args.clinc150, "train"), corpus.in_house()])
+    val = corpus.clinc(args.clinc150, "val")
     labels = data.label_set
     index = {label: i for i, label in enumerate(labels)}
     y = np.array([index[label] for label in data.labels])
@@ -162,7 +152,7 @@ def main() -> None:
         started = time.perf_counter()
         x = {k: weighted(m, n_words, ww) for k, m in raw.items()}
         sw = np.full(len(y), ow)
-        sw[: len(fit_rows)] = 1.0
+        sw[: len(fit)] = 1.0
         models = [fitted(part, x["fit"], y, c, sw) for part in loss.split("+")]
         names = np.array(labels)[models[0].classes_]
         held_pred = names[combined_scores(models, x["held"]).argmax(1)]

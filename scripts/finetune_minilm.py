@@ -165,21 +165,10 @@ def split_data(args: argparse.Namespace) -> tuple[dataset.Dataset, dict[str, dat
     """Training data and the validation sets (none without ``--holdout``)."""
     if not args.holdout:
         return corpus.default_training_set(args.banking77, args.clinc150), {}
-    from sklearn.model_selection import train_test_split
-
-    b77 = dataset.load(args.banking77, "train")
-    fit_rows, held_rows = train_test_split(
-        np.arange(len(b77)), test_size=args.holdout, stratify=b77.labels, random_state=0
-    )
-
-    def pick(rows: Any) -> dataset.Dataset:
-        return dataset.from_rows([b77.texts[i] for i in rows], [b77.labels[i] for i in rows])
-
-    data = corpus.combined(
-        [pick(fit_rows), corpus.clinc(args.clinc150, "train"), corpus.in_house()]
-    )
+    fit, held = corpus.banking77_holdout(args.banking77, args.holdout)
+    data = corpus.combined([fit, corpus.clinc(args.clinc150, "train"), corpus.in_house()])
     return data, {
-        "banking77_holdout": pick(held_rows),
+        "banking77_holdout": held,
         "clinc150_val": corpus.clinc(args.clinc150, "val"),
     }
 

@@ -10,7 +10,7 @@ import pytest
 
 from agentgpt.errors import IntegrityError, InvalidInput
 from agentgpt.nlu import classifier, dataset, embedding_backend, model_file
-from agentgpt.nlu.corpus import in_house
+from agentgpt.nlu.corpus import banking77_holdout, in_house
 from agentgpt.nlu.evaluate import evaluate
 from agentgpt.nlu.fast_backend import FastParams
 from agentgpt.nlu.models import shared_classifier, starter_dataset
@@ -188,3 +188,16 @@ def test_training_never_keeps_raw_pii_in_the_model() -> None:
     vocabulary = model.fast.featurizer.words.terms + model.fast.featurizer.chars.terms
     assert not any("west1234" in term or "98765432" in term for term in vocabulary)
     assert "iban_1" in model.fast.featurizer.words.index
+
+
+@needs_banking77
+def test_the_validation_hold_out_is_seeded_stratified_and_disjoint() -> None:
+    fit, held = banking77_holdout(BANKING77)
+    again_fit, again_held = banking77_holdout(BANKING77)
+    assert (fit.texts, held.texts) == (again_fit.texts, again_held.texts)
+    whole = dataset.load(BANKING77, "train")
+    assert sorted(fit.texts + held.texts) == sorted(whole.texts)
+    assert len(held) == round(0.2 * len(whole))
+    # Stratified: every intent keeps about a fifth of its rows in the hold-out.
+    for label, count in whole.counts().items():
+        assert abs(held.counts()[label] - 0.2 * count) <= 1

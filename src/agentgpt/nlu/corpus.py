@@ -57,3 +57,23 @@ def combined(parts: list[Dataset]) -> Dataset:
 def default_training_set(banking77: str | Path, clinc150: str | Path) -> Dataset:
     """What the shipped model is trained on: both public train splits and the in-house set."""
     return combined([dataset.load(banking77, "train"), clinc(clinc150, "train"), in_house()])
+
+
+def banking77_holdout(banking77: str | Path, fraction: float = 0.2) -> tuple[Dataset, Dataset]:
+    """BANKING77 train split into (fit, held): a seeded stratified ``fraction`` held out.
+
+    The one validation split of the project's model work (bench/nlu_val.py,
+    nlu_encoder_val.py, nlu_distill_val.py, scripts/finetune_minilm.py --holdout): figures
+    from different tools are comparable because they hold out the same rows.
+    """
+    from sklearn.model_selection import train_test_split  # training tools only; slow import
+
+    b77 = dataset.load(banking77, "train")
+    fit_rows, held_rows = train_test_split(
+        range(len(b77)), test_size=fraction, stratify=b77.labels, random_state=0
+    )
+
+    def pick(rows: list[int]) -> Dataset:
+        return dataset.from_rows([b77.texts[i] for i in rows], [b77.labels[i] for i in rows])
+
+    return pick(fit_rows), pick(held_rows)
